@@ -1,0 +1,242 @@
+#include "query_command.hpp"
+
+#include <sys/random.h>
+
+#include <array>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "json_writer.hpp"
+#include "ntpkit/clock.hpp"
+#include "ntpkit/exchange.hpp"
+#include "ntpkit/serialize.hpp"
+#include "terminal.hpp"
+#include "udp_client.hpp"
+
+namespace ntpkit::probe {
+namespace {
+
+struct QueryResult {
+  Header sent;
+  Timestamp t1;
+  std::optional<Datagram> reply;
+  ReplyAssessment assessment;
+  Sample sample;
+  unsigned stale_ignored = 0;  // late replies to our earlier requests, skipped
+};
+
+int64_t now_unix_seconds() { return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+Timestamp random_timestamp() {
+  uint64_t r = 0;
+  if (getrandom(&r, sizeof r, 0) != sizeof r) r = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  return Timestamp::from_raw(r);
+}
+
+// A data-minimised client request: everything zero but LI/VN/mode and a random transmit
+// timestamp (draft-ietf-ntp-data-minimization). T1 is kept locally, never sent.
+Header make_request(unsigned version) {
+  Header h;
+  h.leap = Leap::NoWarning;
+  h.version = static_cast<uint8_t>(version);
+  h.mode = Mode::Client;
+  h.transmit = random_timestamp();
+  return h;
+}
+
+QueryResult query_once(UdpClient& client, const QueryOptions& o, const std::vector<Timestamp>& earlier, std::string& error) {
+  QueryResult r;
+  r.sent = make_request(o.version);
+  const auto bytes = serialize_header(r.sent);
+  r.t1 = SystemClock().now();
+  if (error = client.send(bytes); !error.empty()) return r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.timeout * 1000));
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto d = client.receive(std::max(left, std::chrono::milliseconds(0)), error);
+    if (!d) return r;
+    // A late or duplicated answer to one of our earlier requests is not this exchange's reply.
+    if (d->bytes.size() >= kHeaderLength) {
+      const Header h = parse_header(std::span<const uint8_t>(d->bytes).first<kHeaderLength>());
+      if (std::find(earlier.begin(), earlier.end(), h.origin) != earlier.end()) {
+        ++r.stale_ignored;
+        continue;
+      }
+    }
+    r.reply = std::move(d);
+    r.assessment = assess_reply(r.sent, r.reply->bytes);
+    if (r.assessment.packet) {
+      const Header& h = r.assessment.packet->header;
+      r.sample = compute_sample(r.t1, h.receive, h.transmit, r.reply->received);
+    }
+    return r;
+  }
+}
+
+std::string refid_text(const Header& h) {
+  if (h.stratum <= 1) return h.reference_id.ascii();
+  return h.reference_id.ipv4() + (h.reference_id.is_printable_ascii() ? " (\"" + h.reference_id.ascii() + "\")" : "");
+}
+
+std::string format_hex32(uint32_t v) {
+  std::array<char, 12> buf{};
+  std::snprintf(buf.data(), buf.size(), "%08x", v);
+  return buf.data();
+}
+
+void print_text(const QueryResult& r, const UdpClient& c, bool colour) {
+  const int64_t pivot = now_unix_seconds();
+  std::printf("server       %s\n", c.peer().c_str());
+  if (!r.reply) {
+    std::printf("reply        %s\n", paint("none within the timeout", Colour::Red, colour).c_str());
+    return;
+  }
+  if (!r.assessment.packet) {
+    std::printf("reply        %s: %zu bytes, %s\n", paint("unusable", Colour::Red, colour).c_str(), r.reply->bytes.size(),
+                describe(*r.assessment.parse_error).c_str());
+    return;
+  }
+  const Header& h = r.assessment.packet->header;
+  std::printf("server time  %s\n", format_utc(h.transmit, pivot).c_str());
+  std::printf("local time   %s\n", format_utc(r.reply->received, pivot).c_str());
+  std::printf("offset       %s s\n", format_seconds(r.sample.offset).c_str());
+  std::printf("delay        %s s\n", format_seconds(r.sample.delay).c_str());
+  const std::string kiss = h.stratum == 0 && h.reference_id.kiss_code()
+                               ? " kiss code " + std::string(to_string(*h.reference_id.kiss_code())) + ": " +
+                                     std::string(describe(*h.reference_id.kiss_code()))
+                               : "";
+  std::printf("stratum      %u%s\n", h.stratum, kiss.c_str());
+  std::printf("refid        %s\n", refid_text(h).c_str());
+  std::printf("leap         %u (%s)\n", static_cast<unsigned>(h.leap), std::string(to_string(h.leap)).c_str());
+  std::printf("version      %u, mode %u (%s), poll %d\n", h.version, static_cast<unsigned>(h.mode),
+              std::string(to_string(h.mode)).c_str(), h.poll);
+  std::printf("precision    2^%d s\n", h.precision);
+  std::printf("root dist.   %s s (root delay %s s, root dispersion %s s)\n", format_seconds(root_distance(h)).c_str(),
+              format_seconds(h.root_delay.to_duration()).c_str(), format_seconds(h.root_dispersion.to_duration()).c_str());
+  std::printf("reference    %s\n", format_utc(h.reference, pivot).c_str());
+  if (r.assessment.problems.empty()) {
+    std::printf("verdict      %s\n", paint("usable", Colour::Green, colour).c_str());
+  }
+  for (auto p : r.assessment.problems) {
+    std::printf("%s  %s\n", paint(is_fatal(p) ? "unusable    " : "warning     ", is_fatal(p) ? Colour::Red : Colour::Yellow, colour).c_str(),
+                std::string(to_string(p)).c_str());
+  }
+}
+
+void write_json_reply(JsonWriter& j, const QueryResult& r) {
+  const int64_t pivot = now_unix_seconds();
+  j.begin_object();
+  j.key("received").value(r.reply.has_value());
+  if (r.reply) {
+    j.key("length").value(static_cast<uint64_t>(r.reply->bytes.size()));
+    j.key("kernel_timestamp").value(r.reply->kernel_timestamp);
+  }
+  j.key("usable").value(r.reply.has_value() && r.assessment.usable());
+  j.key("problems").begin_array();
+  for (auto p : r.assessment.problems) j.value(to_string(p));
+  j.end_array();
+  if (r.assessment.parse_error) {
+    j.key("parse_error").value(describe(*r.assessment.parse_error));
+  }
+  if (r.assessment.packet) {
+    const Header& h = r.assessment.packet->header;
+    j.key("leap").value(static_cast<unsigned>(h.leap));
+    j.key("version").value(static_cast<unsigned>(h.version));
+    j.key("mode").value(static_cast<unsigned>(h.mode));
+    j.key("stratum").value(static_cast<unsigned>(h.stratum));
+    j.key("poll").value(static_cast<int>(h.poll));
+    j.key("precision").value(static_cast<int>(h.precision));
+    j.key("root_delay_s").seconds(h.root_delay.to_duration().to_nanoseconds());
+    j.key("root_dispersion_s").seconds(h.root_dispersion.to_duration().to_nanoseconds());
+    j.key("root_distance_s").seconds(root_distance(h).to_nanoseconds());
+    j.key("refid").value(refid_text(h));
+    j.key("refid_hex").value(format_hex32(h.reference_id.raw()));
+    if (h.stratum == 0 && h.reference_id.kiss_code()) j.key("kiss_code").value(to_string(*h.reference_id.kiss_code()));
+    j.key("reference_time").value(format_utc(h.reference, pivot));
+    j.key("origin_raw").value(format_raw(h.origin));
+    j.key("request_transmit_raw").value(format_raw(r.sent.transmit));
+    j.key("receive_time").value(format_utc(h.receive, pivot));
+    j.key("transmit_time").value(format_utc(h.transmit, pivot));
+    j.key("local_send_time").value(format_utc(r.t1, pivot));
+    j.key("local_receive_time").value(format_utc(r.reply->received, pivot));
+    j.key("offset_s").seconds(r.sample.offset.to_nanoseconds());
+    j.key("delay_s").seconds(r.sample.delay.to_nanoseconds());
+  }
+  j.end_object();
+}
+
+}  // namespace
+
+void setup_query(CLI::App& app, QueryOptions& o) {
+  app.add_option("target", o.target, "HOST[:PORT] of the server (port 123 by default; [::1]:123 for IPv6)")->required();
+  app.add_option("-c,--count", o.count, "number of requests")->check(CLI::Range(1U, 1000U))->capture_default_str();
+  app.add_option("-i,--interval", o.interval, "seconds between requests")->check(CLI::Range(0.0, 3600.0))->capture_default_str();
+  app.add_option("-t,--timeout", o.timeout, "seconds to wait for each reply")->check(CLI::Range(0.01, 60.0))->capture_default_str();
+  app.add_option("--ntp-version", o.version, "version number to send (1-4)")->check(CLI::Range(1U, 4U))->capture_default_str();
+  app.add_flag("--json", o.json, "print one JSON document instead of text");
+  app.add_flag("-4", o.ipv4, "use IPv4 only");
+  app.add_flag("-6", o.ipv6, "use IPv6 only");
+}
+
+int run_query(const QueryOptions& o) {
+  auto target = parse_target(o.target);
+  if (!target) {
+    std::fprintf(stderr, "ntp-probe query: %s\n", target.error().c_str());
+    return 2;
+  }
+  if (o.ipv4 && o.ipv6) {
+    std::fprintf(stderr, "ntp-probe query: give -4 or -6, not both\n");
+    return 2;
+  }
+  auto client = UdpClient::connect(*target, o.ipv4 ? Family::V4 : o.ipv6 ? Family::V6 : Family::Any);
+  if (!client) {
+    std::fprintf(stderr, "ntp-probe query: %s\n", client.error().c_str());
+    return 3;
+  }
+  const bool colour = !o.json && use_colour(stdout);
+  std::vector<QueryResult> results;
+  std::vector<Timestamp> sent;
+  std::string network_error;
+  for (unsigned i = 0; i < o.count; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(o.interval * 1000)));
+    std::string error;
+    QueryResult r = query_once(*client, o, sent, error);
+    sent.push_back(r.sent.transmit);
+    if (!error.empty()) network_error = error;
+    if (!o.json) {
+      if (i > 0) std::printf("\n");
+      print_text(r, *client, colour);
+      if (!error.empty()) std::printf("error        %s\n", error.c_str());
+    }
+    results.push_back(std::move(r));
+  }
+  size_t received = 0, usable = 0;
+  for (const auto& r : results) {
+    received += r.reply ? 1 : 0;
+    usable += r.reply && r.assessment.usable() ? 1 : 0;
+  }
+  if (o.json) {
+    JsonWriter j;
+    j.begin_object();
+    j.key("server").value(o.target);
+    j.key("address").value(client->peer());
+    j.key("sent").value(static_cast<uint64_t>(results.size()));
+    j.key("received").value(static_cast<uint64_t>(received));
+    j.key("usable").value(static_cast<uint64_t>(usable));
+    if (!network_error.empty()) j.key("error").value(network_error);
+    j.key("replies").begin_array();
+    for (const auto& r : results) write_json_reply(j, r);
+    j.end_array();
+    j.end_object();
+    std::printf("%s\n", j.str().c_str());
+  } else if (o.count > 1) {
+    std::printf("\n%zu sent, %zu received, %zu usable\n", results.size(), received, usable);
+  }
+  if (usable > 0) return 0;
+  if (received > 0) return 1;
+  if (!o.json) std::fprintf(stderr, "ntp-probe query: no reply from %s within %.3g s\n", client->peer().c_str(), o.timeout);
+  return 3;
+}
+
+}  // namespace ntpkit::probe

@@ -1,0 +1,25 @@
+// `ntp-probe query HOST[:PORT]`: time, offset and delay from one server, with the reply judged.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace ntpkit::probe {
+
+struct QueryOptions {
+  std::string target;
+  unsigned count = 1;
+  double interval = 1.0;
+  double timeout = 2.0;
+  unsigned version = 4;
+  bool json = false;
+  bool ipv4 = false;
+  bool ipv6 = false;
+};
+
+void setup_query(CLI::App& app, QueryOptions& o);
+// Exit codes: 0 a usable reply, 1 replies but none usable, 2 usage, 3 no reply or network error.
+[[nodiscard]] int run_query(const QueryOptions& o);
+
+}  // namespace ntpkit::probe

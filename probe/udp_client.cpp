@@ -1,0 +1,163 @@
+#include "udp_client.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <memory>
+
+#include "ntpkit/clock.hpp"
+
+namespace ntpkit::probe {
+namespace {
+
+std::string format_address(const sockaddr* sa, bool with_port) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (sa->sa_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(sa);
+    inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+    return with_port ? std::string(host) + ":" + std::to_string(ntohs(sin->sin_port)) : host;
+  }
+  const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(sa);
+  inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+  return with_port ? "[" + std::string(host) + "]:" + std::to_string(ntohs(sin6->sin6_port)) : host;
+}
+
+}  // namespace
+
+Result<Target, std::string> parse_target(const std::string& spec, uint16_t default_port) {
+  Target t;
+  t.spec = spec;
+  t.port = default_port;
+  std::string port;
+  if (!spec.empty() && spec.front() == '[') {
+    const auto close = spec.find(']');
+    if (close == std::string::npos) return Failure{"'" + spec + "': missing ']' after the IPv6 address"};
+    t.host = spec.substr(1, close - 1);
+    if (close + 1 < spec.size()) {
+      if (spec[close + 1] != ':') return Failure{"'" + spec + "': expected ':PORT' after ']'"};
+      port = spec.substr(close + 2);
+    }
+  } else if (const auto colon = spec.find(':'); colon != std::string::npos && spec.find(':', colon + 1) == std::string::npos) {
+    t.host = spec.substr(0, colon);
+    port = spec.substr(colon + 1);
+  } else {
+    t.host = spec;  // a name, an IPv4 address, or a bare IPv6 address
+  }
+  if (t.host.empty()) return Failure{"'" + spec + "': no host"};
+  if (!port.empty() || (spec.size() > 0 && spec.back() == ':')) {
+    unsigned p = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535) {
+      return Failure{"'" + spec + "': the port must be a number from 1 to 65535"};
+    }
+    t.port = static_cast<uint16_t>(p);
+  }
+  return t;
+}
+
+UdpClient::UdpClient(UdpClient&& o) noexcept : fd_(o.fd_), peer_(std::move(o.peer_)), address_(std::move(o.address_)) {
+  o.fd_ = -1;
+}
+
+UdpClient::~UdpClient() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Result<UdpClient, std::string> UdpClient::connect(const Target& t, Family f) {
+  addrinfo hints{};
+  hints.ai_family = f == Family::V4 ? AF_INET : f == Family::V6 ? AF_INET6 : AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(t.port);
+  if (const int rc = getaddrinfo(t.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    return Failure{"cannot resolve " + t.host + ": " + gai_strerror(rc)};
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+  std::string last_error = "no address for " + t.host;
+  for (const addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    const int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      last_error = "cannot open a socket: " + std::string(std::strerror(errno));
+      continue;
+    }
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+    // connect(): the kernel then delivers only datagrams from the server's address and port.
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      last_error = "cannot reach " + format_address(ai->ai_addr, true) + ": " + std::strerror(errno);
+      close(fd);
+      continue;
+    }
+    UdpClient c;
+    c.fd_ = fd;
+    c.peer_ = format_address(ai->ai_addr, true);
+    c.address_ = format_address(ai->ai_addr, false);
+    return c;
+  }
+  return Failure{last_error};
+}
+
+std::string UdpClient::local() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
+  return format_address(reinterpret_cast<const sockaddr*>(&ss), true);
+}
+
+std::string UdpClient::send(std::span<const uint8_t> bytes) {
+  const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), 0);
+  if (n < 0) return "cannot send to " + peer_ + ": " + std::strerror(errno);
+  return {};
+}
+
+std::optional<Datagram> UdpClient::receive(std::chrono::milliseconds timeout, std::string& error) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() < 0) return std::nullopt;
+    pollfd p{fd_, POLLIN, 0};
+    const int r = poll(&p, 1, static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      error = "poll failed: " + std::string(std::strerror(errno));
+      return std::nullopt;
+    }
+    if (r == 0) return std::nullopt;
+    Datagram d;
+    d.bytes.resize(65536);
+    iovec iov{d.bytes.data(), d.bytes.size()};
+    std::array<char, 256> control{};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control.data();
+    m.msg_controllen = control.size();
+    const ssize_t n = recvmsg(fd_, &m, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      // ECONNREFUSED: an ICMP port unreachable came back for an earlier datagram.
+      error = std::string(errno == ECONNREFUSED ? "the server's port is closed (ICMP port unreachable)"
+                                                : std::strerror(errno));
+      return std::nullopt;
+    }
+    d.bytes.resize(static_cast<size_t>(n));
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts{};
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        d.received = Timestamp::from_timespec(ts);
+        d.kernel_timestamp = true;
+      }
+    }
+    if (!d.kernel_timestamp) d.received = SystemClock().now();
+    return d;
+  }
+}
+
+}  // namespace ntpkit::probe

@@ -1,0 +1,59 @@
+// A connected UDP socket to one NTP server, with kernel receive timestamps.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ntpkit/result.hpp"
+#include "ntpkit/time.hpp"
+
+namespace ntpkit::probe {
+
+struct Target {
+  std::string host;
+  uint16_t port = 123;
+  std::string spec;  // as the user wrote it
+};
+// "host", "host:port", "1.2.3.4:123", "[::1]:123", "::1" (a bare IPv6 address takes port 123).
+[[nodiscard]] Result<Target, std::string> parse_target(const std::string& spec, uint16_t default_port = 123);
+
+enum class Family { Any, V4, V6 };
+
+struct Datagram {
+  std::vector<uint8_t> bytes;
+  Timestamp received;       // kernel timestamp when available
+  bool kernel_timestamp = false;
+};
+
+class UdpClient {
+ public:
+  UdpClient() = default;
+  UdpClient(const UdpClient&) = delete;
+  UdpClient& operator=(const UdpClient&) = delete;
+  UdpClient(UdpClient&& o) noexcept;
+  ~UdpClient();
+
+  // Resolves and connects; the error is one sentence.
+  [[nodiscard]] static Result<UdpClient, std::string> connect(const Target& t, Family f);
+  [[nodiscard]] std::string peer() const { return peer_; }          // "127.0.0.1:123"
+  [[nodiscard]] std::string address() const { return address_; }    // "127.0.0.1"
+  [[nodiscard]] std::string local() const;                          // our address:port
+  // Sends one datagram; returns an error sentence or empty.
+  [[nodiscard]] std::string send(std::span<const uint8_t> bytes);
+  // Waits up to `timeout` for one datagram. nullopt on timeout; an error sentence in `error`.
+  [[nodiscard]] std::optional<Datagram> receive(std::chrono::milliseconds timeout, std::string& error);
+
+ private:
+  int fd_ = -1;
+  std::string peer_;
+  std::string address_;
+};
+
+}  // namespace ntpkit::probe

@@ -1,0 +1,51 @@
+// ntp-server: a reference NTP server (RFC 5905) that can also misbehave on purpose.
+#include <cstdio>
+
+#include "kernel_clock.hpp"
+#include "options.hpp"
+#include "udp_server.hpp"
+
+int main(int argc, char** argv) {
+  using namespace ntpkit::server;
+  CLI::App app{"ntp-server: a reference NTP server (RFC 5905) that can misbehave on purpose"};
+  Options opts;
+  setup_options(app, opts);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (opts.list_misbehaviours) {
+    for (const auto& f : ntpkit::fault_catalogue()) {
+      const std::string n = std::string(f.name) + (f.value_hint.empty() ? "" : "=" + std::string(f.value_hint));
+      std::printf("%-26s %s\n", n.c_str(), std::string(f.description).c_str());
+    }
+    return 0;
+  }
+  Config config;
+  if (auto err = to_config(opts, config); !err.empty()) {
+    std::fprintf(stderr, "ntp-server: %s\n", err.c_str());
+    return 2;
+  }
+  if (config.precision_auto) config.state.precision = measure_precision();
+
+  std::vector<Listener> listeners;
+  if (auto err = open_listeners(config, listeners); !err.empty()) {
+    std::fprintf(stderr, "ntp-server: %s\n", err.c_str());
+    return 3;
+  }
+  if (auto err = drop_privileges(config.user); !err.empty()) {
+    std::fprintf(stderr, "ntp-server: %s\n", err.c_str());
+    return 3;
+  }
+  for (const auto& l : listeners) std::printf("NTP server listening on %s\n", l.name.c_str());
+  if (config.misbehaviour.any()) {
+    std::string names;
+    for (const auto& f : ntpkit::fault_catalogue()) {
+      if (config.misbehaviour.has(f.fault)) names += (names.empty() ? "" : ", ") + std::string(f.name);
+    }
+    std::printf("misbehaving on purpose: %s\n", names.c_str());
+  }
+  std::fflush(stdout);
+  return serve(std::move(config), listeners);
+}

@@ -1,0 +1,139 @@
+#include "options.hpp"
+
+namespace ntpkit::server {
+
+void setup_options(CLI::App& app, Options& o) {
+  app.add_option("port", o.port, "UDP port to listen on, on every address (as in 'ntp-server 1123')")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("-l,--listen", o.listen, "ADDR:PORT to listen on, repeatable ([::1]:123 for IPv6)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--stratum", o.stratum, "stratum to announce (1-15, or 16 for unsynchronized)")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  app.add_option("--refid", o.refid, "reference ID: up to 4 ASCII characters, or an IPv4 address")
+      ->capture_default_str();
+  app.add_option("--leap", o.leap, "leap indicator 0-3, or auto: from the kernel's sync state (adjtimex, read only)")
+      ->check(CLI::IsMember({"auto", "0", "1", "2", "3"}))
+      ->capture_default_str();
+  app.add_option("--precision", o.precision, "precision as log2 seconds, or auto (measured at start)")
+      ->capture_default_str();
+  app.add_option("--root-delay", o.root_delay, "root delay to announce, in seconds")->capture_default_str();
+  app.add_option("--root-dispersion", o.root_dispersion, "root dispersion to announce, in seconds")
+      ->capture_default_str();
+  app.add_flag("--rate-limit", o.rate_limit, "limit each client's rate; excess gets a RATE kiss-o'-death");
+  app.add_option("--rate-interval", o.rate_interval, "with --rate-limit: average seconds between requests")
+      ->capture_default_str();
+  app.add_option("--rate-burst", o.rate_burst, "with --rate-limit: requests allowed back to back")
+      ->check(CLI::Range(1U, 1000U))
+      ->capture_default_str();
+  app.add_option("--misbehave", o.misbehave, "misbehave on purpose: NAME or NAME=VALUE, repeatable")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_flag("--list-misbehaviours", o.list_misbehaviours, "list the misbehaviours and exit");
+  app.add_option("--symmetric", o.symmetric, "mode 1 (symmetric active) requests: ignore, or reply with mode 2")
+      ->check(CLI::IsMember({"ignore", "reply"}))
+      ->capture_default_str();
+  app.add_option("--unknown-key", o.unknown_key, "requests with a MAC of an unknown key: nak (crypto-NAK) or drop")
+      ->check(CLI::IsMember({"nak", "drop"}))
+      ->capture_default_str();
+  app.add_option("--vn1-mode0", o.vn1_mode0, "NTPv1 packets with mode 0: client (answer) or ignore")
+      ->check(CLI::IsMember({"client", "ignore"}))
+      ->capture_default_str();
+  app.add_option("--user", o.user, "drop privileges to this user after binding");
+  app.add_flag("-v,--verbose", o.verbose, "print a line per request");
+}
+
+namespace {
+
+std::optional<ReferenceId> parse_refid(const std::string& s) {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  char tail = 0;
+  if (std::sscanf(s.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a < 256 && b < 256 && c < 256 &&
+      d < 256) {
+    return ReferenceId::from_ipv4({static_cast<uint8_t>(a), static_cast<uint8_t>(b), static_cast<uint8_t>(c),
+                                   static_cast<uint8_t>(d)});
+  }
+  if (s.empty() || s.size() > 4) return std::nullopt;
+  for (char ch : s) {
+    if (ch < 0x20 || ch > 0x7e) return std::nullopt;
+  }
+  return ReferenceId::from_ascii(s);
+}
+
+}  // namespace
+
+std::string to_config(const Options& o, Config& c) {
+  c.listen = o.listen;
+  if (c.listen.empty()) {
+    const int port = o.port >= 0 ? o.port : 123;
+    c.listen = {"0.0.0.0:" + std::to_string(port), "[::]:" + std::to_string(port)};
+    c.listen_defaulted = true;
+  } else if (o.port >= 0) {
+    return "give either a port or --listen, not both";
+  }
+  for (const auto& spec : c.listen) {
+    const auto colon = spec.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : spec.substr(colon + 1);
+    if (colon == 0 || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(port) > 65535) {
+      return "--listen " + spec + ": give ADDR:PORT, e.g. 127.0.0.1:123 or [::1]:123";
+    }
+  }
+
+  // RFC 5905 §7.3: stratum 16 means unsynchronized; on the wire it is sent as 0 with a kiss
+  // code, as ntpd does, so we announce INIT and the alarm.
+  if (o.stratum == 16) {
+    c.state.stratum = 0;
+    c.state.reference_id = ReferenceId::from_kiss(KissCode::INIT);
+    c.state.leap = Leap::Unsynchronized;
+    c.leap_auto = false;
+  } else {
+    c.state.stratum = static_cast<uint8_t>(o.stratum);
+    auto refid = parse_refid(o.refid);
+    if (!refid) return "--refid " + o.refid + ": give up to 4 printable ASCII characters or an IPv4 address";
+    c.state.reference_id = *refid;
+    c.leap_auto = o.leap == "auto";
+    if (!c.leap_auto) c.state.leap = static_cast<Leap>(std::stoi(o.leap));
+  }
+
+  c.precision_auto = o.precision == "auto";
+  if (!c.precision_auto) {
+    try {
+      size_t used = 0;
+      const int p = std::stoi(o.precision, &used);
+      if (used != o.precision.size() || p < -32 || p > 0) throw std::out_of_range("precision");
+      c.state.precision = static_cast<int8_t>(p);
+    } catch (const std::exception&) {
+      return "--precision " + o.precision + ": give auto or a whole number from -32 to 0";
+    }
+  }
+  for (auto [text, field, flag] : {std::tuple{&o.root_delay, &c.state.root_delay, "--root-delay"},
+                                   std::tuple{&o.root_dispersion, &c.state.root_dispersion, "--root-dispersion"}}) {
+    auto d = parse_seconds(*text);
+    if (!d || d->raw() < 0 || d->raw() >= (int64_t{1} << 48)) {
+      return std::string(flag) + " " + *text + ": give seconds from 0 to 65535";
+    }
+    *field = ShortTime::from_duration(*d);
+  }
+
+  c.policy.symmetric = o.symmetric == "reply" ? SymmetricPolicy::Reply : SymmetricPolicy::Ignore;
+  c.policy.unknown_key = o.unknown_key == "drop" ? UnknownKeyPolicy::Drop : UnknownKeyPolicy::CryptoNak;
+  c.policy.version1_mode0 = o.vn1_mode0 == "ignore" ? Version1Mode0Policy::Ignore : Version1Mode0Policy::Client;
+
+  for (const auto& spec : o.misbehave) {
+    auto r = add_misbehaviour(c.misbehaviour, spec);
+    if (!r) return r.error();
+  }
+
+  c.rate_limit = o.rate_limit;
+  auto interval = parse_seconds(o.rate_interval);
+  if (!interval || interval->raw() <= 0) return "--rate-interval " + o.rate_interval + ": give a positive number of seconds";
+  c.rate.interval = *interval;
+  c.rate.burst = o.rate_burst;
+  c.user = o.user;
+  c.verbose = o.verbose;
+  return {};
+}
+
+}  // namespace ntpkit::server

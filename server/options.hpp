@@ -1,0 +1,57 @@
+// ntp-server's command line: one options struct, a setup_ and a parse step (CLI11).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "ntpkit/misbehaviour.hpp"
+#include "ntpkit/rate_limit.hpp"
+#include "ntpkit/server.hpp"
+
+namespace ntpkit::server {
+
+enum class LeapSetting { Auto, Fixed };
+
+struct Options {
+  int port = -1;  // positional, like the classic teaching servers: "ntp-server 1123"
+  std::vector<std::string> listen;
+  int stratum = 1;
+  std::string refid = "LOCL";
+  std::string leap = "0";  // a test server answers as synchronized; the systemd unit uses auto
+  std::string precision = "auto";
+  std::string root_delay = "0";
+  std::string root_dispersion = "0";
+  bool rate_limit = false;
+  std::string rate_interval = "2";
+  unsigned rate_burst = 8;
+  std::vector<std::string> misbehave;
+  bool list_misbehaviours = false;
+  std::string symmetric = "ignore";
+  std::string unknown_key = "nak";
+  std::string vn1_mode0 = "client";
+  std::string user;
+  bool verbose = false;
+};
+
+// What the options mean, validated: everything the server loop needs.
+struct Config {
+  std::vector<std::string> listen;  // "ADDR:PORT" in the form given, defaults filled in
+  bool listen_defaulted = false;    // no --listen given: IPv6 is optional
+  ServerState state;
+  bool leap_auto = true;
+  bool precision_auto = true;
+  Policy policy;
+  Misbehaviour misbehaviour;
+  bool rate_limit = false;
+  RateLimitConfig rate;
+  std::string user;
+  bool verbose = false;
+};
+
+void setup_options(CLI::App& app, Options& o);
+// Returns an error sentence, or an empty string and a filled Config.
+[[nodiscard]] std::string to_config(const Options& o, Config& out);
+
+}  // namespace ntpkit::server

@@ -1,0 +1,383 @@
+#include "udp_server.hpp"
+
+#include <arpa/inet.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+
+#include "kernel_clock.hpp"
+#include "ntpkit/parse.hpp"
+
+namespace ntpkit::server {
+namespace {
+
+constexpr size_t kBatch = 32;
+constexpr size_t kMaxDatagram = 2048;  // larger datagrams arrive truncated and are dropped
+constexpr size_t kReplyCapacity = kMaxDatagram + kOversizePadding;
+constexpr auto kStateRefresh = std::chrono::seconds(1);
+constexpr auto kReferenceRefresh = std::chrono::seconds(64);
+
+volatile sig_atomic_t g_stop = 0;
+volatile sig_atomic_t g_report = 0;
+extern "C" void on_stop(int) { g_stop = 1; }
+extern "C" void on_report(int) { g_report = 1; }
+
+std::string address_string(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    const auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
+    inet_ntop(AF_INET, &sin.sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(sin.sin_port));
+  }
+  const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
+  inet_ntop(AF_INET6, &sin6.sin6_addr, host, sizeof host);
+  return "[" + std::string(host) + "]:" + std::to_string(ntohs(sin6.sin6_port));
+}
+
+std::span<const uint8_t> address_bytes(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) {
+    const auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
+    return {reinterpret_cast<const uint8_t*>(&sin.sin_addr), 4};
+  }
+  const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
+  return {reinterpret_cast<const uint8_t*>(&sin6.sin6_addr), 16};
+}
+
+// "[::1]:123" or "127.0.0.1:123" or "localhost:123" to host and port.
+bool split_host_port(const std::string& spec, std::string& host, std::string& port) {
+  const auto colon = spec.rfind(':');
+  if (colon == std::string::npos || colon + 1 == spec.size()) return false;
+  host = spec.substr(0, colon);
+  port = spec.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return !host.empty();
+}
+
+struct Pending {
+  std::chrono::steady_clock::time_point due;
+  int fd;
+  sockaddr_storage to;
+  socklen_t to_len;
+  std::vector<uint8_t> bytes;
+  uint8_t copies;
+};
+
+// Buffers for one batch, allocated once.
+struct Batch {
+  std::array<mmsghdr, kBatch> rx{};
+  std::array<iovec, kBatch> rx_iov{};
+  std::array<sockaddr_storage, kBatch> from{};
+  std::array<std::array<uint8_t, kMaxDatagram>, kBatch> in{};
+  std::array<std::array<char, CMSG_SPACE(sizeof(timespec)) + 64>, kBatch> control{};
+  std::array<mmsghdr, 2 * kBatch> tx{};
+  std::array<iovec, 2 * kBatch> tx_iov{};
+  std::array<std::array<uint8_t, kReplyCapacity>, kBatch> out{};
+};
+
+Timestamp receive_time(const msghdr& msg, const Clock& clock) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec ts{};
+      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      return Timestamp::from_timespec(ts);
+    }
+  }
+  return clock.now();  // no kernel timestamp: the next best thing
+}
+
+class Loop {
+ public:
+  Loop(Config config, const std::vector<Listener>& listeners)
+      : config_(std::move(config)), listeners_(listeners), limiter_(config_.rate), batch_(std::make_unique<Batch>()) {
+    if (getrandom(&rng_, sizeof rng_, 0) != sizeof rng_) rng_ = 0x243f6a8885a308d3ULL;
+    rng_ |= 1;
+  }
+
+  int run() {
+    refresh_state(true);
+    std::vector<pollfd> fds;
+    for (const auto& l : listeners_) fds.push_back({l.fd, POLLIN, 0});
+    sigset_t run_mask;
+    sigprocmask(SIG_SETMASK, nullptr, &run_mask);
+    sigdelset(&run_mask, SIGINT);
+    sigdelset(&run_mask, SIGTERM);
+    sigdelset(&run_mask, SIGUSR1);
+    while (g_stop == 0) {
+      const timespec timeout = next_timeout();
+      const int n = ppoll(fds.data(), fds.size(), &timeout, &run_mask);
+      if (g_report != 0) {
+        g_report = 0;
+        std::fprintf(stderr, "%s\n", format_counters(counters_).c_str());
+      }
+      if (n < 0 && errno != EINTR) {
+        std::fprintf(stderr, "ntp-server: poll failed: %s\n", std::strerror(errno));
+        return 3;
+      }
+      send_due();
+      refresh_state(false);
+      if (n <= 0) continue;
+      for (const auto& p : fds) {
+        if ((p.revents & POLLIN) != 0) drain(p.fd);
+      }
+    }
+    std::printf("%s\n", format_counters(counters_).c_str());
+    std::fflush(stdout);
+    return 0;
+  }
+
+ private:
+  void refresh_state(bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_refresh_ < kStateRefresh) return;
+    last_refresh_ = now;
+    if (config_.leap_auto) config_.state.leap = kernel_leap();
+    if (force || now - last_reference_ >= kReferenceRefresh) {
+      last_reference_ = now;
+      config_.state.reference_time = clock_.now();
+    }
+  }
+
+  timespec next_timeout() const {
+    auto wait = std::chrono::milliseconds(1000);
+    if (!pending_.empty()) {
+      const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(pending_.front().due -
+                                                                                std::chrono::steady_clock::now());
+      wait = std::clamp(until + std::chrono::milliseconds(1), std::chrono::milliseconds(0), wait);
+    }
+    return {static_cast<time_t>(wait.count() / 1000), static_cast<long>(wait.count() % 1000) * 1'000'000};
+  }
+
+  uint64_t next_random() {
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    return rng_;
+  }
+
+  void drain(int fd) {
+    Batch& b = *batch_;
+    // Bounded: at most a few batches per wake-up so that timers and signals stay responsive.
+    for (int round = 0; round < 8; ++round) {
+      for (size_t i = 0; i < kBatch; ++i) {
+        b.rx_iov[i] = {b.in[i].data(), b.in[i].size()};
+        msghdr& m = b.rx[i].msg_hdr;
+        m = msghdr{};
+        m.msg_name = &b.from[i];
+        m.msg_namelen = sizeof(sockaddr_storage);
+        m.msg_iov = &b.rx_iov[i];
+        m.msg_iovlen = 1;
+        m.msg_control = b.control[i].data();
+        m.msg_controllen = b.control[i].size();
+      }
+      const int got = recvmmsg(fd, b.rx.data(), kBatch, MSG_DONTWAIT, nullptr);
+      if (got <= 0) return;
+      size_t out_count = 0;
+      for (int i = 0; i < got; ++i) out_count = handle(fd, static_cast<size_t>(i), out_count);
+      flush(fd, out_count);
+      if (static_cast<size_t>(got) < kBatch) return;
+    }
+  }
+
+  // Decides one datagram; queues its reply in the send batch. Returns the new batch size.
+  size_t handle(int fd, size_t i, size_t out_count) {
+    Batch& b = *batch_;
+    ++counters_.received;
+    const msghdr& m = b.rx[i].msg_hdr;
+    if ((m.msg_flags & MSG_TRUNC) != 0) {
+      ++counters_.truncated;
+      ++counters_.dropped[static_cast<size_t>(DropReason::Malformed)];
+      return out_count;
+    }
+    const auto request = std::span<const uint8_t>(b.in[i].data(), b.rx[i].msg_len);
+    RequestContext ctx;
+    ctx.receive = receive_time(m, clock_);
+    ctx.random = next_random();
+    if (config_.rate_limit) ctx.rate = limiter_.check(address_bytes(b.from[i]), ctx.receive);
+
+    const Action a = respond(request, ctx, clock_, config_.state, config_.policy, config_.misbehaviour, b.out[i]);
+    if (config_.verbose) log(b.from[i], request, a);
+    if (!a.is_reply()) {
+      ++counters_.dropped[static_cast<size_t>(a.reason)];
+      return out_count;
+    }
+    ++counters_.answered;
+    counters_.kiss_of_death += a.kiss_of_death ? 1 : 0;
+    counters_.crypto_nak += a.crypto_nak ? 1 : 0;
+    if (a.delay_ms > 0) {
+      pending_.push_back({std::chrono::steady_clock::now() + std::chrono::milliseconds(a.delay_ms), fd, b.from[i],
+                          m.msg_namelen, std::vector<uint8_t>(b.out[i].begin(), b.out[i].begin() + a.length),
+                          a.copies});
+      return out_count;
+    }
+    for (uint8_t c = 0; c < a.copies; ++c) {
+      b.tx_iov[out_count] = {b.out[i].data(), a.length};
+      msghdr& t = b.tx[out_count].msg_hdr;
+      t = msghdr{};
+      t.msg_name = &b.from[i];
+      t.msg_namelen = m.msg_namelen;
+      t.msg_iov = &b.tx_iov[out_count];
+      t.msg_iovlen = 1;
+      ++out_count;
+    }
+    return out_count;
+  }
+
+  void flush(int fd, size_t count) {
+    size_t done = 0;
+    while (done < count) {
+      const int sent = sendmmsg(fd, batch_->tx.data() + done, static_cast<unsigned>(count - done), 0);
+      if (sent <= 0) {
+        // A reply that cannot be sent is counted and dropped; the loop goes on.
+        ++counters_.send_errors;
+        ++done;
+        continue;
+      }
+      done += static_cast<size_t>(sent);
+    }
+  }
+
+  void send_due() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!pending_.empty() && pending_.front().due <= now) {
+      const Pending& p = pending_.front();
+      for (uint8_t c = 0; c < p.copies; ++c) {
+        if (sendto(p.fd, p.bytes.data(), p.bytes.size(), 0, reinterpret_cast<const sockaddr*>(&p.to), p.to_len) < 0) {
+          ++counters_.send_errors;
+        }
+      }
+      pending_.pop_front();
+    }
+  }
+
+  void log(const sockaddr_storage& from, std::span<const uint8_t> request, const Action& a) const {
+    std::string what = "len " + std::to_string(request.size());
+    if (request.size() >= kHeaderLength) {
+      const Header h = parse_header(request.first<kHeaderLength>());
+      what += " v" + std::to_string(h.version) + " mode " + std::to_string(static_cast<int>(h.mode));
+    }
+    if (a.is_reply()) {
+      what += " -> reply " + std::to_string(a.length) + " bytes";
+      if (a.kiss_of_death) what += " (kiss-o'-death)";
+      if (a.crypto_nak) what += " (crypto-NAK)";
+    } else {
+      what += " -> dropped: " + std::string(name(a.reason));
+    }
+    std::printf("%s %s\n", address_string(from).c_str(), what.c_str());
+    std::fflush(stdout);
+  }
+
+  Config config_;
+  const std::vector<Listener>& listeners_;
+  SystemClock clock_;
+  RateLimiter limiter_;
+  std::unique_ptr<Batch> batch_;
+  std::deque<Pending> pending_;
+  Counters counters_;
+  uint64_t rng_ = 0;
+  std::chrono::steady_clock::time_point last_refresh_;
+  std::chrono::steady_clock::time_point last_reference_;
+};
+
+}  // namespace
+
+std::string format_counters(const Counters& c) {
+  std::string s = "counters: received " + std::to_string(c.received) + ", answered " + std::to_string(c.answered) +
+                  " (kiss-o'-death " + std::to_string(c.kiss_of_death) + ", crypto-NAK " +
+                  std::to_string(c.crypto_nak) + ")";
+  uint64_t dropped = 0;
+  std::string reasons;
+  for (size_t i = 0; i < kDropReasonCount; ++i) {
+    if (c.dropped[i] == 0) continue;
+    dropped += c.dropped[i];
+    reasons += (reasons.empty() ? "" : ", ") + std::string(name(static_cast<DropReason>(i))) + " " +
+               std::to_string(c.dropped[i]);
+  }
+  s += ", dropped " + std::to_string(dropped);
+  if (!reasons.empty()) s += " (" + reasons + ")";
+  if (c.send_errors != 0) s += ", send errors " + std::to_string(c.send_errors);
+  return s;
+}
+
+std::string open_listeners(const Config& config, std::vector<Listener>& out) {
+  for (const auto& spec : config.listen) {
+    std::string host, port;
+    if (!split_host_port(spec, host, port)) return "--listen " + spec + ": give ADDR:PORT, e.g. 127.0.0.1:123 or [::1]:123";
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+      return "--listen " + spec + ": " + gai_strerror(rc);
+    }
+    std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+    const int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      // The default listen set includes [::]; a machine without IPv6 still serves IPv4.
+      if (config.listen_defaulted && res->ai_family == AF_INET6) continue;
+      return "cannot open a socket for " + spec + ": " + std::strerror(errno);
+    }
+    const int one = 1;
+    if (res->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    // Kernel receive timestamps: T2 is when the datagram arrived, not when we read it.
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+      const int err = errno;
+      close(fd);
+      if (config.listen_defaulted && res->ai_family == AF_INET6 && err == EADDRNOTAVAIL) continue;
+      return "cannot listen on " + spec + ": " + std::strerror(err);
+    }
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+    out.push_back({fd, address_string(bound)});
+  }
+  if (out.empty()) return "no address to listen on";
+  return {};
+}
+
+std::string drop_privileges(const std::string& user) {
+  if (user.empty()) return {};
+  const passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) return "--user " + user + ": no such user";
+  if (setgroups(0, nullptr) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+    return "--user " + user + ": cannot switch user: " + std::strerror(errno);
+  }
+  if (setuid(0) == 0) return "--user " + user + ": privileges could be regained; refusing to run";
+  return {};
+}
+
+int serve(Config config, const std::vector<Listener>& listeners) {
+  struct sigaction stop {};
+  stop.sa_handler = on_stop;
+  sigaction(SIGINT, &stop, nullptr);
+  sigaction(SIGTERM, &stop, nullptr);
+  struct sigaction report {};
+  report.sa_handler = on_report;
+  sigaction(SIGUSR1, &report, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  // Signals are delivered only inside ppoll, so none is lost between a check and the wait.
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGUSR1);
+  sigprocmask(SIG_BLOCK, &block, nullptr);
+  Loop loop(std::move(config), listeners);
+  return loop.run();
+}
+
+}  // namespace ntpkit::server

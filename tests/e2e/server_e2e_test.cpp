@@ -1,0 +1,254 @@
+// ntp-server and ntp-probe query over loopback, as a user runs them.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <regex>
+
+#include "child_process.hpp"
+#include "ntpkit/parse.hpp"
+#include "ntpkit/serialize.hpp"
+
+namespace ntpkit {
+namespace {
+
+using namespace std::chrono_literals;
+using test::ChildProcess;
+
+// A UDP socket on loopback for hand-made datagrams.
+class Socket {
+ public:
+  explicit Socket(int family = AF_INET) : family_(family), fd_(socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+    timeval tv{0, 300'000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~Socket() { close(fd_); }
+  void send_to(uint16_t port, std::span<const uint8_t> bytes) const {
+    if (family_ == AF_INET) {
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(port);
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    } else {
+      sockaddr_in6 a{};
+      a.sin6_family = AF_INET6;
+      a.sin6_port = htons(port);
+      a.sin6_addr = in6addr_loopback;
+      sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    }
+  }
+  // One datagram, or empty after the 300 ms receive timeout.
+  std::vector<uint8_t> receive() const {
+    std::vector<uint8_t> buf(4096);
+    const ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
+    buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return buf;
+  }
+
+ private:
+  int family_;
+  int fd_;
+};
+
+std::vector<uint8_t> client_request(Timestamp transmit, uint8_t version = 4) {
+  Header h;
+  h.version = version;
+  h.mode = Mode::Client;
+  h.poll = 7;
+  h.transmit = transmit;
+  const auto b = serialize_header(h);
+  return {b.begin(), b.end()};
+}
+
+// Starts ntp-server with the given arguments and returns its first listening port.
+struct Server {
+  explicit Server(std::vector<std::string> args) : proc([&] {
+    args.insert(args.begin(), NTP_SERVER_BIN);
+    return ChildProcess(args);
+  }()) {}
+  ChildProcess proc;
+  uint16_t port() {
+    auto line = proc.read_line(5000ms);
+    EXPECT_TRUE(line.has_value()) << "no start-up line";
+    std::smatch m;
+    const std::string l = line.value_or("");
+    EXPECT_TRUE(std::regex_search(l, m, std::regex(R"(^NTP server listening on (.*):(\d+)$)"))) << l;
+    return m.empty() ? 0 : static_cast<uint16_t>(std::stoi(m[2]));
+  }
+};
+
+TEST(ServerE2E, AnswersAClientRequestOverLoopback) {
+  Server s({"--listen", "127.0.0.1:0"});
+  const uint16_t port = s.port();
+  Socket sock;
+  const auto t = Timestamp::from_parts(0xDEADBEEF, 0x01234567);
+  sock.send_to(port, client_request(t));
+  const auto reply = sock.receive();
+  ASSERT_EQ(reply.size(), kHeaderLength);
+  auto parsed = parse(reply);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->header.mode, Mode::Server);
+  EXPECT_EQ(parsed->header.origin, t);
+  EXPECT_EQ(parsed->header.poll, 7);
+  EXPECT_EQ(parsed->header.leap, Leap::NoWarning);  // default --leap 0
+  EXPECT_GE((parsed->header.transmit - parsed->header.receive).raw(), 0);
+}
+
+TEST(ServerE2E, MalformedInputIsDroppedAndServiceContinues) {
+  Server s({"--listen", "127.0.0.1:0"});
+  const uint16_t port = s.port();
+  Socket sock;
+  std::vector<std::vector<uint8_t>> bad = {{}, {0x23}, std::vector<uint8_t>(47, 0x23), std::vector<uint8_t>(49, 0x23)};
+  std::vector<uint8_t> junk(1000);
+  for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<uint8_t>(i * 131 + 7);
+  bad.push_back(junk);
+  for (uint16_t bad_length : {uint16_t{15}, uint16_t{18}, uint16_t{400}}) {
+    Packet p;
+    p.header.mode = Mode::Client;
+    p.extensions.push_back({0x1234, std::vector<uint8_t>(24, 0), bad_length});
+    bad.push_back(serialize(p));
+  }
+  uint32_t n = 1;
+  for (const auto& b : bad) {
+    SCOPED_TRACE("datagram of " + std::to_string(b.size()) + " bytes");
+    sock.send_to(port, b);
+    EXPECT_TRUE(sock.receive().empty());  // silence
+    const auto t = Timestamp::from_parts(n++, 42);
+    sock.send_to(port, client_request(t));
+    const auto reply = sock.receive();
+    ASSERT_EQ(reply.size(), kHeaderLength) << "the server stopped answering";
+    EXPECT_EQ(parse(reply)->header.origin, t);
+  }
+  s.proc.signal(SIGTERM);
+  EXPECT_EQ(s.proc.wait(5000ms), 0);
+  const std::string out = s.proc.drain_output(500ms);
+  EXPECT_NE(out.find("malformed"), std::string::npos) << out;
+}
+
+TEST(ServerE2E, DropsUnsupportedVersionsAndModes) {
+  Server s({"--listen", "127.0.0.1:0"});
+  const uint16_t port = s.port();
+  Socket sock;
+  for (uint8_t vn : {uint8_t{0}, uint8_t{5}, uint8_t{7}}) {
+    sock.send_to(port, client_request(Timestamp::from_parts(1, vn), vn));
+    EXPECT_TRUE(sock.receive().empty()) << "VN " << int{vn};
+  }
+  auto control = client_request(Timestamp::from_parts(1, 1));
+  control[0] = (2 << 3) | 6;  // mode 6
+  sock.send_to(port, control);
+  EXPECT_TRUE(sock.receive().empty());
+}
+
+TEST(ServerE2E, PositionalPortListensOnEveryAddress) {
+  // "ntp-server 0": the classic form with an ephemeral port; IPv4 always, IPv6 where the host has it.
+  Server s({"0"});
+  const uint16_t port = s.port();
+  ASSERT_NE(port, 0);
+  Socket sock;
+  sock.send_to(port, client_request(Timestamp::from_parts(5, 5)));
+  EXPECT_EQ(sock.receive().size(), kHeaderLength);
+}
+
+TEST(ServerE2E, ServesIPv6Loopback) {
+  Socket probe6(AF_INET6);
+  Server s({"--listen", "[::1]:0"});
+  auto line = s.proc.read_line(5000ms);
+  if (!line || line->find("listening on [::1]") == std::string::npos) GTEST_SKIP() << "no IPv6 loopback here";
+  const uint16_t port = static_cast<uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
+  probe6.send_to(port, client_request(Timestamp::from_parts(6, 6)));
+  EXPECT_EQ(probe6.receive().size(), kHeaderLength);
+}
+
+TEST(ServerE2E, CountersOnSigusr1AndCleanExitOnSigint) {
+  Server s({"--listen", "127.0.0.1:0"});
+  const uint16_t port = s.port();
+  Socket sock;
+  sock.send_to(port, client_request(Timestamp::from_parts(9, 9)));
+  ASSERT_FALSE(sock.receive().empty());
+  s.proc.signal(SIGUSR1);
+  const auto counters = s.proc.read_error_line(3000ms);
+  ASSERT_TRUE(counters.has_value());
+  EXPECT_NE(counters->find("received 1, answered 1"), std::string::npos) << *counters;
+  s.proc.signal(SIGINT);
+  EXPECT_EQ(s.proc.wait(5000ms), 0);
+}
+
+TEST(ServerE2E, MisbehaviourIsAnnouncedAndApplied) {
+  Server s({"--listen", "127.0.0.1:0", "--misbehave", "origin-zero"});
+  const uint16_t port = s.port();
+  const auto announce = s.proc.read_line(2000ms);
+  ASSERT_TRUE(announce.has_value());
+  EXPECT_NE(announce->find("origin-zero"), std::string::npos);
+  Socket sock;
+  sock.send_to(port, client_request(Timestamp::from_parts(3, 3)));
+  const auto reply = sock.receive();
+  ASSERT_EQ(reply.size(), kHeaderLength);
+  EXPECT_TRUE(parse(reply)->header.origin.is_zero());
+}
+
+TEST(ServerE2E, VerbosePrintsOneLinePerRequest) {
+  Server s({"--listen", "127.0.0.1:0", "-v"});
+  const uint16_t port = s.port();
+  Socket sock;
+  sock.send_to(port, client_request(Timestamp::from_parts(3, 3), 5));
+  const auto line = s.proc.read_line(3000ms);
+  ASSERT_TRUE(line.has_value());
+  EXPECT_NE(line->find("v5 mode 3 -> dropped: unsupported-version"), std::string::npos) << *line;
+}
+
+TEST(ServerE2E, BadFlagsGiveOneLineAndExitCode2) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--misbehave", "nonsense"},
+                                                                {"--refid", "TOOLONG"},
+                                                                {"--stratum", "0"},
+                                                                {"--listen", "nonsense"}}) {
+    std::vector<std::string> argv = {NTP_SERVER_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ChildProcess p(argv);
+    const auto code = p.wait(5000ms);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_NE(*code, 0) << args[0];
+    const auto err = p.read_error_line(1000ms);
+    ASSERT_TRUE(err.has_value()) << args[0];
+    EXPECT_FALSE(err->empty());
+  }
+}
+
+TEST(ProbeE2E, QueryReportsOffsetAndDelayFromOurServer) {
+  Server s({"--listen", "127.0.0.1:0"});
+  const uint16_t port = s.port();
+  const auto r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + std::to_string(port)}, 10000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("offset       "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("verdict      usable"), std::string::npos) << r.out;
+}
+
+TEST(ProbeE2E, QueryJsonCountsReplies) {
+  Server s({"--listen", "127.0.0.1:0"});
+  const uint16_t port = s.port();
+  const auto r = test::run_command(
+      {NTP_PROBE_BIN, "query", "127.0.0.1:" + std::to_string(port), "--json", "-c", "3", "-i", "0.05"}, 10000ms);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find(R"("sent":3,"received":3,"usable":3)"), std::string::npos) << r.out;
+}
+
+TEST(ProbeE2E, QuerySaysPlainlyWhenTheReplyIsUnusable) {
+  for (const char* fault : {"no-origin-copy", "kod-rate-always", "wrong-mode", "transmit-zero", "garbage-reply"}) {
+    SCOPED_TRACE(fault);
+    Server s({"--listen", "127.0.0.1:0", "--misbehave", fault});
+    const uint16_t port = s.port();
+    const auto r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + std::to_string(port), "-t", "0.5"}, 10000ms);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find("unusable"), std::string::npos) << r.out;
+  }
+}
+
+TEST(ProbeE2E, QueryWithoutAServerExits3) {
+  // Nothing listens on the discard port of loopback here: ICMP port unreachable, or silence.
+  const auto r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:9", "-t", "0.3"}, 10000ms);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+}
+
+}  // namespace
+}  // namespace ntpkit

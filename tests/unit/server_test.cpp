@@ -1,0 +1,473 @@
+// respond(): RFC 5905 server behaviour, every mode x VN, every policy and every misbehaviour.
+#include "ntpkit/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <random>
+#include <vector>
+
+#include "ntpkit/parse.hpp"
+#include "ntpkit/serialize.hpp"
+
+namespace ntpkit {
+namespace {
+
+const Timestamp kReceive = Timestamp::from_parts(0xE6C69F5F, 0x10000000);
+const Timestamp kNow = Timestamp::from_parts(0xE6C69F5F, 0x20000000);
+const Timestamp kClientTransmit = Timestamp::from_parts(0x12345678, 0x9ABCDEF1);
+
+ServerState test_state() {
+  ServerState s;
+  s.leap = Leap::NoWarning;
+  s.stratum = 2;
+  s.precision = -23;
+  s.root_delay = ShortTime::from_raw(0x00000123);
+  s.root_dispersion = ShortTime::from_raw(0x00000456);
+  s.reference_id = ReferenceId::from_ipv4({192, 0, 2, 1});
+  s.reference_time = Timestamp::from_parts(0xE6C69F00, 0);
+  return s;
+}
+
+Packet request(uint8_t version = 4, Mode mode = Mode::Client) {
+  Packet p;
+  p.header.version = version;
+  p.header.mode = mode;
+  p.header.poll = 6;
+  p.header.transmit = kClientTransmit;
+  return p;
+}
+
+struct Outcome {
+  Action action;
+  std::vector<uint8_t> bytes;
+  std::optional<Header> header() const {
+    auto parsed = parse(bytes);
+    if (!parsed) return std::nullopt;
+    return parsed->header;
+  }
+};
+
+struct Fixture {
+  ServerState state = test_state();
+  Policy policy;
+  Misbehaviour mb;
+  RequestContext ctx{kReceive, RateVerdict::Allow, 42};
+
+  Outcome run(const std::vector<uint8_t>& req) const {
+    FixedClock clock(kNow);
+    std::vector<uint8_t> out(req.size() + kOversizePadding);
+    Outcome o;
+    o.action = respond(req, ctx, clock, state, policy, mb, out);
+    if (o.action.is_reply()) o.bytes.assign(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(o.action.length));
+    return o;
+  }
+  Outcome run(const Packet& p) const { return run(serialize(p)); }
+};
+
+Misbehaviour with(std::string_view spec) {
+  Misbehaviour m;
+  auto r = add_misbehaviour(m, spec);
+  EXPECT_TRUE(r.ok()) << spec;
+  return m;
+}
+
+TEST(Respond, ClientRequestGetsFastXmitReply) {
+  Fixture f;
+  const auto o = f.run(request());
+  ASSERT_TRUE(o.action.is_reply());
+  ASSERT_EQ(o.bytes.size(), kHeaderLength);
+  const auto h = o.header().value();
+  EXPECT_EQ(h.mode, Mode::Server);
+  EXPECT_EQ(h.version, 4);
+  EXPECT_EQ(h.poll, 6);
+  EXPECT_EQ(h.origin, kClientTransmit);  // byte for byte
+  EXPECT_EQ(h.receive, kReceive);
+  EXPECT_EQ(h.transmit, kNow);
+  EXPECT_EQ(h.leap, Leap::NoWarning);
+  EXPECT_EQ(h.stratum, 2);
+  EXPECT_EQ(h.precision, -23);
+  EXPECT_EQ(h.root_delay, f.state.root_delay);
+  EXPECT_EQ(h.root_dispersion, f.state.root_dispersion);
+  EXPECT_EQ(h.reference_id, f.state.reference_id);
+  EXPECT_EQ(h.reference, f.state.reference_time);
+}
+
+TEST(Respond, OriginIsCopiedBitForBitForOddTransmitValues) {
+  Fixture f;
+  for (uint64_t raw : {uint64_t{0}, ~uint64_t{0}, uint64_t{1}, uint64_t{0x00000001FFFFFFFF}, uint64_t{0x8000000000000000}}) {
+    Packet p = request();
+    p.header.transmit = Timestamp::from_raw(raw);
+    const auto h = f.run(p).header().value();
+    EXPECT_EQ(h.origin.raw(), raw);
+  }
+}
+
+TEST(Respond, TransmitIsReadFromTheClockLast) {
+  Fixture f;
+  FixedClock clock(kNow, Duration::from_raw(1));
+  std::vector<uint8_t> out(128);
+  const auto req = serialize(request());
+  const Action a = respond(req, f.ctx, clock, f.state, f.policy, f.mb, out);
+  ASSERT_TRUE(a.is_reply());
+  // The clock was read exactly once, for the transmit timestamp.
+  EXPECT_EQ(clock.now(), kNow + Duration::from_raw(1));
+}
+
+TEST(Respond, EveryModeAndVersionCombination) {
+  Fixture f;
+  for (uint8_t vn = 0; vn <= 7; ++vn) {
+    for (uint8_t m = 0; m <= 7; ++m) {
+      SCOPED_TRACE("VN " + std::to_string(vn) + " mode " + std::to_string(m));
+      const auto o = f.run(request(vn, static_cast<Mode>(m)));
+      const bool version_ok = vn >= 1 && vn <= 4;
+      const bool client = m == 3 || (vn == 1 && m == 0);
+      if (version_ok && client) {
+        ASSERT_TRUE(o.action.is_reply());
+        const auto h = o.header().value();
+        EXPECT_EQ(h.mode, Mode::Server);
+        EXPECT_EQ(h.version, vn);  // VN echoed for 1..4
+        EXPECT_EQ(h.origin, kClientTransmit);
+      } else {
+        ASSERT_FALSE(o.action.is_reply());
+        if (!version_ok) {
+          EXPECT_EQ(o.action.reason, DropReason::UnsupportedVersion);
+        } else if (m == 1) {
+          EXPECT_EQ(o.action.reason, DropReason::SymmetricIgnored);
+        } else {
+          EXPECT_EQ(o.action.reason, DropReason::ModeNotServed);
+        }
+      }
+    }
+  }
+}
+
+TEST(Respond, SymmetricReplyPolicyAnswersMode1WithMode2) {
+  Fixture f;
+  f.policy.symmetric = SymmetricPolicy::Reply;
+  const auto o = f.run(request(4, Mode::SymmetricActive));
+  ASSERT_TRUE(o.action.is_reply());
+  EXPECT_EQ(o.header()->mode, Mode::SymmetricPassive);
+  EXPECT_EQ(o.header()->origin, kClientTransmit);
+}
+
+TEST(Respond, SymmetricActiveWithCryptoNakIsNeverAnswered) {
+  // CVE-2015-7871: a mode-1 packet carrying a crypto-NAK must not get a valid mode 2.
+  Fixture f;
+  f.policy.symmetric = SymmetricPolicy::Reply;
+  Packet p = request(4, Mode::SymmetricActive);
+  p.mac = Mac{0, {}};
+  const auto o = f.run(p);
+  ASSERT_FALSE(o.action.is_reply());
+  EXPECT_EQ(o.action.reason, DropReason::UnknownKey);
+}
+
+TEST(Respond, Version1Mode0Policy) {
+  Fixture f;
+  EXPECT_TRUE(f.run(request(1, Mode::Reserved)).action.is_reply());
+  f.policy.version1_mode0 = Version1Mode0Policy::Ignore;
+  const auto o = f.run(request(1, Mode::Reserved));
+  ASSERT_FALSE(o.action.is_reply());
+  EXPECT_EQ(o.action.reason, DropReason::ModeNotServed);
+  // Mode 0 with other versions is never a client.
+  f.policy.version1_mode0 = Version1Mode0Policy::Client;
+  EXPECT_FALSE(f.run(request(2, Mode::Reserved)).action.is_reply());
+}
+
+TEST(Respond, UnknownKeyGetsCryptoNakNoLongerThanRequest) {
+  Fixture f;
+  for (size_t digest : {size_t{0}, size_t{16}, size_t{20}}) {
+    Packet p = request();
+    p.mac = Mac{7, std::vector<uint8_t>(digest, 0xAB)};
+    const auto req = serialize(p);
+    const auto o = f.run(req);
+    ASSERT_TRUE(o.action.is_reply());
+    EXPECT_TRUE(o.action.crypto_nak);
+    ASSERT_EQ(o.bytes.size(), kHeaderLength + 4);
+    EXPECT_LE(o.bytes.size(), req.size());
+    auto parsed = parse(o.bytes);
+    ASSERT_TRUE(parsed.ok());
+    ASSERT_TRUE(parsed->mac.has_value());
+    EXPECT_EQ(parsed->mac->kind, MacKind::CryptoNak);
+    EXPECT_EQ(parsed->mac->key_id, 0U);
+  }
+}
+
+TEST(Respond, UnknownKeyDropPolicy) {
+  Fixture f;
+  f.policy.unknown_key = UnknownKeyPolicy::Drop;
+  Packet p = request();
+  p.mac = Mac{7, std::vector<uint8_t>(16, 1)};
+  const auto o = f.run(p);
+  ASSERT_FALSE(o.action.is_reply());
+  EXPECT_EQ(o.action.reason, DropReason::UnknownKey);
+}
+
+TEST(Respond, LegacyVersion3MacIsAnUnknownKey) {
+  Fixture f;
+  Packet p = request(3);
+  p.mac = Mac{1, std::vector<uint8_t>(8, 0)};  // a 12-byte DES-era authenticator
+  const auto o = f.run(p);
+  ASSERT_TRUE(o.action.is_reply());
+  EXPECT_TRUE(o.action.crypto_nak);
+}
+
+TEST(Respond, UnknownExtensionFieldsAreIgnoredNotEchoed) {
+  Fixture f;
+  Packet p = request();
+  p.extensions.push_back({0x7777, std::vector<uint8_t>(24, 0x55), std::nullopt});
+  const auto req = serialize(p);
+  const auto o = f.run(req);
+  ASSERT_TRUE(o.action.is_reply());
+  EXPECT_EQ(o.bytes.size(), kHeaderLength);
+  EXPECT_EQ(o.header()->origin, kClientTransmit);
+}
+
+TEST(Respond, MalformedFramingIsDropped) {
+  Fixture f;
+  const auto good = serialize(request());
+  for (size_t n : {size_t{0}, size_t{1}, size_t{12}, size_t{47}}) {
+    const auto o = f.run(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n)));
+    EXPECT_FALSE(o.action.is_reply()) << n;
+    EXPECT_EQ(o.action.reason, DropReason::Malformed) << n;
+  }
+  auto longer = good;
+  longer.push_back(0);  // 49 bytes
+  EXPECT_EQ(f.run(longer).action.reason, DropReason::Malformed);
+  Packet bad = request();
+  bad.extensions.push_back({1, std::vector<uint8_t>(24, 0), uint16_t{15}});
+  EXPECT_EQ(f.run(bad).action.reason, DropReason::Malformed);
+  bad.extensions.back().length_override = 200;  // overruns
+  EXPECT_EQ(f.run(bad).action.reason, DropReason::Malformed);
+}
+
+TEST(Respond, AThousandBytesOfJunkIsDroppedOrAnsweredWithinLength) {
+  Fixture f;
+  std::vector<uint8_t> junk(1000);
+  for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<uint8_t>(i * 37 + 11);
+  const auto o = f.run(junk);
+  if (o.action.is_reply()) {
+    EXPECT_LE(o.bytes.size(), junk.size());
+  }
+}
+
+TEST(Respond, ReplyIsNeverLongerThanRequestWithoutMisbehaviour) {
+  Fixture f;
+  f.policy.symmetric = SymmetricPolicy::Reply;
+  std::mt19937_64 rng(12345);
+  for (int i = 0; i < 20000; ++i) {
+    std::vector<uint8_t> req(48 + rng() % 80);
+    for (auto& b : req) b = static_cast<uint8_t>(rng());
+    if (i % 2 == 0) req[0] = static_cast<uint8_t>((rng() % 8) << 3 | 3);  // mostly client requests
+    const auto o = f.run(req);
+    if (o.action.is_reply()) {
+      ASSERT_LE(o.bytes.size(), req.size()) << "iteration " << i;
+    }
+  }
+}
+
+TEST(Respond, RateLimitVerdicts) {
+  Fixture f;
+  f.ctx.rate = RateVerdict::KissOfDeath;
+  const auto kod = f.run(request());
+  ASSERT_TRUE(kod.action.is_reply());
+  EXPECT_TRUE(kod.action.kiss_of_death);
+  const auto h = kod.header().value();
+  EXPECT_EQ(h.stratum, 0);
+  EXPECT_EQ(h.reference_id.kiss_code(), KissCode::RATE);
+  EXPECT_EQ(h.leap, Leap::Unsynchronized);
+  EXPECT_EQ(h.origin, kClientTransmit);  // a KoD must carry the origin (RFC 5905 §7.4)
+  f.ctx.rate = RateVerdict::Drop;
+  EXPECT_EQ(f.run(request()).action.reason, DropReason::RateLimited);
+}
+
+// Each misbehaviour, and the field it breaks.
+TEST(Misbehave, NoOriginCopyFlipsTheLowestBit) {
+  Fixture f;
+  f.mb = with("no-origin-copy");
+  EXPECT_EQ(f.run(request()).header()->origin.raw(), kClientTransmit.raw() ^ 1U);
+}
+
+TEST(Misbehave, OriginZero) {
+  Fixture f;
+  f.mb = with("origin-zero");
+  EXPECT_TRUE(f.run(request()).header()->origin.is_zero());
+}
+
+TEST(Misbehave, WrongMode) {
+  Fixture f;
+  f.mb = with("wrong-mode");
+  EXPECT_EQ(f.run(request()).header()->mode, Mode::Client);
+  f.mb = with("wrong-mode=5");
+  EXPECT_EQ(f.run(request()).header()->mode, Mode::Broadcast);
+}
+
+TEST(Misbehave, FixedVersions) {
+  Fixture f;
+  f.mb = with("vn-fixed-3");
+  EXPECT_EQ(f.run(request(4)).header()->version, 3);
+  f.mb = with("vn-fixed-4");
+  EXPECT_EQ(f.run(request(3)).header()->version, 4);
+}
+
+TEST(Misbehave, PollNotEchoed) {
+  Fixture f;
+  f.mb = with("poll-not-echoed");
+  for (int8_t poll : {int8_t{6}, int8_t{10}, int8_t{-3}}) {
+    Packet p = request();
+    p.header.poll = poll;
+    EXPECT_NE(f.run(p).header()->poll, poll);
+  }
+}
+
+TEST(Misbehave, TransmitFaults) {
+  Fixture f;
+  f.mb = with("transmit-zero");
+  EXPECT_TRUE(f.run(request()).header()->transmit.is_zero());
+  f.mb = with("transmit-equals-receive");
+  auto h = f.run(request()).header().value();
+  EXPECT_EQ(h.transmit, h.receive);
+  f.mb = with("receive-after-transmit");
+  h = f.run(request()).header().value();
+  EXPECT_LT((h.transmit - h.receive).raw(), 0);
+}
+
+TEST(Misbehave, Stratum0WithoutKiss) {
+  Fixture f;
+  f.mb = with("stratum-0-without-kiss");
+  const auto h = f.run(request()).header().value();
+  EXPECT_EQ(h.stratum, 0);
+  EXPECT_FALSE(h.reference_id.kiss_code().has_value());
+}
+
+TEST(Misbehave, KissOfDeathFaults) {
+  Fixture f;
+  f.mb = with("kod-rate-always");
+  auto h = f.run(request()).header().value();
+  EXPECT_EQ(h.stratum, 0);
+  EXPECT_EQ(h.reference_id.kiss_code(), KissCode::RATE);
+  EXPECT_EQ(h.origin, kClientTransmit);
+  f.mb = with("kod-without-origin");
+  h = f.run(request()).header().value();
+  EXPECT_EQ(h.reference_id.kiss_code(), KissCode::RATE);
+  EXPECT_TRUE(h.origin.is_zero());
+}
+
+TEST(Misbehave, LeapAlarm) {
+  Fixture f;
+  f.mb = with("leap-alarm");
+  const auto h = f.run(request()).header().value();
+  EXPECT_EQ(h.leap, Leap::Unsynchronized);
+  EXPECT_EQ(h.stratum, 2);
+}
+
+TEST(Misbehave, AnswerAllVersionsAndModes) {
+  Fixture f;
+  f.mb = with("answer-all-versions");
+  for (uint8_t vn : {uint8_t{0}, uint8_t{5}, uint8_t{6}, uint8_t{7}}) {
+    const auto o = f.run(request(vn));
+    ASSERT_TRUE(o.action.is_reply()) << int{vn};
+    EXPECT_EQ(o.header()->version, vn);
+  }
+  f.mb = with("answer-all-modes");
+  for (uint8_t m : {uint8_t{0}, uint8_t{2}, uint8_t{4}, uint8_t{5}, uint8_t{6}, uint8_t{7}}) {
+    const auto o = f.run(request(4, static_cast<Mode>(m)));
+    ASSERT_TRUE(o.action.is_reply()) << int{m};
+    EXPECT_EQ(o.header()->mode, Mode::Server);
+  }
+}
+
+TEST(Misbehave, OversizeReplyIsLongerThanTheRequest) {
+  Fixture f;
+  f.mb = with("oversize-reply");
+  const auto req = serialize(request());
+  const auto o = f.run(req);
+  ASSERT_TRUE(o.action.is_reply());
+  EXPECT_GT(o.bytes.size(), req.size());
+  EXPECT_TRUE(parse(o.bytes).ok());  // still well framed: only its length is wrong
+}
+
+TEST(Misbehave, EchoExtensionFields) {
+  Fixture f;
+  f.mb = with("echo-extension-fields");
+  Packet p = request();
+  p.extensions.push_back({0x7777, std::vector<uint8_t>(24, 0x55), std::nullopt});
+  const auto o = f.run(p);
+  auto parsed = parse(o.bytes);
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_EQ(parsed->extension_count, 1U);
+  EXPECT_EQ((*parsed->extensions().begin()).type, 0x7777);
+}
+
+TEST(Misbehave, GarbageReplyHasTheRequestsLength) {
+  Fixture f;
+  f.mb = with("garbage-reply");
+  const auto req = serialize(request());
+  const auto o = f.run(req);
+  ASSERT_TRUE(o.action.is_reply());
+  EXPECT_EQ(o.bytes.size(), req.size());
+  EXPECT_NE(o.header().value_or(Header{}).origin, kClientTransmit);
+}
+
+TEST(Misbehave, DuplicateDelayAndDrop) {
+  Fixture f;
+  f.mb = with("duplicate-reply");
+  EXPECT_EQ(f.run(request()).action.copies, 2);
+  f.mb = with("delay=250");
+  EXPECT_EQ(f.run(request()).action.delay_ms, 250U);
+  f.mb = with("drop-percent=100");
+  EXPECT_EQ(f.run(request()).action.reason, DropReason::Misbehaviour);
+  f.mb = with("drop-percent=0");
+  EXPECT_TRUE(f.run(request()).action.is_reply());
+  // 50 %: over many random draws both outcomes occur, roughly half each.
+  f.mb = with("drop-percent=50");
+  int dropped = 0;
+  for (uint64_t i = 0; i < 1000; ++i) {
+    f.ctx.random = i * 0x9E3779B97F4A7C15ULL;
+    dropped += f.run(request()).action.is_reply() ? 0 : 1;
+  }
+  EXPECT_GT(dropped, 400);
+  EXPECT_LT(dropped, 600);
+}
+
+TEST(Misbehave, TimeOffsetShiftsServerTimestamps) {
+  Fixture f;
+  f.mb = with("time-offset=-2.5");
+  const auto h = f.run(request()).header().value();
+  EXPECT_EQ(h.receive - kReceive, -Duration::from_nanoseconds(2'500'000'000));
+  EXPECT_EQ(h.transmit - kNow, -Duration::from_nanoseconds(2'500'000'000));
+  EXPECT_EQ(h.origin, kClientTransmit);
+}
+
+TEST(Misbehave, EveryCatalogueEntryChangesTheOutcome) {
+  // A misbehaviour that changes nothing would make its probe case unfailable.
+  Fixture plain;
+  Packet p = request();
+  p.extensions.push_back({0x7777, std::vector<uint8_t>(24, 0x55), std::nullopt});
+  for (const auto& info : fault_catalogue()) {
+    SCOPED_TRACE(std::string(info.name));
+    Fixture f;
+    std::string spec(info.name);
+    if (info.fault == Fault::DropPercent) spec += "=100";
+    if (info.fault == Fault::Delay) spec += "=10";
+    if (info.fault == Fault::TimeOffset) spec += "=1";
+    f.mb = with(spec);
+    Packet q = p;
+    if (info.fault == Fault::AnswerAllVersions) q.header.version = 5;
+    if (info.fault == Fault::AnswerAllModes) q.header.mode = Mode::Control;
+    if (info.fault == Fault::VnFixed4) q.header.version = 3;
+    const auto o = f.run(q);
+    if (info.fault == Fault::AnswerAllVersions || info.fault == Fault::AnswerAllModes) {
+      EXPECT_TRUE(o.action.is_reply());
+      EXPECT_FALSE(plain.run(q).action.is_reply());
+      continue;
+    }
+    const auto base = plain.run(q);
+    const bool same = o.action.is_reply() == base.action.is_reply() && o.bytes == base.bytes &&
+                      o.action.copies == base.action.copies && o.action.delay_ms == base.action.delay_ms;
+    EXPECT_FALSE(same);
+  }
+}
+
+}  // namespace
+}  // namespace ntpkit
