@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <fstream>
 #include <regex>
 
 #include "child_process.hpp"
@@ -213,6 +214,45 @@ TEST(ServerE2E, BadFlagsGiveOneLineAndExitCode2) {
     ASSERT_TRUE(err.has_value()) << args[0];
     EXPECT_FALSE(err->empty());
   }
+}
+
+TEST(ServerE2E, RateLimitAnswersExcessWithOneRateKissOfDeath) {
+  Server s({"--listen", "127.0.0.1:0", "--rate-limit", "--rate-interval", "60", "--rate-burst", "3"});
+  const uint16_t port = s.port();
+  Socket sock;
+  int served = 0, kod = 0, silent = 0;
+  for (uint32_t i = 1; i <= 6; ++i) {
+    const auto t = Timestamp::from_parts(i, i);
+    sock.send_to(port, client_request(t));
+    const auto reply = sock.receive();
+    if (reply.empty()) {
+      ++silent;
+      continue;
+    }
+    const auto h = parse(reply)->header;
+    EXPECT_EQ(h.origin, t);  // a KoD carries the origin too
+    if (h.stratum == 0 && h.reference_id.kiss_code() == KissCode::RATE) ++kod;
+    else ++served;
+  }
+  EXPECT_EQ(served, 3);
+  EXPECT_EQ(kod, 1);
+  EXPECT_EQ(silent, 2);
+}
+
+TEST(ServerE2E, DropsPrivilegesAfterBinding) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
+  Server s({"--listen", "127.0.0.1:0", "--user", "nobody"});
+  const uint16_t port = s.port();
+  Socket sock;
+  sock.send_to(port, client_request(Timestamp::from_parts(8, 8)));
+  EXPECT_EQ(sock.receive().size(), kHeaderLength);
+  std::ifstream status("/proc/" + std::to_string(s.proc.pid()) + "/status");
+  std::string line, uid_line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Uid:", 0) == 0) uid_line = line;
+  }
+  EXPECT_EQ(uid_line.find("\t0\t"), std::string::npos) << uid_line;
+  EXPECT_FALSE(uid_line.empty());
 }
 
 TEST(ProbeE2E, QueryReportsOffsetAndDelayFromOurServer) {
