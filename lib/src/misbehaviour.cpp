@@ -29,6 +29,11 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
     {Fault::DropPercent, "drop-percent", "N", "drop N percent of requests at random"},
     {Fault::Delay, "delay", "MS", "hold every reply back MS milliseconds (transmit stamped before)"},
     {Fault::TimeOffset, "time-offset", "SECONDS", "serve a clock off by SECONDS (may be fractional, negative)"},
+    {Fault::Stratum, "stratum", "N", "announce stratum N (0-255) whatever the state"},
+    {Fault::ReferenceStale, "reference-stale", "", "reference time ten days before transmit"},
+    {Fault::ReferenceFuture, "reference-future", "", "reference time an hour after transmit"},
+    {Fault::AnswerMalformed, "answer-malformed", "", "answer datagrams of any length as if they were requests"},
+    {Fault::IgnoreMac, "ignore-mac", "", "answer requests with an unknown MAC with plain time, no crypto-NAK"},
 }};
 
 template <class T>
@@ -103,6 +108,12 @@ Result<Fault, std::string> add_misbehaviour(Misbehaviour& m, std::string_view sp
         auto d = parse_seconds(value);
         if (!d) return Failure{what + ": " + d.error()};
         m.time_offset = *d;
+        break;
+      }
+      case Fault::Stratum: {
+        unsigned st = 0;
+        if (!has_value || !parse_uint(value, st) || st > 255) return Failure{what + ": stratum takes 0 to 255"};
+        m.stratum = static_cast<uint8_t>(st);
         break;
       }
       default: break;

@@ -1,5 +1,6 @@
 #include "ntpkit/server.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "ntpkit/serialize.hpp"
@@ -87,7 +88,13 @@ std::string_view name(DropReason r) {
 
 Action respond(std::span<const uint8_t> request, const RequestContext& ctx, const Clock& clock,
                const ServerState& state, const Policy& policy, const Misbehaviour& mb, std::span<uint8_t> out) {
-  const auto parsed = parse(request);
+  // answer-malformed reads whatever header bytes there are, zero-padded, as a request.
+  std::array<uint8_t, kHeaderLength> padded{};
+  auto parsed = parse(request);
+  if (!parsed && mb.has(Fault::AnswerMalformed) && !request.empty()) {
+    std::copy_n(request.begin(), std::min(request.size(), kHeaderLength), padded.begin());
+    parsed = parse(padded);
+  }
   // Framing we cannot represent is dropped (RFC 7822 §3 for extension fields).
   if (!parsed) return ignore(DropReason::Malformed);
   const PacketView& req = parsed.value();
@@ -99,7 +106,7 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   // We hold no symmetric keys, so every MAC names an unknown key. A symmetric-active request
   // with a MAC is never answered: answering it with a valid mode 2 is CVE-2015-7871.
   bool crypto_nak = false;
-  if (req.mac) {
+  if (req.mac && !mb.has(Fault::IgnoreMac)) {
     if (d.service == Service::Symmetric || policy.unknown_key == UnknownKeyPolicy::Drop) {
       return ignore(DropReason::UnknownKey);
     }
@@ -163,6 +170,7 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
     h.reference_id = ReferenceId::from_ipv4({127, 0, 0, 1});
   }
   if (mb.has(Fault::LeapAlarm)) h.leap = Leap::Unsynchronized;
+  if (mb.has(Fault::Stratum)) h.stratum = mb.stratum;
   if (mb.has(Fault::TimeOffset)) {
     h.receive = h.receive + mb.time_offset;
     h.reference = h.reference + mb.time_offset;
@@ -202,6 +210,8 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   if (mb.has(Fault::TransmitZero)) h.transmit = Timestamp{};
   if (mb.has(Fault::TransmitEqualsReceive)) h.transmit = h.receive;
   if (mb.has(Fault::ReceiveAfterTransmit)) h.receive = h.transmit + Duration::from_seconds(1);
+  if (mb.has(Fault::ReferenceStale)) h.reference = h.transmit - Duration::from_seconds(10 * 86400);
+  if (mb.has(Fault::ReferenceFuture)) h.reference = h.transmit + Duration::from_seconds(3600);
   write_header(h, out.first<kHeaderLength>());
   a.length = length;
   return a;

@@ -18,6 +18,7 @@ std::string spec_for(const FaultInfo& info) {
     case Fault::DropPercent: return spec + "=50";
     case Fault::Delay: return spec + "=250";
     case Fault::TimeOffset: return spec + "=1.5";
+    case Fault::Stratum: return spec + "=17";
     default: return spec;
   }
 }
@@ -46,7 +47,8 @@ TEST(FaultCatalogue, ListsEveryFaultOnceInEnumOrder) {
 TEST(FaultCatalogue, OnlyValuedFaultsHaveAHint) {
   for (const FaultInfo& info : fault_catalogue()) {
     const bool valued = info.fault == Fault::WrongMode || info.fault == Fault::DropPercent ||
-                        info.fault == Fault::Delay || info.fault == Fault::TimeOffset;
+                        info.fault == Fault::Delay || info.fault == Fault::TimeOffset ||
+                        info.fault == Fault::Stratum;
     EXPECT_EQ(!info.value_hint.empty(), valued) << info.name;
   }
 }

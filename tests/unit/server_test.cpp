@@ -430,6 +430,38 @@ TEST(Misbehave, DuplicateDelayAndDrop) {
   EXPECT_LT(dropped, 600);
 }
 
+TEST(Misbehave, AnswerMalformedAnswersShortDatagrams) {
+  Fixture f;
+  f.mb = with("answer-malformed");
+  const auto req = serialize(request());
+  const auto o = f.run(std::vector<uint8_t>(req.begin(), req.begin() + 12));
+  ASSERT_TRUE(o.action.is_reply());
+  EXPECT_EQ(o.bytes.size(), kHeaderLength);  // longer than the 12-byte request: that is the fault
+}
+
+TEST(Misbehave, IgnoreMacAnswersWithoutCryptoNak) {
+  Fixture f;
+  f.mb = with("ignore-mac");
+  Packet p = request();
+  p.mac = Mac{7, std::vector<uint8_t>(16, 1)};
+  const auto o = f.run(p);
+  ASSERT_TRUE(o.action.is_reply());
+  EXPECT_FALSE(o.action.crypto_nak);
+  EXPECT_EQ(o.bytes.size(), kHeaderLength);
+}
+
+TEST(Misbehave, StratumAndReferenceFaults) {
+  Fixture f;
+  f.mb = with("stratum=17");
+  EXPECT_EQ(f.run(request()).header()->stratum, 17);
+  f.mb = with("reference-stale");
+  auto h = f.run(request()).header().value();
+  EXPECT_EQ(h.transmit - h.reference, Duration::from_seconds(864000));
+  f.mb = with("reference-future");
+  h = f.run(request()).header().value();
+  EXPECT_EQ(h.reference - h.transmit, Duration::from_seconds(3600));
+}
+
 TEST(Misbehave, TimeOffsetShiftsServerTimestamps) {
   Fixture f;
   f.mb = with("time-offset=-2.5");
@@ -451,11 +483,14 @@ TEST(Misbehave, EveryCatalogueEntryChangesTheOutcome) {
     if (info.fault == Fault::DropPercent) spec += "=100";
     if (info.fault == Fault::Delay) spec += "=10";
     if (info.fault == Fault::TimeOffset) spec += "=1";
+    if (info.fault == Fault::Stratum) spec += "=17";
     f.mb = with(spec);
     Packet q = p;
     if (info.fault == Fault::AnswerAllVersions) q.header.version = 5;
     if (info.fault == Fault::AnswerAllModes) q.header.mode = Mode::Control;
     if (info.fault == Fault::VnFixed4) q.header.version = 3;
+    if (info.fault == Fault::AnswerMalformed) q.extensions.back().length_override = 15;
+    if (info.fault == Fault::IgnoreMac) q.mac = Mac{5, std::vector<uint8_t>(16, 0)};
     const auto o = f.run(q);
     if (info.fault == Fault::AnswerAllVersions || info.fault == Fault::AnswerAllModes) {
       EXPECT_TRUE(o.action.is_reply());

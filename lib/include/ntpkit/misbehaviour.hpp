@@ -36,8 +36,13 @@ enum class Fault : uint8_t {
   DropPercent,            // =N: drop N % of valid requests at random
   Delay,                  // =MS: hold every reply back (transmit stamped before the wait)
   TimeOffset,             // =SECONDS: serve a clock that is off by this much
+  Stratum,                // =N: announce this raw stratum (0-255)
+  ReferenceStale,         // reference time ten days old
+  ReferenceFuture,        // reference time an hour after transmit
+  AnswerMalformed,        // answer datagrams the parser rejects, as if they were requests
+  IgnoreMac,              // answer MAC'd requests with plain time, no crypto-NAK
 };
-inline constexpr size_t kFaultCount = 22;
+inline constexpr size_t kFaultCount = 27;
 
 struct FaultInfo {
   Fault fault;
@@ -54,6 +59,7 @@ struct Misbehaviour {
   uint8_t drop_percent = 0;
   uint32_t delay_ms = 0;
   Duration time_offset;
+  uint8_t stratum = 0;
 
   [[nodiscard]] bool has(Fault f) const { return faults.test(static_cast<size_t>(f)); }
   void set(Fault f) { faults.set(static_cast<size_t>(f)); }

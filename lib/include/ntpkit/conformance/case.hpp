@@ -1,0 +1,102 @@
+// Conformance cases are declarations: a stable id, the citation, the RFC 2119 level, the
+// requirement in one sentence, the stimulus, what is expected (a reply, silence, or either) and
+// the check. The runner that sends and waits lives in the probe; everything here is pure.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ntpkit/packet.hpp"
+#include "ntpkit/time.hpp"
+
+namespace ntpkit::conformance {
+
+enum class Level : uint8_t { Must, Should, May };
+[[nodiscard]] std::string_view to_string(Level l);  // "MUST", "SHOULD", "MAY"
+
+enum class Outcome : uint8_t { Pass, Fail, Warn, Info, Skip, Inconclusive };
+[[nodiscard]] std::string_view to_string(Outcome o);  // "pass", "fail", ...
+
+enum class Expect : uint8_t { Reply, Silence, Either };
+
+// One datagram we sent, and when (local clock, T1).
+struct Sent {
+  std::vector<uint8_t> bytes;
+  Timestamp local_time;
+};
+// One datagram that came back, and when (kernel receive time, T4).
+struct Received {
+  std::vector<uint8_t> bytes;
+  Timestamp local_time;
+  bool from_target = true;  // source address and port are the target's
+  std::string source;       // "127.0.0.1:123"
+};
+
+// Everything a case saw. Silence is an observation: `received` is empty.
+struct Observation {
+  std::vector<Sent> sent;
+  std::vector<Received> received;
+  bool alive_before = true;  // a valid request just before the stimulus was answered
+  bool alive_after = true;   // ... and just after
+  uint16_t target_port = 123;
+};
+
+struct StimulusContext {
+  std::mt19937_64& rng;
+  Timestamp now;  // the probe's clock
+  [[nodiscard]] Timestamp random_timestamp() const { return Timestamp::from_raw(rng()); }
+};
+
+struct JudgeContext {
+  Timestamp now;                 // the probe's clock when judging
+  int64_t pivot_unix_seconds;    // for era resolution in messages
+  Duration max_offset = Duration::from_seconds(1);   // --max-offset
+  Duration max_reference_age = Duration::from_seconds(1 << 17);  // about 36 h, NTP's MAXPOLL
+};
+
+// What the check found. The level of the case turns Violated into fail, warn or info.
+enum class Finding : uint8_t {
+  Satisfied,
+  Violated,
+  Documented,    // a choice the RFC leaves open; reported as info
+  NotApplicable, // skip
+  Inconclusive,
+};
+
+struct Judgement {
+  Finding finding = Finding::Satisfied;
+  std::string summary;   // one sentence: what happened
+  std::string expected;
+  std::string actual;
+};
+
+struct Case {
+  std::string_view id;           // stable: "rfc5905/8/origin-copy"
+  std::string_view rfc;          // "RFC 5905"
+  std::string_view section;      // "8"
+  Level level;
+  std::string_view requirement;  // in one sentence
+  Expect expect;
+  std::function<std::vector<std::vector<uint8_t>>(StimulusContext&)> stimulus;
+  std::function<Judgement(const Observation&, const JudgeContext&)> check;
+};
+
+struct CaseResult {
+  const Case* test = nullptr;
+  Outcome outcome = Outcome::Inconclusive;
+  Judgement judgement;
+  Observation observation;
+  bool amplified = false;  // some reply was longer than its request
+};
+
+// Judges an observation: the case's check, the silence brackets, and the rule that holds in
+// every case: no reply is longer than its request. `strict` turns SHOULD violations into fail.
+[[nodiscard]] CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, bool strict);
+
+}  // namespace ntpkit::conformance

@@ -1,0 +1,35 @@
+// Suites: named lists of cases. Each RFC section's cases live in one source file.
+#pragma once
+
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "ntpkit/conformance/case.hpp"
+
+namespace ntpkit::conformance {
+
+// One function per section file.
+[[nodiscard]] std::span<const Case> rfc5905_exchange_cases();   // RFC 5905 §8: the basic exchange
+[[nodiscard]] std::span<const Case> rfc5905_header_cases();     // RFC 5905 §7.3/§7.4: header sanity
+[[nodiscard]] std::span<const Case> rfc5905_version_cases();    // RFC 5905 Appendix A.5.1: versions
+[[nodiscard]] std::span<const Case> rfc5905_mode_cases();       // RFC 5905 §9.2: modes
+[[nodiscard]] std::span<const Case> rfc5905_framing_cases();    // RFC 5905 §7.5, RFC 7822: framing, EFs, MACs
+[[nodiscard]] std::span<const Case> rfc5905_request_cases();    // RFC 5905 §8, data minimisation: request shapes
+
+struct Suite {
+  std::string_view name;
+  std::string_view title;
+  std::vector<const Case*> cases;
+};
+
+[[nodiscard]] std::vector<std::string_view> suite_names();
+// nullptr when there is no such suite.
+[[nodiscard]] const Suite* find_suite(std::string_view name);
+// Every case of every suite, once.
+[[nodiscard]] std::vector<const Case*> all_cases();
+
+// Shell-style glob with * and ?, for --case and --exclude.
+[[nodiscard]] bool glob_match(std::string_view pattern, std::string_view text);
+
+}  // namespace ntpkit::conformance

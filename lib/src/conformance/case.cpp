@@ -1,0 +1,79 @@
+#include "ntpkit/conformance/case.hpp"
+
+#include <algorithm>
+
+#include "ntpkit/conformance/checks.hpp"
+
+namespace ntpkit::conformance {
+
+std::string_view to_string(Level l) {
+  switch (l) {
+    case Level::Must: return "MUST";
+    case Level::Should: return "SHOULD";
+    case Level::May: return "MAY";
+  }
+  return "?";
+}
+
+std::string_view to_string(Outcome o) {
+  switch (o) {
+    case Outcome::Pass: return "pass";
+    case Outcome::Fail: return "fail";
+    case Outcome::Warn: return "warn";
+    case Outcome::Info: return "info";
+    case Outcome::Skip: return "skip";
+    case Outcome::Inconclusive: return "inconclusive";
+  }
+  return "?";
+}
+
+CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, bool strict) {
+  CaseResult r;
+  r.test = &c;
+  r.observation = std::move(obs);
+  const Observation& o = r.observation;
+
+  // In every case: no reply longer than the request that caused it. fast_xmit (RFC 5905
+  // A.5.3) answers with a header of its own; anything longer makes the server an amplifier,
+  // which RFC 8633 (BCP 223) asks operators to prevent.
+  size_t longest_request = 0;
+  for (const auto& s : o.sent) longest_request = std::max(longest_request, s.bytes.size());
+  for (const auto& rcv : o.received) {
+    if (auto v = check_no_amplification(longest_request, rcv.bytes.size())) {
+      r.amplified = true;
+      r.outcome = Outcome::Fail;
+      r.judgement = {Finding::Violated, "the reply is longer than the request: amplification", v->expected, v->actual};
+      return r;
+    }
+  }
+
+  if (c.expect != Expect::Reply && !o.alive_before) {
+    r.outcome = Outcome::Inconclusive;
+    r.judgement = {Finding::Inconclusive, "the server did not answer a valid request sent just before the stimulus", "", ""};
+    return r;
+  }
+  if (o.received.empty() && !o.alive_after) {
+    r.outcome = Outcome::Inconclusive;
+    r.judgement = {Finding::Inconclusive,
+                   "no reply, and the server did not answer a valid request sent just after either: it is "
+                   "unreachable or stopped, so its silence says nothing",
+                   "", ""};
+    return r;
+  }
+
+  r.judgement = c.check(o, ctx);
+  switch (r.judgement.finding) {
+    case Finding::Satisfied: r.outcome = Outcome::Pass; break;
+    case Finding::Documented: r.outcome = Outcome::Info; break;
+    case Finding::NotApplicable: r.outcome = Outcome::Skip; break;
+    case Finding::Inconclusive: r.outcome = Outcome::Inconclusive; break;
+    case Finding::Violated:
+      r.outcome = c.level == Level::Must   ? Outcome::Fail
+                  : c.level == Level::Should ? (strict ? Outcome::Fail : Outcome::Warn)
+                                             : Outcome::Info;
+      break;
+  }
+  return r;
+}
+
+}  // namespace ntpkit::conformance

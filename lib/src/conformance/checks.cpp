@@ -1,0 +1,152 @@
+#include "ntpkit/conformance/checks.hpp"
+
+#include <array>
+#include <cstdio>
+
+namespace ntpkit::conformance {
+namespace {
+
+Check violated(std::string expected, std::string actual) { return Violation{std::move(expected), std::move(actual)}; }
+
+std::string leap_text(Leap l) { return std::to_string(static_cast<int>(l)) + " (" + std::string(to_string(l)) + ")"; }
+
+}  // namespace
+
+std::string describe_timestamp(Timestamp t) { return format_raw(t); }
+
+std::string describe_mode(Mode m) {
+  return std::to_string(static_cast<int>(m)) + " (" + std::string(to_string(m)) + ")";
+}
+
+Check check_mode(const Header& request, const Header& reply) {
+  // RFC 5905 §9.2 (Figure 19/20): a client request is answered in server mode; a symmetric
+  // active one, if at all, in symmetric passive mode.
+  const Mode want = request.mode == Mode::SymmetricActive ? Mode::SymmetricPassive : Mode::Server;
+  if (reply.mode == want) return std::nullopt;
+  return violated("mode " + describe_mode(want), "mode " + describe_mode(reply.mode));
+}
+
+Check check_origin(const Header& request, const Header& reply) {
+  // RFC 5905 §8 and A.5.3 fast_xmit: the reply's origin is the request's transmit, copied.
+  if (reply.origin == request.transmit) return std::nullopt;
+  const uint64_t diff = reply.origin.raw() ^ request.transmit.raw();
+  std::array<char, 32> bits{};
+  std::snprintf(bits.data(), bits.size(), "%016llx", static_cast<unsigned long long>(diff));
+  return violated("origin " + describe_timestamp(request.transmit) + " (our transmit, byte for byte)",
+                  "origin " + describe_timestamp(reply.origin) + " (differs in bits " + bits.data() + ")");
+}
+
+Check check_version_echo(const Header& request, const Header& reply) {
+  if (reply.version == request.version) return std::nullopt;
+  return violated("VN " + std::to_string(request.version) + " (the request's, echoed)",
+                  "VN " + std::to_string(reply.version));
+}
+
+Check check_poll_echo(const Header& request, const Header& reply) {
+  if (reply.poll == request.poll) return std::nullopt;
+  return violated("poll " + std::to_string(request.poll) + " (the request's, echoed)", "poll " + std::to_string(reply.poll));
+}
+
+Check check_transmit_nonzero(const Header& reply) {
+  if (!reply.transmit.is_zero()) return std::nullopt;
+  return violated("a non-zero transmit timestamp", "transmit 00000000.00000000");
+}
+
+Check check_receive_not_after_transmit(const Header& reply) {
+  if (reply.receive.is_zero() || reply.transmit.is_zero()) return std::nullopt;  // judged elsewhere
+  const Duration d = reply.transmit - reply.receive;
+  if (d.raw() >= 0) return std::nullopt;
+  return violated("receive <= transmit", "receive " + describe_timestamp(reply.receive) + " is " +
+                                             format_seconds(-d) + " s after transmit " + describe_timestamp(reply.transmit));
+}
+
+Check check_transmit_differs_from_receive(const Header& reply) {
+  if (reply.transmit != reply.receive) return std::nullopt;
+  return violated("transmit taken when the reply left, after receive",
+                  "transmit equals receive (" + describe_timestamp(reply.receive) + ")");
+}
+
+Check check_stratum_range(const Header& reply) {
+  // RFC 5905 Figure 11: 0 kiss-o'-death/unspecified, 1-15, 16 unsynchronized, 17-255 reserved.
+  if (reply.stratum <= 16) return std::nullopt;
+  return violated("stratum 0-16", "stratum " + std::to_string(reply.stratum) + " (reserved)");
+}
+
+Check check_kiss_shape(const Header& reply) {
+  if (reply.stratum != 0) return std::nullopt;
+  if (reply.reference_id.kiss_code()) return std::nullopt;
+  return violated("stratum 0 with a kiss code in the reference ID (RFC 5905 Figure 13)",
+                  "stratum 0 with reference ID '" + reply.reference_id.ascii() + "' (" +
+                      reply.reference_id.ipv4() + "), no kiss code");
+}
+
+Check check_stratum1_refid(const Header& reply) {
+  if (reply.stratum != 1) return std::nullopt;
+  if (reply.reference_id.is_printable_ascii()) return std::nullopt;
+  return violated("a stratum-1 reference ID of up to four ASCII characters, left-justified, zero-padded",
+                  "reference ID " + reply.reference_id.ipv4() + " ('" + reply.reference_id.ascii() + "')");
+}
+
+Check check_leap_consistent(const Header& reply) {
+  // LI 3 means the server's clock is not synchronized; a synchronized stratum contradicts it.
+  if (reply.leap != Leap::Unsynchronized || reply.stratum == 0 || reply.stratum >= 16) return std::nullopt;
+  return violated("LI 3 (alarm) only with stratum 0 or 16", "LI " + leap_text(reply.leap) + " with stratum " +
+                                                                 std::to_string(reply.stratum));
+}
+
+Check check_precision(const Header& reply) {
+  // A clock read coarser than 2^-6 s (15.6 ms) or finer than 2^-32 s is implausible.
+  if (reply.precision >= -32 && reply.precision <= -6) return std::nullopt;
+  return violated("precision between 2^-32 and 2^-6 s", "precision 2^" + std::to_string(reply.precision) + " s");
+}
+
+Check check_root_distance(const Header& reply) {
+  // RFC 5905 §11.2.1 and Figure 25: a root distance above MAXDIST (1.5 s) makes a server
+  // unselectable.
+  const Duration dist = reply.root_delay.to_duration().half() + reply.root_dispersion.to_duration();
+  if (dist <= Duration::from_nanoseconds(1'500'000'000)) return std::nullopt;
+  return violated("root distance <= 1.5 s (MAXDIST)", "root distance " + format_seconds(dist) + " s");
+}
+
+Check check_reference_not_after_transmit(const Header& reply) {
+  if (reply.reference.is_zero() || reply.transmit.is_zero()) return std::nullopt;
+  const Duration d = reply.transmit - reply.reference;
+  if (d.raw() >= 0) return std::nullopt;
+  return violated("reference time <= transmit", "reference time " + format_seconds(-d) + " s after transmit");
+}
+
+Check check_reference_fresh(const Header& reply, Duration max_age) {
+  if (reply.stratum == 0 || reply.stratum >= 16) return std::nullopt;  // unsynchronized: no reference
+  if (reply.reference.is_zero()) return violated("a reference time", "reference time 0 (never synchronized)");
+  const Duration age = reply.transmit - reply.reference;
+  if (age <= max_age) return std::nullopt;
+  return violated("reference time at most " + format_seconds(max_age) + " s before transmit",
+                  "reference time " + format_seconds(age) + " s before transmit");
+}
+
+Check check_no_amplification(size_t request_length, size_t reply_length) {
+  if (reply_length <= request_length) return std::nullopt;
+  return violated("a reply no longer than the request (" + std::to_string(request_length) + " bytes)",
+                  "a reply of " + std::to_string(reply_length) + " bytes");
+}
+
+Check check_no_extension_echo(const PacketView& reply) {
+  if (reply.extension_count == 0) return std::nullopt;
+  std::string types;
+  for (const auto& ef : reply.extensions()) {
+    std::array<char, 8> t{};
+    std::snprintf(t.data(), t.size(), "0x%04x", ef.type);
+    types += (types.empty() ? "" : ", ") + std::string(t.data());
+  }
+  return violated("no extension fields in the reply", std::to_string(reply.extension_count) +
+                                                           " extension field(s) of type " + types);
+}
+
+Check check_offset(Timestamp t1, const Header& reply, Timestamp t4, Duration max) {
+  const Duration offset = ((reply.receive - t1) + (reply.transmit - t4)).half();
+  if (offset.abs() <= max) return std::nullopt;
+  return violated("|offset| <= " + format_seconds(max) + " s from the probe's clock",
+                  "offset " + format_seconds(offset) + " s");
+}
+
+}  // namespace ntpkit::conformance

@@ -1,0 +1,87 @@
+// Building blocks for the section files: stimuli and the common shapes of a check.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ntpkit/conformance/case.hpp"
+#include "ntpkit/conformance/checks.hpp"
+#include "ntpkit/parse.hpp"
+#include "ntpkit/serialize.hpp"
+
+namespace ntpkit::conformance::detail {
+
+using Datagrams = std::vector<std::vector<uint8_t>>;
+
+// A data-minimised client request: zero but for LI/VN/mode, poll and a random transmit.
+inline Header client_header(StimulusContext& s, uint8_t version = 4, Mode mode = Mode::Client) {
+  Header h;
+  h.version = version;
+  h.mode = mode;
+  h.poll = 6;
+  h.transmit = s.random_timestamp();
+  return h;
+}
+inline std::vector<uint8_t> bytes_of(const Header& h) {
+  const auto b = serialize_header(h);
+  return {b.begin(), b.end()};
+}
+inline Datagrams one(std::vector<uint8_t> d) {
+  Datagrams out;
+  out.push_back(std::move(d));
+  return out;
+}
+
+// The header of the first datagram we sent (every stimulus starts with at least 48 bytes of
+// header, or is malformed on purpose and judged without it).
+inline Header request_header(const Observation& o) {
+  if (o.sent.empty() || o.sent.front().bytes.size() < kHeaderLength) return {};
+  return parse_header(std::span<const uint8_t>(o.sent.front().bytes).first<kHeaderLength>());
+}
+
+inline Judgement satisfied(std::string summary) { return {Finding::Satisfied, std::move(summary), "", ""}; }
+inline Judgement violated(std::string summary, const Violation& v) {
+  return {Finding::Violated, std::move(summary), v.expected, v.actual};
+}
+inline Judgement violated(std::string summary, std::string expected, std::string actual) {
+  return {Finding::Violated, std::move(summary), std::move(expected), std::move(actual)};
+}
+inline Judgement documented(std::string summary) { return {Finding::Documented, std::move(summary), "", ""}; }
+
+std::string describe_reply(const Received& r);  // "a 48-byte reply: VN 4, mode 4 (server), stratum 1"
+
+// Expects a reply; a missing or malformed one violates the requirement. `f(request, reply,
+// received)` judges the parsed reply.
+template <class F>
+Judgement with_reply(const Observation& o, F&& f) {
+  if (o.received.empty()) return violated("no reply within the timeout", "a reply", "silence");
+  const Received& r = o.received.front();
+  auto parsed = parse(r.bytes);
+  if (!parsed) {
+    return violated("the reply is not a well-formed NTP packet", "a well-formed NTP packet",
+                    std::to_string(r.bytes.size()) + " bytes; " + describe(parsed.error()));
+  }
+  return f(request_header(o), *parsed, r);
+}
+
+// A reply judged by one or more verifiers; the first violation is reported.
+inline Judgement reply_satisfies(const Observation& o, std::string ok,
+                                 std::initializer_list<Check (*)(const Header&, const Header&)> checks) {
+  return with_reply(o, [&](const Header& rq, const PacketView& rp, const Received&) {
+    for (auto c : checks) {
+      if (auto v = c(rq, rp.header)) return violated("the reply breaks the requirement", *v);
+    }
+    return satisfied(std::move(ok));
+  });
+}
+
+// Expects silence.
+inline Judgement expect_silence(const Observation& o, std::string ok) {
+  if (o.received.empty()) return satisfied(std::move(ok));
+  return violated("the server answered", "no reply", describe_reply(o.received.front()) +
+                                                         (o.received.size() > 1 ? " (and " + std::to_string(o.received.size() - 1) + " more)" : ""));
+}
+
+}  // namespace ntpkit::conformance::detail

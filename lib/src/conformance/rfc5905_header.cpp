@@ -1,0 +1,65 @@
+// RFC 5905 §7.3 and §7.4: what the fields of a server's reply may hold.
+#include "judge_util.hpp"
+#include "ntpkit/conformance/suite.hpp"
+
+namespace ntpkit::conformance {
+namespace {
+using namespace detail;
+
+Datagrams plain_request(StimulusContext& s) { return one(bytes_of(client_header(s))); }
+
+// A case whose check looks at the reply's header alone.
+Case header_case(std::string_view id, std::string_view section, Level level, std::string_view requirement,
+                 Check (*check)(const Header&), std::string_view ok) {
+  return {id, "RFC 5905", section, level, requirement, Expect::Reply, plain_request,
+          [check, ok](const Observation& o, const JudgeContext&) {
+            return with_reply(o, [&](const Header&, const PacketView& rp, const Received&) {
+              if (auto v = check(rp.header)) return violated("the reply's header breaks the requirement", *v);
+              return satisfied(std::string(ok));
+            });
+          }};
+}
+
+const std::vector<Case>& cases() {
+  static const std::vector<Case> c = {
+      header_case("rfc5905/7.3/stratum-range", "7.3", Level::Must,
+                  "The stratum is 0 (kiss-o'-death), 1-15, or 16 (unsynchronized); 17-255 are reserved.",
+                  check_stratum_range, "the stratum is in range"),
+      header_case("rfc5905/7.4/kiss-code", "7.4", Level::Must,
+                  "A reply with stratum 0 carries a kiss code from Figure 13 in its reference ID.", check_kiss_shape,
+                  "no stratum 0, or a known kiss code with it"),
+      header_case("rfc5905/7.3/refid-stratum1", "7.3", Level::Should,
+                  "A stratum-1 reference ID is a four-character ASCII string, left-justified and zero-padded.",
+                  check_stratum1_refid, "the reference ID has the shape its stratum asks for"),
+      header_case("rfc5905/7.3/leap-consistent", "7.3", Level::Should,
+                  "LI 3 (clock unsynchronized) goes with stratum 0 or 16, not with a synchronized stratum.",
+                  check_leap_consistent, "the leap indicator agrees with the stratum"),
+      header_case("rfc5905/7.3/precision", "7.3", Level::Should,
+                  "The precision is a plausible log2 of the clock's resolution (between -32 and -6).", check_precision,
+                  "the precision is plausible"),
+      header_case("rfc5905/7.3/root-distance", "7.3, 11.2.1", Level::Should,
+                  "Root delay / 2 + root dispersion stays below MAXDIST (1.5 s), or no client can select the server.",
+                  check_root_distance, "the root distance is below MAXDIST"),
+      header_case("rfc5905/7.3/reference-before-transmit", "7.3", Level::Should,
+                  "The reference timestamp (last clock update) is not later than the transmit timestamp.",
+                  check_reference_not_after_transmit, "the reference time is not in the future"),
+      {"rfc5905/7.3/reference-fresh", "RFC 5905", "7.3", Level::Should,
+       "A synchronized server's reference timestamp is recent: no older than the longest poll interval (36 h).",
+       Expect::Reply, plain_request,
+       [](const Observation& o, const JudgeContext& ctx) {
+         return with_reply(o, [&](const Header&, const PacketView& rp, const Received&) {
+           if (auto v = check_reference_fresh(rp.header, ctx.max_reference_age)) {
+             return violated("the reference time is stale", *v);
+           }
+           return satisfied("the reference time is recent");
+         });
+       }},
+  };
+  return c;
+}
+
+}  // namespace
+
+std::span<const Case> rfc5905_header_cases() { return cases(); }
+
+}  // namespace ntpkit::conformance

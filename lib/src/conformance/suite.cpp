@@ -1,0 +1,65 @@
+#include "ntpkit/conformance/suite.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace ntpkit::conformance {
+namespace {
+
+void append(std::vector<const Case*>& out, std::span<const Case> cases) {
+  for (const auto& c : cases) out.push_back(&c);
+}
+
+const std::vector<Suite>& suites() {
+  static const std::vector<Suite> s = [] {
+    Suite rfc5905{"rfc5905", "RFC 5905 server behaviour: exchange, header, versions, modes, framing, requests", {}};
+    for (auto section : {rfc5905_exchange_cases, rfc5905_header_cases, rfc5905_version_cases, rfc5905_mode_cases,
+                         rfc5905_framing_cases, rfc5905_request_cases}) {
+      append(rfc5905.cases, section());
+    }
+    Suite all{"all", "every case of every suite", {}};
+    all.cases = rfc5905.cases;
+    return std::vector<Suite>{rfc5905, all};
+  }();
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string_view> suite_names() {
+  std::vector<std::string_view> out;
+  for (const auto& s : suites()) out.push_back(s.name);
+  return out;
+}
+
+const Suite* find_suite(std::string_view name) {
+  for (const auto& s : suites()) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+std::vector<const Case*> all_cases() { return find_suite("all")->cases; }
+
+bool glob_match(std::string_view p, std::string_view t) {
+  // Iterative matcher with backtracking to the last '*'.
+  size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
+  while (ti < t.size()) {
+    if (pi < p.size() && (p[pi] == '?' || p[pi] == t[ti])) {
+      ++pi;
+      ++ti;
+    } else if (pi < p.size() && p[pi] == '*') {
+      star = pi++;
+      mark = ti;
+    } else if (star != std::string_view::npos) {
+      pi = star + 1;
+      ti = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+}  // namespace ntpkit::conformance
