@@ -1,11 +1,15 @@
-// ntp-probe: judges NTP servers against the RFCs. One file per subcommand.
+// ntp-probe: judges NTP servers against the RFCs. The suites run from the top level
+// (`ntp-probe --suite rfc5905 HOST:PORT`); other jobs are subcommands, one file each.
 #include <CLI/CLI.hpp>
 
 #include "query_command.hpp"
+#include "suite_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"ntp-probe: tells whether an NTP server behaves as the RFCs say"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+  ntpkit::probe::SuiteOptions suite;
+  ntpkit::probe::setup_suite(app, suite);
   ntpkit::probe::QueryOptions query;
   auto* q = app.add_subcommand("query", "time, offset and delay of one server, with the reply judged");
   ntpkit::probe::setup_query(*q, query);
@@ -15,5 +19,5 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (q->parsed()) return ntpkit::probe::run_query(query);
-  return 2;
+  return ntpkit::probe::run_suite(suite);
 }

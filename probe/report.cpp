@@ -1,0 +1,120 @@
+#include "report.hpp"
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "ntpkit/conformance/checks.hpp"
+#include "ntpkit/conformance/suite.hpp"
+#include "ntpkit/parse.hpp"
+
+namespace ntpkit::probe {
+
+using namespace conformance;
+
+std::vector<Waiver> load_waivers(const std::string& path, std::string& error) {
+  std::vector<Waiver> out;
+  std::ifstream in(path);
+  if (!in) {
+    error = "--expect-fail " + path + ": cannot read the file";
+    return out;
+  }
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    std::istringstream words(line);
+    Waiver w;
+    if (!(words >> w.pattern)) continue;
+    std::getline(words, w.reason);
+    w.reason.erase(0, w.reason.find_first_not_of(" \t"));
+    if (w.reason.empty()) {
+      error = "--expect-fail " + path + ":" + std::to_string(n) + ": '" + w.pattern + "' needs a reason after it";
+      return {};
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+bool Entry::expected_failure() const {
+  return waiver && (result.outcome == Outcome::Fail || result.outcome == Outcome::Warn);
+}
+bool Entry::unexpected_pass() const { return waiver && result.outcome == Outcome::Pass; }
+bool Entry::counts_as_failure() const {
+  return (result.outcome == Outcome::Fail && !waiver) || unexpected_pass();
+}
+
+Summary summarize(const Report& r) {
+  Summary s;
+  for (const auto& e : r.entries) {
+    ++s.total;
+    s.expected_failures += e.expected_failure() ? 1 : 0;
+    s.unexpected_passes += e.unexpected_pass() ? 1 : 0;
+    switch (e.result.outcome) {
+      case Outcome::Pass: ++s.pass; break;
+      case Outcome::Fail: ++s.fail; break;
+      case Outcome::Warn: ++s.warn; break;
+      case Outcome::Info: ++s.info; break;
+      case Outcome::Skip: ++s.skip; break;
+      case Outcome::Inconclusive: ++s.inconclusive; break;
+    }
+  }
+  return s;
+}
+
+int exit_code(const Report& r) {
+  const Summary s = summarize(r);
+  for (const auto& e : r.entries) {
+    if (e.counts_as_failure()) return 1;
+  }
+  if (s.total > 0 && s.inconclusive == s.total) return 3;
+  return 0;
+}
+
+std::string hex_string(const std::vector<uint8_t>& bytes) {
+  std::string out;
+  std::array<char, 4> b{};
+  for (uint8_t v : bytes) {
+    std::snprintf(b.data(), b.size(), "%02x", v);
+    out += b.data();
+  }
+  return out;
+}
+
+std::vector<std::string> hex_lines(const std::vector<uint8_t>& bytes) {
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < bytes.size(); i += 16) {
+    std::string l;
+    std::array<char, 8> b{};
+    for (size_t j = i; j < std::min(bytes.size(), i + 16); ++j) {
+      std::snprintf(b.data(), b.size(), "%02x%s", bytes[j], j + 1 < std::min(bytes.size(), i + 16) ? " " : "");
+      l += b.data();
+    }
+    lines.push_back(l);
+  }
+  return lines;
+}
+
+std::string decode_fields(const std::vector<uint8_t>& bytes) {
+  std::string s = std::to_string(bytes.size()) + " bytes";
+  if (bytes.size() < kHeaderLength) return s + " (shorter than an NTP header)";
+  auto parsed = parse(bytes);
+  const Header h = parse_header(std::span<const uint8_t>(bytes).first<kHeaderLength>());
+  s += ": LI " + std::to_string(static_cast<int>(h.leap)) + ", VN " + std::to_string(h.version) + ", mode " +
+       describe_mode(h.mode) + ", stratum " + std::to_string(h.stratum) + ", poll " + std::to_string(h.poll) +
+       ", precision " + std::to_string(h.precision) + ", root delay " + format_seconds(h.root_delay.to_duration()) +
+       ", root dispersion " + format_seconds(h.root_dispersion.to_duration()) + ", refid " + h.reference_id.ipv4() +
+       " '" + h.reference_id.ascii() + "'" + ", ref " + format_raw(h.reference) + ", org " + format_raw(h.origin) +
+       ", rec " + format_raw(h.receive) + ", xmt " + format_raw(h.transmit);
+  if (!parsed) return s + "; framing: " + describe(parsed.error());
+  if (parsed->extension_count > 0) s += "; " + std::to_string(parsed->extension_count) + " extension field(s)";
+  if (parsed->mac) s += "; " + std::string(to_string(parsed->mac->kind)) + ", key " + std::to_string(parsed->mac->key_id);
+  return s;
+}
+
+std::string reproduction(const Report& r, const CaseResult& c) {
+  return "ntp-probe --case " + std::string(c.test->id) + " " + r.target + " -v";
+}
+
+}  // namespace ntpkit::probe

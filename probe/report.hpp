@@ -1,0 +1,59 @@
+// A suite run as data, and its writers: text for people, JSON, JUnit XML and TAP for machines.
+// Writers return strings; printing and exit codes happen in the command.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ntpkit/conformance/case.hpp"
+
+namespace ntpkit::probe {
+
+// --expect-fail FILE: "CASE-GLOB  reason" per line, '#' starts a comment.
+struct Waiver {
+  std::string pattern;
+  std::string reason;
+};
+// Returns an error sentence in `error` (with the line number) when the file cannot be used.
+[[nodiscard]] std::vector<Waiver> load_waivers(const std::string& path, std::string& error);
+
+struct Entry {
+  conformance::CaseResult result;
+  std::optional<std::string> waiver;  // reason, when the case is expected to fail
+  [[nodiscard]] bool expected_failure() const;   // waived and failed (or warned)
+  [[nodiscard]] bool unexpected_pass() const;    // waived but passed: the waiver is stale
+  [[nodiscard]] bool counts_as_failure() const;  // fails the run
+};
+
+struct Report {
+  std::string suite;
+  std::string target;   // as given
+  std::string address;  // resolved
+  bool strict = false;
+  double seconds = 0;
+  std::vector<Entry> entries;
+};
+
+struct Summary {
+  size_t total = 0, pass = 0, fail = 0, warn = 0, info = 0, skip = 0, inconclusive = 0;
+  size_t expected_failures = 0, unexpected_passes = 0;
+};
+[[nodiscard]] Summary summarize(const Report& r);
+
+// 0 no failure, 1 a conformance failure (or a stale waiver), 3 every case inconclusive.
+[[nodiscard]] int exit_code(const Report& r);
+
+// `reproduce` is the command prefix for the one-line reproduction, e.g. "ntp-probe".
+[[nodiscard]] std::string render_text(const Report& r, bool colour, bool verbose);
+[[nodiscard]] std::string render_json(const Report& r);
+[[nodiscard]] std::string render_junit(const Report& r);
+[[nodiscard]] std::string render_tap(const Report& r);
+
+// A packet decoded for evidence: fields on one line, then hex (16 bytes a line).
+[[nodiscard]] std::string decode_fields(const std::vector<uint8_t>& bytes);
+[[nodiscard]] std::vector<std::string> hex_lines(const std::vector<uint8_t>& bytes);
+[[nodiscard]] std::string hex_string(const std::vector<uint8_t>& bytes);
+[[nodiscard]] std::string reproduction(const Report& r, const conformance::CaseResult& c);
+
+}  // namespace ntpkit::probe

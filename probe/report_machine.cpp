@@ -1,0 +1,168 @@
+// The report for machines: JSON, JUnit XML and TAP 13.
+#include <array>
+#include <cstdio>
+
+#include "json_writer.hpp"
+#include "report.hpp"
+
+namespace ntpkit::probe {
+
+using namespace conformance;
+
+namespace {
+
+void datagrams(JsonWriter& j, std::string_view key, const auto& list) {
+  j.key(key).begin_array();
+  for (const auto& d : list) {
+    j.begin_object();
+    j.key("length").value(static_cast<uint64_t>(d.bytes.size()));
+    j.key("decoded").value(decode_fields(d.bytes));
+    j.key("hex").value(hex_string(d.bytes));
+    j.end_object();
+  }
+  j.end_array();
+}
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        // XML 1.0 forbids most control characters even as references.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') out += '?';
+        else out += c;
+    }
+  }
+  return out;
+}
+
+std::string details(const Report& r, const Entry& e) {
+  const CaseResult& c = e.result;
+  std::string d = std::string(c.test->rfc) + " §" + std::string(c.test->section) + " " +
+                  std::string(to_string(c.test->level)) + ": " + std::string(c.test->requirement) + "\n";
+  if (!c.judgement.expected.empty()) d += "expected: " + c.judgement.expected + "\n";
+  if (!c.judgement.actual.empty()) d += "actual:   " + c.judgement.actual + "\n";
+  for (const auto& s : c.observation.sent) d += "sent:     " + decode_fields(s.bytes) + "\n          " + hex_string(s.bytes) + "\n";
+  for (const auto& rc : c.observation.received) {
+    d += "received: " + decode_fields(rc.bytes) + "\n          " + hex_string(rc.bytes) + "\n";
+  }
+  return d + "reproduce: " + reproduction(r, c) + "\n";
+}
+
+}  // namespace
+
+std::string render_json(const Report& r) {
+  const Summary s = summarize(r);
+  JsonWriter j;
+  j.begin_object();
+  j.key("suite").value(r.suite);
+  j.key("target").value(r.target);
+  j.key("address").value(r.address);
+  j.key("strict").value(r.strict);
+  j.key("seconds").seconds(static_cast<int64_t>(r.seconds * 1e9));
+  j.key("exit_code").value(exit_code(r));
+  j.key("summary").begin_object();
+  j.key("total").value(static_cast<uint64_t>(s.total));
+  j.key("pass").value(static_cast<uint64_t>(s.pass));
+  j.key("fail").value(static_cast<uint64_t>(s.fail));
+  j.key("warn").value(static_cast<uint64_t>(s.warn));
+  j.key("info").value(static_cast<uint64_t>(s.info));
+  j.key("skip").value(static_cast<uint64_t>(s.skip));
+  j.key("inconclusive").value(static_cast<uint64_t>(s.inconclusive));
+  j.key("expected_failures").value(static_cast<uint64_t>(s.expected_failures));
+  j.key("unexpected_passes").value(static_cast<uint64_t>(s.unexpected_passes));
+  j.end_object();
+  j.key("cases").begin_array();
+  for (const auto& e : r.entries) {
+    const CaseResult& c = e.result;
+    j.begin_object();
+    j.key("id").value(c.test->id);
+    j.key("rfc").value(c.test->rfc);
+    j.key("section").value(c.test->section);
+    j.key("level").value(to_string(c.test->level));
+    j.key("requirement").value(c.test->requirement);
+    j.key("outcome").value(to_string(c.outcome));
+    j.key("summary").value(c.judgement.summary);
+    j.key("expected").value(c.judgement.expected);
+    j.key("actual").value(c.judgement.actual);
+    j.key("amplified").value(c.amplified);
+    if (e.waiver) j.key("waiver").value(*e.waiver);
+    j.key("expected_failure").value(e.expected_failure());
+    j.key("unexpected_pass").value(e.unexpected_pass());
+    datagrams(j, "sent", c.observation.sent);
+    datagrams(j, "received", c.observation.received);
+    j.key("reproduce").value(reproduction(r, c));
+    j.end_object();
+  }
+  j.end_array();
+  j.end_object();
+  return j.str() + "\n";
+}
+
+std::string render_junit(const Report& r) {
+  const Summary s = summarize(r);
+  size_t failures = 0, errors = 0;
+  for (const auto& e : r.entries) {
+    failures += e.counts_as_failure() ? 1 : 0;
+    errors += e.result.outcome == Outcome::Inconclusive ? 1 : 0;
+  }
+  std::array<char, 64> secs{};
+  std::snprintf(secs.data(), secs.size(), "%.3f", r.seconds);
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += "<testsuites name=\"ntp-probe\" tests=\"" + std::to_string(s.total) + "\" failures=\"" +
+         std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\" time=\"" + secs.data() + "\">\n";
+  out += "  <testsuite name=\"" + xml_escape(r.suite) + "\" tests=\"" + std::to_string(s.total) + "\" failures=\"" +
+         std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\" skipped=\"" +
+         std::to_string(s.skip + s.info) + "\" time=\"" + secs.data() + "\" hostname=\"" + xml_escape(r.target) +
+         "\">\n";
+  for (const auto& e : r.entries) {
+    const CaseResult& c = e.result;
+    out += "    <testcase classname=\"" + xml_escape(r.suite) + "\" name=\"" + xml_escape(c.test->id) + "\" time=\"0\">\n";
+    const std::string msg = xml_escape(std::string(to_string(c.outcome)) + ": " + c.judgement.summary);
+    if (e.counts_as_failure()) {
+      const std::string type = e.unexpected_pass() ? "unexpected-pass" : std::string(to_string(c.test->level));
+      out += "      <failure message=\"" + msg + "\" type=\"" + type + "\">" + xml_escape(details(r, e)) + "</failure>\n";
+    } else if (c.outcome == Outcome::Inconclusive) {
+      out += "      <error message=\"" + msg + "\" type=\"inconclusive\">" + xml_escape(details(r, e)) + "</error>\n";
+    } else if (c.outcome == Outcome::Skip || c.outcome == Outcome::Info) {
+      out += "      <skipped message=\"" + msg + "\"/>\n";
+    } else if (c.outcome != Outcome::Pass || e.waiver) {
+      out += "      <system-out>" + msg + "\n" + xml_escape(details(r, e)) + "</system-out>\n";
+    }
+    out += "    </testcase>\n";
+  }
+  out += "  </testsuite>\n</testsuites>\n";
+  return out;
+}
+
+std::string render_tap(const Report& r) {
+  std::string out = "TAP version 13\n1.." + std::to_string(r.entries.size()) + "\n";
+  size_t n = 0;
+  for (const auto& e : r.entries) {
+    const CaseResult& c = e.result;
+    ++n;
+    const bool ok = !e.counts_as_failure();
+    out += std::string(ok ? "ok " : "not ok ") + std::to_string(n) + " - " + std::string(c.test->id);
+    if (c.outcome == Outcome::Skip || c.outcome == Outcome::Inconclusive) {
+      out += " # SKIP " + std::string(to_string(c.outcome)) + ": " + c.judgement.summary;
+    } else if (e.expected_failure()) {
+      out += " # TODO expected failure: " + *e.waiver;
+    }
+    out += "\n";
+    if (c.outcome != Outcome::Pass || e.waiver) {
+      out += "  ---\n  outcome: " + std::string(to_string(c.outcome)) + "\n  level: " + std::string(to_string(c.test->level)) +
+             "\n  message: \"" + c.judgement.summary + "\"\n";
+      if (!c.judgement.expected.empty()) out += "  expected: \"" + c.judgement.expected + "\"\n";
+      if (!c.judgement.actual.empty()) out += "  actual: \"" + c.judgement.actual + "\"\n";
+      out += "  reproduce: \"" + reproduction(r, c) + "\"\n  ...\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace ntpkit::probe

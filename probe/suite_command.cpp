@@ -1,0 +1,181 @@
+#include "suite_command.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "ntpkit/clock.hpp"
+#include "ntpkit/conformance/suite.hpp"
+#include "ntpkit/misbehaviour.hpp"
+#include "report.hpp"
+#include "runner.hpp"
+#include "terminal.hpp"
+
+namespace ntpkit::probe {
+
+using namespace conformance;
+
+void setup_suite(CLI::App& app, SuiteOptions& o) {
+  app.add_option("target", o.target, "HOST[:PORT] of the server to judge (port 123 by default)");
+  std::string names;
+  for (auto n : suite_names()) names += (names.empty() ? "" : ", ") + std::string(n);
+  app.add_option("--suite", o.suite, "suite to run: " + names)->capture_default_str();
+  app.add_option("--case", o.cases, "run only cases whose id matches GLOB (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--exclude", o.exclude, "skip cases whose id matches GLOB (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_flag("--list", o.list, "list the cases (id, level, citation, requirement) and send nothing");
+  app.add_option("--format", o.format, "report on stdout as text, json, junit or tap")
+      ->check(CLI::IsMember({"text", "json", "junit", "tap"}))
+      ->capture_default_str();
+  app.add_option("--junit", o.junit_file, "also write a JUnit XML report to FILE");
+  app.add_option("--json", o.json_file, "also write a JSON report to FILE");
+  app.add_option("--expect-fail", o.expect_fail, "waivers: lines of 'CASE-GLOB reason'; an unexpected pass fails");
+  app.add_flag("--strict", o.strict, "a SHOULD that is not met fails instead of warning");
+  app.add_option("-t,--timeout", o.timeout, "seconds to wait for each reply")->check(CLI::Range(0.05, 30.0))->capture_default_str();
+  app.add_option("--retries", o.retries, "resends for a lost request")->check(CLI::Range(0U, 10U))->capture_default_str();
+  app.add_option("--interval", o.interval, "seconds between datagrams (default 0 on loopback, 0.25 elsewhere)")
+      ->check(CLI::Range(0.0, 60.0));
+  app.add_option("-j,--jobs", o.jobs, "cases run at once, each from its own port")->check(CLI::Range(1U, 256U))->capture_default_str();
+  app.add_option("--max-offset", o.max_offset, "seconds the server's clock may differ from ours")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  app.add_flag("-v,--verbose", o.verbose, "show the evidence of every case, not just the failing ones");
+  app.add_option("--color", o.colour, "auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
+  app.add_flag("-4", o.ipv4, "use IPv4 only");
+  app.add_flag("-6", o.ipv6, "use IPv6 only");
+}
+
+namespace {
+
+bool is_loopback(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address.rfind("[::1]", 0) == 0 || address.rfind("[::ffff:127.", 0) == 0;
+}
+
+std::vector<const Case*> select(const Suite& suite, const SuiteOptions& o) {
+  std::vector<const Case*> out;
+  for (const Case* c : suite.cases) {
+    bool keep = o.cases.empty();
+    for (const auto& g : o.cases) keep = keep || glob_match(g, c->id);
+    for (const auto& g : o.exclude) keep = keep && !glob_match(g, c->id);
+    if (keep) out.push_back(c);
+  }
+  return out;
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+  return static_cast<bool>(f);
+}
+
+}  // namespace
+
+int run_suite(const SuiteOptions& o) {
+  const Suite* suite = find_suite(o.suite);
+  if (suite == nullptr) {
+    std::fprintf(stderr, "ntp-probe: no suite '%s' (see --help)\n", o.suite.c_str());
+    return 2;
+  }
+  const auto cases = select(*suite, o);
+  if (cases.empty()) {
+    std::fprintf(stderr, "ntp-probe: no case of suite %s matches --case/--exclude\n", o.suite.c_str());
+    return 2;
+  }
+  if (o.list) {
+    for (const Case* c : cases) {
+      std::printf("%-40s %-6s %s §%s\n    %s\n", std::string(c->id).c_str(), std::string(to_string(c->level)).c_str(),
+                  std::string(c->rfc).c_str(), std::string(c->section).c_str(), std::string(c->requirement).c_str());
+    }
+    std::printf("%zu cases\n", cases.size());
+    return 0;
+  }
+  if (o.target.empty()) {
+    std::fprintf(stderr, "ntp-probe: give the server to judge, e.g. ntp-probe --suite rfc5905 127.0.0.1:123\n");
+    return 2;
+  }
+  if (o.ipv4 && o.ipv6) {
+    std::fprintf(stderr, "ntp-probe: give -4 or -6, not both\n");
+    return 2;
+  }
+  std::vector<Waiver> waivers;
+  if (!o.expect_fail.empty()) {
+    std::string error;
+    waivers = load_waivers(o.expect_fail, error);
+    if (!error.empty()) {
+      std::fprintf(stderr, "ntp-probe: %s\n", error.c_str());
+      return 2;
+    }
+  }
+  auto target = parse_target(o.target);
+  if (!target) {
+    std::fprintf(stderr, "ntp-probe: %s\n", target.error().c_str());
+    return 2;
+  }
+  const Family family = o.ipv4 ? Family::V4 : o.ipv6 ? Family::V6 : Family::Any;
+  // Resolve once; every case then talks to the same address.
+  auto probe = UdpClient::connect(*target, family);
+  if (!probe) {
+    std::fprintf(stderr, "ntp-probe: %s\n", probe.error().c_str());
+    return 3;
+  }
+
+  RunSettings s;
+  s.target = *target;
+  s.target.host = probe->address();
+  s.family = family;
+  s.timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout * 1000));
+  s.retries = o.retries;
+  const double interval = o.interval >= 0 ? o.interval : (is_loopback(probe->peer()) ? 0.0 : 0.25);
+  s.interval = std::chrono::milliseconds(static_cast<int64_t>(interval * 1000));
+  s.jobs = o.jobs;
+  s.strict = o.strict;
+  s.judge.now = SystemClock().now();
+  s.judge.pivot_unix_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  s.judge.max_offset = Duration::from_nanoseconds(static_cast<int64_t>(o.max_offset * 1e9));
+
+  const bool tty = isatty(fileno(stderr)) != 0;
+  const auto started = std::chrono::steady_clock::now();
+  auto results = run_cases(cases, s, [&](size_t done, size_t total) {
+    if (tty) std::fprintf(stderr, "\r%zu/%zu cases%s", done, total, done == total ? "\r\x1b[K" : "");
+  });
+
+  Report report;
+  report.suite = o.suite;
+  report.target = o.target;
+  report.address = probe->peer();
+  report.strict = o.strict;
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  for (auto& r : results) {
+    Entry e{std::move(r), std::nullopt};
+    for (const auto& w : waivers) {
+      if (glob_match(w.pattern, e.result.test->id)) e.waiver = w.reason;
+    }
+    report.entries.push_back(std::move(e));
+  }
+
+  const bool colour = o.colour == "always" || (o.colour == "auto" && use_colour(stdout));
+  std::string out;
+  if (o.format == "json") out = render_json(report);
+  else if (o.format == "junit") out = render_junit(report);
+  else if (o.format == "tap") out = render_tap(report);
+  else out = render_text(report, colour, o.verbose);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+  if (!o.junit_file.empty() && !write_file(o.junit_file, render_junit(report))) {
+    std::fprintf(stderr, "ntp-probe: cannot write %s\n", o.junit_file.c_str());
+    return 3;
+  }
+  if (!o.json_file.empty() && !write_file(o.json_file, render_json(report))) {
+    std::fprintf(stderr, "ntp-probe: cannot write %s\n", o.json_file.c_str());
+    return 3;
+  }
+  return exit_code(report);
+}
+
+}  // namespace ntpkit::probe

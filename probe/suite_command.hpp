@@ -1,0 +1,37 @@
+// `ntp-probe [--suite NAME] HOST[:PORT]`: the conformance suites.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace ntpkit::probe {
+
+struct SuiteOptions {
+  std::string target;
+  std::string suite = "rfc5905";
+  std::vector<std::string> cases;    // --case GLOB
+  std::vector<std::string> exclude;  // --exclude GLOB
+  bool list = false;
+  std::string format = "text";
+  std::string junit_file;
+  std::string json_file;
+  std::string expect_fail;
+  bool strict = false;
+  double timeout = 1.0;
+  unsigned retries = 2;
+  double interval = -1;  // -1: 0 for loopback, 0.25 s otherwise
+  unsigned jobs = 64;
+  double max_offset = 1.0;
+  bool verbose = false;
+  std::string colour = "auto";
+  bool ipv4 = false;
+  bool ipv6 = false;
+};
+
+void setup_suite(CLI::App& app, SuiteOptions& o);
+// Exit codes: 0 no failure, 1 a conformance failure, 2 usage, 3 unreachable or all inconclusive.
+[[nodiscard]] int run_suite(const SuiteOptions& o);
+
+}  // namespace ntpkit::probe
