@@ -32,7 +32,7 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
     {Fault::Stratum, "stratum", "N", "announce stratum N (0-255) whatever the state"},
     {Fault::ReferenceStale, "reference-stale", "", "reference time ten days before transmit"},
     {Fault::ReferenceFuture, "reference-future", "", "reference time an hour after transmit"},
-    {Fault::AnswerMalformed, "answer-malformed", "", "answer datagrams of any length as if they were requests"},
+    {Fault::AnswerMalformed, "answer-malformed", "", "answer malformed datagrams, even empty ones, as if they were requests"},
     {Fault::IgnoreMac, "ignore-mac", "", "answer requests with an unknown MAC with plain time, no crypto-NAK"},
 }};
 

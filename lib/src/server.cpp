@@ -91,8 +91,9 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   // answer-malformed reads whatever header bytes there are, zero-padded, as a request.
   std::array<uint8_t, kHeaderLength> padded{};
   auto parsed = parse(request);
-  if (!parsed && mb.has(Fault::AnswerMalformed) && !request.empty()) {
+  if (!parsed && mb.has(Fault::AnswerMalformed)) {
     std::copy_n(request.begin(), std::min(request.size(), kHeaderLength), padded.begin());
+    if (request.empty()) padded[0] = 0x23;  // nothing to read: answer as NTPv4 client mode
     parsed = parse(padded);
   }
   // Framing we cannot represent is dropped (RFC 7822 §3 for extension fields).
