@@ -3,6 +3,7 @@
 // passes the whole suite.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 #include <set>
 
@@ -134,6 +135,59 @@ TEST(SuiteReference, PlainServerPassesTheWholeSuite) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\d+ passed, 0 failed, 0 warnings, \d+ info, 0 skipped, 0 inconclusive)")))
       << r.out;
+}
+
+TEST(SuiteReports, JUnitIsReadByAJUnitConsumer) {
+  RunningServer server({"--misbehave", "no-origin-copy"});
+  ASSERT_FALSE(server.port.empty());
+  const std::string junit = std::string(TEST_WORK_DIR) + "/twins-" + server.port + ".junit.xml";
+  const auto r = test::run_command({NTP_PROBE_BIN, "--case", "rfc5905/8/origin-copy*", "--case", "rfc5905/7.3/*",
+                                    "--junit", junit, "-t", "0.5", "127.0.0.1:" + server.port},
+                                   20000ms);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const auto check = test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "15", "4", "rfc5905/8/origin-copy",
+                                        "rfc5905/8/origin-copy-all-ones", "rfc5905/8/origin-copy-era1",
+                                        "rfc5905/8/origin-copy-low-bits"},
+                                       20000ms);
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+}
+
+TEST(SuiteReports, WaiversTurnKnownFailuresIntoExpectedOnesAndStaleOnesIntoFailures) {
+  RunningServer server({"--misbehave", "no-origin-copy"});
+  ASSERT_FALSE(server.port.empty());
+  const std::string waivers = std::string(TEST_WORK_DIR) + "/waivers-" + server.port + ".txt";
+  {
+    std::ofstream f(waivers);
+    f << "# known bugs\nrfc5905/8/origin-copy*  issue 123: origin is rounded\n";
+  }
+  auto r = test::run_command({NTP_PROBE_BIN, "--case", "rfc5905/8/origin-copy*", "--expect-fail", waivers, "--color",
+                              "never", "-t", "0.5", "127.0.0.1:" + server.port},
+                             20000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("XFAIL rfc5905/8/origin-copy "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("4 expected failures"), std::string::npos) << r.out;
+
+  RunningServer good({});
+  r = test::run_command({NTP_PROBE_BIN, "--case", "rfc5905/8/origin-copy", "--expect-fail", waivers, "--color", "never",
+                         "-t", "0.5", "127.0.0.1:" + good.port},
+                        20000ms);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("XPASS rfc5905/8/origin-copy"), std::string::npos) << r.out;
+}
+
+TEST(SuiteReports, TapAndStrict) {
+  RunningServer server({"--misbehave", "poll-not-echoed"});
+  ASSERT_FALSE(server.port.empty());
+  auto r = test::run_command({NTP_PROBE_BIN, "--case", "rfc5905/8/poll-echo", "--format", "tap", "-t", "0.5",
+                              "127.0.0.1:" + server.port},
+                             20000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;  // a SHOULD: a warning
+  EXPECT_NE(r.out.find("TAP version 13\n1..1\nok 1 - rfc5905/8/poll-echo"), std::string::npos) << r.out;
+  r = test::run_command({NTP_PROBE_BIN, "--case", "rfc5905/8/poll-echo", "--strict", "--format", "tap", "-t", "0.5",
+                         "127.0.0.1:" + server.port},
+                        20000ms);
+  EXPECT_EQ(r.exit_code, 1) << r.out;  // --strict: the warning fails
+  EXPECT_NE(r.out.find("not ok 1 - rfc5905/8/poll-echo"), std::string::npos) << r.out;
 }
 
 }  // namespace
