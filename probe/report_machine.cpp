@@ -41,6 +41,16 @@ std::string xml_escape(std::string_view s) {
   return out;
 }
 
+// A YAML double-quoted scalar.
+std::string yaml_quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 std::string details(const Report& r, const Entry& e) {
   const CaseResult& c = e.result;
   std::string d = std::string(c.test->rfc) + " §" + std::string(c.test->section) + " " +
@@ -156,10 +166,10 @@ std::string render_tap(const Report& r) {
     out += "\n";
     if (c.outcome != Outcome::Pass || e.waiver) {
       out += "  ---\n  outcome: " + std::string(to_string(c.outcome)) + "\n  level: " + std::string(to_string(c.test->level)) +
-             "\n  message: \"" + c.judgement.summary + "\"\n";
-      if (!c.judgement.expected.empty()) out += "  expected: \"" + c.judgement.expected + "\"\n";
-      if (!c.judgement.actual.empty()) out += "  actual: \"" + c.judgement.actual + "\"\n";
-      out += "  reproduce: \"" + reproduction(r, c) + "\"\n  ...\n";
+             "\n  message: " + yaml_quote(c.judgement.summary) + "\n";
+      if (!c.judgement.expected.empty()) out += "  expected: " + yaml_quote(c.judgement.expected) + "\n";
+      if (!c.judgement.actual.empty()) out += "  actual: " + yaml_quote(c.judgement.actual) + "\n";
+      out += "  reproduce: " + yaml_quote(reproduction(r, c)) + "\n  ...\n";
     }
   }
   return out;

@@ -60,6 +60,7 @@ class CaseRun {
       return r;
     }
     client_ = &*client;
+    local_ = client_->local_sockaddr();
 
     // Silence means something only if the server answers a valid request around it.
     if (c_.expect != Expect::Reply) obs.alive_before = bracket();
@@ -82,12 +83,17 @@ class CaseRun {
     pacer_.wait();
     const Timestamp t1 = SystemClock().now();
     (void)client_->send(bytes);  // a send error shows as silence, bracketed like any other
+    if (s_.log != nullptr) s_.log->add(t1, local_, client_->peer_sockaddr(), {bytes.begin(), bytes.end()});
     if (obs != nullptr) obs->sent.push_back({{bytes.begin(), bytes.end()}, t1});
   }
 
   void send_stimulus(Observation& obs) {
     StimulusContext ctx{rng_, SystemClock().now()};
     for (const auto& d : c_.stimulus(ctx)) send(d, &obs);
+  }
+
+  void logged(const Datagram& d) const {
+    if (s_.log != nullptr) s_.log->add(d.received, client_->peer_sockaddr(), local_, d.bytes);
   }
 
   // Is this datagram the answer to one of our bracket requests (which may arrive late)?
@@ -117,6 +123,7 @@ class CaseRun {
         }
         return;
       }
+      logged(*d);
       if (is_bracket_reply(d->bytes)) continue;
       obs.received.push_back({std::move(d->bytes), d->received, true, client_->peer()});
       if (c_.expect == Expect::Reply && obs.received.size() == 1) deadline = std::min(deadline, Clock::now() + grace);
@@ -143,6 +150,7 @@ class CaseRun {
           if (!error.empty()) return false;  // port closed: not alive
           break;
         }
+        logged(*d);
         // Any answer shows the server is there, even one that breaks the rules we judge
         // elsewhere (a wrong origin, a wrong length).
         return true;
@@ -156,6 +164,7 @@ class CaseRun {
   Pacer& pacer_;
   std::mt19937_64 rng_;
   UdpClient* client_ = nullptr;
+  sockaddr_storage local_{};
   std::vector<Timestamp> bracket_transmits_;
 };
 

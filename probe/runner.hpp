@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ntpkit/conformance/case.hpp"
+#include "packet_log.hpp"
 #include "udp_client.hpp"
 
 namespace ntpkit::probe {
@@ -20,6 +21,7 @@ struct RunSettings {
   unsigned jobs = 64;
   bool strict = false;
   conformance::JudgeContext judge;
+  PacketLog* log = nullptr;  // --pcap-out: every datagram, brackets included
 };
 
 // Called from worker threads (serialised by the runner) as each case finishes.

@@ -35,6 +35,7 @@ void setup_suite(CLI::App& app, SuiteOptions& o) {
   app.add_option("--junit", o.junit_file, "also write a JUnit XML report to FILE");
   app.add_option("--json", o.json_file, "also write a JSON report to FILE");
   app.add_option("--expect-fail", o.expect_fail, "waivers: lines of 'CASE-GLOB reason'; an unexpected pass fails");
+  app.add_option("--pcap-out", o.pcap_out, "write every datagram of the session to FILE (pcap, readable by tshark)");
   app.add_flag("--strict", o.strict, "a SHOULD that is not met fails instead of warning");
   app.add_option("-t,--timeout", o.timeout, "seconds to wait for each reply")->check(CLI::Range(0.05, 30.0))->capture_default_str();
   app.add_option("--retries", o.retries, "resends for a lost request")->check(CLI::Range(0U, 10U))->capture_default_str();
@@ -139,6 +140,8 @@ int run_suite(const SuiteOptions& o) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   s.judge.max_offset = Duration::from_nanoseconds(static_cast<int64_t>(o.max_offset * 1e9));
 
+  PacketLog log;
+  if (!o.pcap_out.empty()) s.log = &log;
   const bool tty = isatty(fileno(stderr)) != 0;
   const auto started = std::chrono::steady_clock::now();
   auto results = run_cases(cases, s, [&](size_t done, size_t total) {
@@ -174,6 +177,12 @@ int run_suite(const SuiteOptions& o) {
   if (!o.json_file.empty() && !write_file(o.json_file, render_json(report))) {
     std::fprintf(stderr, "ntp-probe: cannot write %s\n", o.json_file.c_str());
     return 3;
+  }
+  if (!o.pcap_out.empty()) {
+    if (auto err = log.write_pcap(o.pcap_out, s.judge.pivot_unix_seconds); !err.empty()) {
+      std::fprintf(stderr, "ntp-probe: %s\n", err.c_str());
+      return 3;
+    }
   }
   return exit_code(report);
 }

@@ -18,6 +18,7 @@ struct SuiteOptions {
   std::string junit_file;
   std::string json_file;
   std::string expect_fail;
+  std::string pcap_out;
   bool strict = false;
   double timeout = 1.0;
   unsigned retries = 2;

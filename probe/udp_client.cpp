@@ -60,7 +60,8 @@ Result<Target, std::string> parse_target(const std::string& spec, uint16_t defau
   return t;
 }
 
-UdpClient::UdpClient(UdpClient&& o) noexcept : fd_(o.fd_), peer_(std::move(o.peer_)), address_(std::move(o.address_)) {
+UdpClient::UdpClient(UdpClient&& o) noexcept
+    : fd_(o.fd_), peer_(std::move(o.peer_)), address_(std::move(o.address_)), peer_sa_(o.peer_sa_) {
   o.fd_ = -1;
 }
 
@@ -98,6 +99,7 @@ Result<UdpClient, std::string> UdpClient::connect(const Target& t, Family f) {
     c.fd_ = fd;
     c.peer_ = format_address(ai->ai_addr, true);
     c.address_ = format_address(ai->ai_addr, false);
+    std::memcpy(&c.peer_sa_, ai->ai_addr, ai->ai_addrlen);
     return c;
   }
   return Failure{last_error};
@@ -108,6 +110,13 @@ std::string UdpClient::local() const {
   socklen_t len = sizeof ss;
   if (getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
   return format_address(reinterpret_cast<const sockaddr*>(&ss), true);
+}
+
+sockaddr_storage UdpClient::local_sockaddr() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  return ss;
 }
 
 std::string UdpClient::send(std::span<const uint8_t> bytes) {

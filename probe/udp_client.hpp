@@ -45,6 +45,8 @@ class UdpClient {
   [[nodiscard]] std::string peer() const { return peer_; }          // "127.0.0.1:123"
   [[nodiscard]] std::string address() const { return address_; }    // "127.0.0.1"
   [[nodiscard]] std::string local() const;                          // our address:port
+  [[nodiscard]] sockaddr_storage local_sockaddr() const;
+  [[nodiscard]] const sockaddr_storage& peer_sockaddr() const { return peer_sa_; }
   // Sends one datagram; returns an error sentence or empty.
   [[nodiscard]] std::string send(std::span<const uint8_t> bytes);
   // Waits up to `timeout` for one datagram. nullopt on timeout; an error sentence in `error`.
@@ -54,6 +56,7 @@ class UdpClient {
   int fd_ = -1;
   std::string peer_;
   std::string address_;
+  sockaddr_storage peer_sa_{};
 };
 
 }  // namespace ntpkit::probe

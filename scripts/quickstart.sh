@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, start the reference server on loopback and
-# probe it. Exits with the probe's exit code.
+# judge it with the rfc5905 conformance suite. Exits with the probe's exit code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +21,9 @@ done
 cat "$log"
 
 set +e
-./build/probe/ntp-probe query "127.0.0.1:${port}" --count 3 --interval 0.2
+./build/probe/ntp-probe query "127.0.0.1:${port}"
+echo
+./build/probe/ntp-probe --suite rfc5905 "127.0.0.1:${port}"
 code=$?
 set -e
 exit $code

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <set>
 
 #include "child_process.hpp"
@@ -188,6 +189,34 @@ TEST(SuiteReports, TapAndStrict) {
                         20000ms);
   EXPECT_EQ(r.exit_code, 1) << r.out;  // --strict: the warning fails
   EXPECT_NE(r.out.find("not ok 1 - rfc5905/8/poll-echo"), std::string::npos) << r.out;
+}
+
+TEST(SuiteReports, PcapOutIsReadByTshark) {
+  if (access("/usr/bin/tshark", X_OK) != 0) GTEST_SKIP() << "tshark is not installed";
+  RunningServer server({});
+  ASSERT_FALSE(server.port.empty());
+  const std::string pcap = std::string(TEST_WORK_DIR) + "/session-" + server.port + ".pcap";
+  auto r = test::run_command({NTP_PROBE_BIN, "--case", "rfc5905/8/origin-copy", "--case", "rfc5905/7.3/length-12",
+                              "--pcap-out", pcap, "-t", "0.3", "127.0.0.1:" + server.port},
+                             20000ms);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // origin-copy: request + reply. length-12: bracket, its reply, the 12-byte stimulus (no
+  // reply), bracket, its reply. Every UDP checksum must be right.
+  r = test::run_command({"/usr/bin/tshark", "-r", pcap, "-o", "udp.check_checksum:TRUE", "-d",
+                         "udp.port==" + server.port + ",ntp", "-T", "fields", "-e", "udp.length", "-e",
+                         "udp.checksum.status", "-e", "ntp.flags.mode"},
+                        20000ms);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  size_t frames = 0, good_checksums = 0, short_one = 0;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    ++frames;
+    if (line.find("\t1\t") != std::string::npos) ++good_checksums;
+    if (line.rfind("20\t", 0) == 0) ++short_one;  // 8 + 12 bytes
+  }
+  EXPECT_EQ(frames, 7U) << r.out;
+  EXPECT_EQ(good_checksums, frames) << r.out;
+  EXPECT_EQ(short_one, 1U) << r.out;
 }
 
 }  // namespace
