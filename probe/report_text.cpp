@@ -70,8 +70,8 @@ std::string render_text(const Report& r, bool colour, bool verbose) {
   const Summary s = summarize(r);
   std::array<char, 320> sum{};
   std::snprintf(sum.data(), sum.size(),
-                "\n%s: %zu cases: %zu passed, %zu failed, %zu warnings, %zu info, %zu skipped, %zu inconclusive",
-                r.suite.c_str(), s.total, s.pass, s.fail, s.warn, s.info, s.skip, s.inconclusive);
+                "\n%s: %zu case%s: %zu passed, %zu failed, %zu warnings, %zu info, %zu skipped, %zu inconclusive",
+                r.suite.c_str(), s.total, s.total == 1 ? "" : "s", s.pass, s.fail, s.warn, s.info, s.skip, s.inconclusive);
   out += sum.data();
   if (s.expected_failures > 0) out += ", " + std::to_string(s.expected_failures) + " expected failures";
   if (s.unexpected_passes > 0) out += ", " + std::to_string(s.unexpected_passes) + " unexpected passes";

@@ -34,6 +34,7 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
     {Fault::ReferenceFuture, "reference-future", "", "reference time an hour after transmit"},
     {Fault::AnswerMalformed, "answer-malformed", "", "answer malformed datagrams, even empty ones, as if they were requests"},
     {Fault::IgnoreMac, "ignore-mac", "", "answer requests with an unknown MAC with plain time, no crypto-NAK"},
+    {Fault::FrozenClock, "frozen-clock", "", "receive and transmit stuck at the reference time, like a cached answer"},
 }};
 
 template <class T>

@@ -213,6 +213,7 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   if (mb.has(Fault::ReceiveAfterTransmit)) h.receive = h.transmit + Duration::from_seconds(1);
   if (mb.has(Fault::ReferenceStale)) h.reference = h.transmit - Duration::from_seconds(10 * 86400);
   if (mb.has(Fault::ReferenceFuture)) h.reference = h.transmit + Duration::from_seconds(3600);
+  if (mb.has(Fault::FrozenClock)) h.receive = h.transmit = state.reference_time;
   write_header(h, out.first<kHeaderLength>());
   a.length = length;
   return a;

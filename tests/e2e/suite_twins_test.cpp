@@ -79,6 +79,24 @@ const std::vector<Twin> kTwins = {
     {"rfc5905/8/full-request", {"--misbehave", "no-origin-copy"}, "fail", "differs in bits 0000000000000001"},
     {"rfc5905/8/zero-transmit", {"--misbehave", "no-origin-copy"}, "fail", "origin 00000000.00000001"},
     {"rfc5905/8/unsynchronized-client", {"--misbehave", "wrong-mode"}, "fail", "actual\":\"mode 3"},
+    {"rfc7822/3/two-unknown-efs", {"--misbehave", "echo-extension-fields"}, "warn", "2 extension field\\(s\\)"},
+    {"rfc7822/3/ef-padded", {"--misbehave", "echo-extension-fields"}, "warn", "of type 0x7e02"},
+    {"rfc7822/3/last-ef-short", {"--misbehave", "echo-extension-fields"}, "warn", "of type 0x7e01"},
+    {"rfc4330/6/vn-copy-v3", {"--misbehave", "vn-fixed-4"}, "fail", "actual\":\"VN 4"},
+    {"rfc4330/6/vn-copy-v4", {"--misbehave", "vn-fixed-3"}, "fail", "actual\":\"VN 3"},
+    {"rfc4330/6/mode", {"--misbehave", "wrong-mode"}, "fail", "actual\":\"mode 3"},
+    {"rfc4330/6/poll-copy", {"--misbehave", "poll-not-echoed"}, "fail", "actual\":\"poll 6"},
+    {"rfc4330/6/originate-copy", {"--misbehave", "no-origin-copy"}, "fail", "differs in bits 0000000000000001"},
+    {"rfc4330/6/timestamps", {"--misbehave", "transmit-zero"}, "fail", "transmit 00000000.00000000"},
+    {"rfc4330/6/unsynchronized", {"--misbehave", "leap-alarm"}, "fail", "LI 3 .* with stratum 1"},
+    {"rfc4330/6/mode1", {"--misbehave", "answer-all-modes"}, "warn", "actual\":\"mode 4"},
+    {"security/mode6-readvar", {"--misbehave", "answer-all-modes", "--misbehave", "answer-malformed"}, "fail", "amplification.*a reply of 48 bytes"},
+    {"security/mode7-monlist", {"--misbehave", "answer-all-modes"}, "warn", "1 packet\\(s\\), 48 bytes for 1 packet\\(s\\), 48 bytes"},
+    {"security/mode7-peerlist", {"--misbehave", "answer-all-modes"}, "warn", "1 packet\\(s\\), 48 bytes for 1 packet\\(s\\), 48 bytes"},
+    {"security/cve-2015-7871", {"--symmetric", "reply", "--misbehave", "ignore-mac"}, "fail", "a crypto-NAK mobilised a symmetric association"},
+    {"security/kod-origin", {"--misbehave", "kod-without-origin"}, "fail", "kiss-o'-death 'RATE' with origin 00000000.00000000"},
+    {"security/replay-fresh", {"--misbehave", "frozen-clock"}, "warn", "the replayed request got the same timestamps"},
+    {"ratelimit/burst", {"--misbehave", "kod-without-origin"}, "fail", "does not carry our origin"},
 };
 // clang-format on
 
@@ -102,7 +120,7 @@ TEST_P(SuiteTwin, MisbehaviourMakesTheCaseFailForItsReason) {
   const Twin& t = GetParam();
   RunningServer server(t.server_args);
   ASSERT_FALSE(server.port.empty()) << "ntp-server did not start";
-  const auto r = test::run_command({NTP_PROBE_BIN, "--case", t.case_id, "--format", "json", "-t", "0.5",
+  const auto r = test::run_command({NTP_PROBE_BIN, "--suite", "all", "--case", t.case_id, "--format", "json", "-t", "0.5",
                                     "127.0.0.1:" + server.port},
                                    20000ms);
   EXPECT_EQ(r.exit_code, std::string(t.outcome) == "fail" ? 1 : 0) << r.out;
@@ -123,7 +141,7 @@ INSTANTIATE_TEST_SUITE_P(Rfc5905, SuiteTwin, ::testing::ValuesIn(kTwins), [](con
 TEST(SuiteTwins, EveryCaseOfTheSuiteHasATwin) {
   std::set<std::string> twins;
   for (const auto& t : kTwins) twins.insert(t.case_id);
-  for (const auto* c : conformance::find_suite("rfc5905")->cases) {
+  for (const auto* c : conformance::all_cases()) {
     EXPECT_TRUE(twins.count(std::string(c->id)) == 1) << c->id << " has no failing twin";
   }
   EXPECT_EQ(twins.size(), kTwins.size()) << "a case is listed twice";
@@ -136,6 +154,26 @@ TEST(SuiteReference, PlainServerPassesTheWholeSuite) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\d+ passed, 0 failed, 0 warnings, \d+ info, 0 skipped, 0 inconclusive)")))
       << r.out;
+}
+
+TEST(SuiteReference, PlainServerPassesEverySuite) {
+  RunningServer server({});
+  ASSERT_FALSE(server.port.empty());
+  for (const char* suite : {"rfc4330", "rfc7822", "security", "ratelimit"}) {
+    const auto r = test::run_command({NTP_PROBE_BIN, "--suite", suite, "--format", "json", "127.0.0.1:" + server.port}, 30000ms);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("\"fail\":0,\"warn\":0"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"inconclusive\":0"), std::string::npos) << r.out;
+  }
+}
+
+TEST(SuiteReference, RateLimitedServerAnswersTheBurstWithRateKod) {
+  RunningServer server({"--rate-limit", "--rate-burst", "4"});
+  ASSERT_FALSE(server.port.empty());
+  const auto r = test::run_command({NTP_PROBE_BIN, "--suite", "ratelimit", "--color", "never", "127.0.0.1:" + server.port}, 30000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("PASS  ratelimit/burst"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("limits with a well-formed RATE kiss-o'-death"), std::string::npos) << r.out;
 }
 
 TEST(SuiteReports, JUnitIsReadByAJUnitConsumer) {

@@ -41,8 +41,9 @@ enum class Fault : uint8_t {
   ReferenceFuture,        // reference time an hour after transmit
   AnswerMalformed,        // answer datagrams the parser rejects, as if they were requests
   IgnoreMac,              // answer MAC'd requests with plain time, no crypto-NAK
+  FrozenClock,            // receive and transmit stuck at the reference time: a cached answer
 };
-inline constexpr size_t kFaultCount = 27;
+inline constexpr size_t kFaultCount = 28;
 
 struct FaultInfo {
   Fault fault;

@@ -1,7 +1,9 @@
 // Building blocks for the section files: stimuli and the common shapes of a check.
 #pragma once
 
+#include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -83,5 +85,19 @@ inline Judgement expect_silence(const Observation& o, std::string ok) {
   return violated("the server answered", "no reply", describe_reply(o.received.front()) +
                                                          (o.received.size() > 1 ? " (and " + std::to_string(o.received.size() - 1) + " more)" : ""));
 }
+
+using Stimulus = std::function<Datagrams(StimulusContext&)>;
+
+// A client request with extension fields and/or a MAC of `digest` bytes, built by the serializer.
+Stimulus with_trailer(std::vector<ExtensionField> efs, std::optional<size_t> digest);
+// An extension field of an unassigned type, `total_length` bytes long; `declared` lies about it.
+ExtensionField unknown_ef(size_t total_length, std::optional<uint16_t> declared = std::nullopt);
+// A SHOULD-level case that expects a malformed request to be dropped.
+Case silent_case(std::string_view id, std::string_view rfc, std::string_view section, std::string_view requirement,
+                 Stimulus stimulus);
+// An unknown extension field is ignored: answered normally (or dropped by policy), not echoed.
+Judgement ignored_extension(const Observation& o);
+// A MAC of a key the server does not have: a crypto-NAK or silence.
+Judgement unknown_key(const Observation& o);
 
 }  // namespace ntpkit::conformance::detail

@@ -52,7 +52,7 @@ const std::vector<Case>& cases() {
       must_drop("rfc5905/9.2/mode5", Mode::Broadcast, Level::Should,
                 "A broadcast (5) packet is not answered by a server."),
       {"rfc5905/9.2/mode6", "RFC 5905", "9.2; RFC 9327", Level::Should,
-       "A mode-6 control query from an unauthorised address is not answered (RFC 8633 asks to restrict it).",
+       "A mode-6 control query from an unauthorised address is not answered (RFC 9327 asks to restrict it).",
        Expect::Silence, control_readstat,
        [](const Observation& o, const JudgeContext&) { return expect_silence(o, "mode 6 is not answered"); }},
       {"rfc5905/9.2/mode7", "RFC 5905", "9.2", Level::Should,

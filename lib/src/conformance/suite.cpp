@@ -12,14 +12,30 @@ void append(std::vector<const Case*>& out, std::span<const Case> cases) {
 
 const std::vector<Suite>& suites() {
   static const std::vector<Suite> s = [] {
-    Suite rfc5905{"rfc5905", "RFC 5905 server behaviour: exchange, header, versions, modes, framing, requests", {}};
-    for (auto section : {rfc5905_exchange_cases, rfc5905_header_cases, rfc5905_version_cases, rfc5905_mode_cases,
-                         rfc5905_framing_cases, rfc5905_request_cases}) {
-      append(rfc5905.cases, section());
-    }
+    auto make = [](std::string_view name, std::string_view title, std::initializer_list<std::span<const Case> (*)()> sections) {
+      Suite suite{name, title, {}};
+      for (auto section : sections) append(suite.cases, section());
+      return suite;
+    };
+    std::vector<Suite> list = {
+        make("rfc5905", "RFC 5905 server behaviour: exchange, header, versions, modes, framing, extension fields, requests",
+             {rfc5905_exchange_cases, rfc5905_header_cases, rfc5905_version_cases, rfc5905_mode_cases,
+              rfc5905_framing_cases, rfc7822_extension_cases, rfc5905_request_cases}),
+        make("rfc4330", "RFC 4330 §6: SNTP server operations", {rfc4330_server_cases}),
+        make("rfc7822", "RFC 7822: extension fields", {rfc7822_extension_cases}),
+        make("security", "amplification (modes 6 and 7), CVE-2015-7871, kiss-o'-death origin, replayed requests",
+             {security_cases}),
+        make("ratelimit", "opt-in: a burst of requests, and how the excess is treated", {ratelimit_cases}),
+    };
+    // "all": every case once, in suite order.
     Suite all{"all", "every case of every suite", {}};
-    all.cases = rfc5905.cases;
-    return std::vector<Suite>{rfc5905, all};
+    for (const auto& suite : list) {
+      for (const Case* c : suite.cases) {
+        if (std::find(all.cases.begin(), all.cases.end(), c) == all.cases.end()) all.cases.push_back(c);
+      }
+    }
+    list.push_back(std::move(all));
+    return list;
   }();
   return s;
 }

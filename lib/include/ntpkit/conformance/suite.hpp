@@ -16,6 +16,10 @@ namespace ntpkit::conformance {
 [[nodiscard]] std::span<const Case> rfc5905_mode_cases();       // RFC 5905 §9.2: modes
 [[nodiscard]] std::span<const Case> rfc5905_framing_cases();    // RFC 5905 §7.5, RFC 7822: framing, EFs, MACs
 [[nodiscard]] std::span<const Case> rfc5905_request_cases();    // RFC 5905 §8, data minimisation: request shapes
+[[nodiscard]] std::span<const Case> rfc7822_extension_cases();  // RFC 7822 §3: extension fields
+[[nodiscard]] std::span<const Case> rfc4330_server_cases();     // RFC 4330 §6: SNTP server operations
+[[nodiscard]] std::span<const Case> security_cases();           // amplification, CVE-2015-7871, KoD origin, replay
+[[nodiscard]] std::span<const Case> ratelimit_cases();          // RFC 5905 §7.4: a burst (opt-in)
 
 struct Suite {
   std::string_view name;
