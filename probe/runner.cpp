@@ -51,7 +51,8 @@ class CaseRun {
   CaseResult run() {
     Observation obs;
     obs.target_port = s_.target.port;
-    auto client = UdpClient::connect(s_.target, s_.family);
+    // Unconnected: a reply from another address or port must be seen, not filtered away.
+    auto client = UdpClient::connect(s_.target, s_.family, false);
     if (!client) {
       CaseResult r;
       r.test = &c_;
@@ -93,7 +94,7 @@ class CaseRun {
   }
 
   void logged(const Datagram& d) const {
-    if (s_.log != nullptr) s_.log->add(d.received, client_->peer_sockaddr(), local_, d.bytes);
+    if (s_.log != nullptr && d.from_peer) s_.log->add(d.received, client_->peer_sockaddr(), local_, d.bytes);
   }
 
   // Is this datagram the answer to one of our bracket requests (which may arrive late)?
@@ -125,7 +126,7 @@ class CaseRun {
       }
       logged(*d);
       if (is_bracket_reply(d->bytes)) continue;
-      obs.received.push_back({std::move(d->bytes), d->received, true, client_->peer()});
+      obs.received.push_back({std::move(d->bytes), d->received, d->from_peer, d->source});
       if (c_.expect == Expect::Reply && obs.received.size() == 1) deadline = std::min(deadline, Clock::now() + grace);
     }
   }

@@ -61,7 +61,12 @@ Result<Target, std::string> parse_target(const std::string& spec, uint16_t defau
 }
 
 UdpClient::UdpClient(UdpClient&& o) noexcept
-    : fd_(o.fd_), peer_(std::move(o.peer_)), address_(std::move(o.address_)), peer_sa_(o.peer_sa_) {
+    : fd_(o.fd_),
+      peer_(std::move(o.peer_)),
+      address_(std::move(o.address_)),
+      peer_sa_(o.peer_sa_),
+      peer_len_(o.peer_len_),
+      connected_(o.connected_) {
   o.fd_ = -1;
 }
 
@@ -69,7 +74,7 @@ UdpClient::~UdpClient() {
   if (fd_ >= 0) close(fd_);
 }
 
-Result<UdpClient, std::string> UdpClient::connect(const Target& t, Family f) {
+Result<UdpClient, std::string> UdpClient::connect(const Target& t, Family f, bool filter) {
   addrinfo hints{};
   hints.ai_family = f == Family::V4 ? AF_INET : f == Family::V6 ? AF_INET6 : AF_UNSPEC;
   hints.ai_socktype = SOCK_DGRAM;
@@ -90,7 +95,13 @@ Result<UdpClient, std::string> UdpClient::connect(const Target& t, Family f) {
     const int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     // connect(): the kernel then delivers only datagrams from the server's address and port.
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+    // Unfiltered, we bind an ephemeral port now so that local_sockaddr() is known at once.
+    sockaddr_storage any{};
+    any.ss_family = static_cast<sa_family_t>(ai->ai_family);
+    const int rc = filter ? ::connect(fd, ai->ai_addr, ai->ai_addrlen)
+                          : ::bind(fd, reinterpret_cast<sockaddr*>(&any),
+                                   ai->ai_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+    if (rc != 0) {
       last_error = "cannot reach " + format_address(ai->ai_addr, true) + ": " + std::strerror(errno);
       close(fd);
       continue;
@@ -100,6 +111,8 @@ Result<UdpClient, std::string> UdpClient::connect(const Target& t, Family f) {
     c.peer_ = format_address(ai->ai_addr, true);
     c.address_ = format_address(ai->ai_addr, false);
     std::memcpy(&c.peer_sa_, ai->ai_addr, ai->ai_addrlen);
+    c.peer_len_ = static_cast<socklen_t>(ai->ai_addrlen);
+    c.connected_ = filter;
     return c;
   }
   return Failure{last_error};
@@ -120,7 +133,9 @@ sockaddr_storage UdpClient::local_sockaddr() const {
 }
 
 std::string UdpClient::send(std::span<const uint8_t> bytes) {
-  const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), 0);
+  const ssize_t n = connected_ ? ::send(fd_, bytes.data(), bytes.size(), 0)
+                               : ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&peer_sa_),
+                                          peer_len_);
   if (n < 0) return "cannot send to " + peer_ + ": " + std::strerror(errno);
   return {};
 }
@@ -142,7 +157,10 @@ std::optional<Datagram> UdpClient::receive(std::chrono::milliseconds timeout, st
     d.bytes.resize(65536);
     iovec iov{d.bytes.data(), d.bytes.size()};
     std::array<char, 256> control{};
+    sockaddr_storage from{};
     msghdr m{};
+    m.msg_name = &from;
+    m.msg_namelen = sizeof from;
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
     m.msg_control = control.data();
@@ -156,6 +174,12 @@ std::optional<Datagram> UdpClient::receive(std::chrono::milliseconds timeout, st
       return std::nullopt;
     }
     d.bytes.resize(static_cast<size_t>(n));
+    if (connected_) {
+      d.source = peer_;
+    } else {
+      d.source = format_address(reinterpret_cast<const sockaddr*>(&from), true);
+      d.from_peer = d.source == peer_;
+    }
     for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
         timespec ts{};

@@ -30,6 +30,8 @@ struct Datagram {
   std::vector<uint8_t> bytes;
   Timestamp received;       // kernel timestamp when available
   bool kernel_timestamp = false;
+  std::string source;       // "127.0.0.1:123"
+  bool from_peer = true;    // the source is the address and port we sent to
 };
 
 class UdpClient {
@@ -40,8 +42,9 @@ class UdpClient {
   UdpClient(UdpClient&& o) noexcept;
   ~UdpClient();
 
-  // Resolves and connects; the error is one sentence.
-  [[nodiscard]] static Result<UdpClient, std::string> connect(const Target& t, Family f);
+  // Resolves and connects; the error is one sentence. With `filter` false the socket stays
+  // unconnected, so datagrams from any source arrive and say where they came from.
+  [[nodiscard]] static Result<UdpClient, std::string> connect(const Target& t, Family f, bool filter = true);
   [[nodiscard]] std::string peer() const { return peer_; }          // "127.0.0.1:123"
   [[nodiscard]] std::string address() const { return address_; }    // "127.0.0.1"
   [[nodiscard]] std::string local() const;                          // our address:port
@@ -57,6 +60,8 @@ class UdpClient {
   std::string peer_;
   std::string address_;
   sockaddr_storage peer_sa_{};
+  socklen_t peer_len_ = 0;
+  bool connected_ = true;
 };
 
 }  // namespace ntpkit::probe

@@ -216,6 +216,10 @@ class Loop {
     ++counters_.answered;
     counters_.kiss_of_death += a.kiss_of_death ? 1 : 0;
     counters_.crypto_nak += a.crypto_nak ? 1 : 0;
+    if (a.from_other_port) {
+      send_from_other_port(b.from[i], m.msg_namelen, std::span<const uint8_t>(b.out[i].data(), a.length), a.copies);
+      return out_count;
+    }
     if (a.delay_ms > 0) {
       pending_.push_back({std::chrono::steady_clock::now() + std::chrono::milliseconds(a.delay_ms), fd, b.from[i],
                           m.msg_namelen, std::vector<uint8_t>(b.out[i].begin(), b.out[i].begin() + a.length),
@@ -246,6 +250,18 @@ class Loop {
         continue;
       }
       done += static_cast<size_t>(sent);
+    }
+  }
+
+  // reply-from-other-port: an unbound socket of the client's family, so the kernel picks
+  // another port than the one the request came to.
+  void send_from_other_port(const sockaddr_storage& to, socklen_t len, std::span<const uint8_t> bytes, uint8_t copies) {
+    int& fd = to.ss_family == AF_INET ? other_v4_ : other_v6_;
+    if (fd < 0) fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    for (uint8_t c = 0; c < copies; ++c) {
+      if (fd < 0 || sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&to), len) < 0) {
+        ++counters_.send_errors;
+      }
     }
   }
 
@@ -287,6 +303,8 @@ class Loop {
   std::deque<Pending> pending_;
   Counters counters_;
   uint64_t rng_ = 0;
+  int other_v4_ = -1;
+  int other_v6_ = -1;
   std::chrono::steady_clock::time_point last_refresh_;
   std::chrono::steady_clock::time_point last_reference_;
 };

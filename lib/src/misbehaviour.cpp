@@ -35,6 +35,7 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
     {Fault::AnswerMalformed, "answer-malformed", "", "answer malformed datagrams, even empty ones, as if they were requests"},
     {Fault::IgnoreMac, "ignore-mac", "", "answer requests with an unknown MAC with plain time, no crypto-NAK"},
     {Fault::FrozenClock, "frozen-clock", "", "receive and transmit stuck at the reference time, like a cached answer"},
+    {Fault::ReplyFromOtherPort, "reply-from-other-port", "", "send replies from another UDP port than the one asked"},
 }};
 
 template <class T>

@@ -124,6 +124,7 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   a.kind = Action::Kind::Reply;
   a.copies = mb.has(Fault::DuplicateReply) ? 2 : 1;
   a.delay_ms = mb.has(Fault::Delay) ? mb.delay_ms : 0;
+  a.from_other_port = mb.has(Fault::ReplyFromOtherPort);
 
   if (mb.has(Fault::GarbageReply)) {
     if (out.size() < request.size()) return ignore(DropReason::BufferTooSmall);

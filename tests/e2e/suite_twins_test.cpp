@@ -36,6 +36,7 @@ const std::vector<Twin> kTwins = {
     {"rfc5905/8/transmit-after-receive", {"--misbehave", "transmit-equals-receive"}, "warn", "transmit equals receive"},
     {"rfc5905/8/poll-echo", {"--misbehave", "poll-not-echoed"}, "warn", "actual\":\"poll 10"},
     {"rfc5905/8/offset", {"--misbehave", "time-offset=5"}, "warn", "offset \\+(4\\.9|5\\.0)"},
+    {"rfc5905/8/reply-source", {"--misbehave", "reply-from-other-port"}, "fail", "a reply from 127.0.0.1:[0-9]+"},
     {"rfc5905/8/no-amplification", {"--misbehave", "oversize-reply"}, "fail", "a reply of 64 bytes"},
     {"rfc5905/7.3/stratum-range", {"--misbehave", "stratum=17"}, "fail", "stratum 17 \\(reserved\\)"},
     {"rfc5905/7.4/kiss-code", {"--misbehave", "stratum-0-without-kiss"}, "fail", "127.0.0.1\\), no kiss code"},

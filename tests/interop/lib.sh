@@ -10,7 +10,8 @@
 #   ...
 #
 # Options (CMake passes them): --server FILE (ntp-server), --probe FILE (ntp-probe),
-# --clockcheck FILE, --peers DIR (fetch-peers cache), --work DIR (scratch, under the build tree).
+# --clockcheck FILE, --peers DIR (fetch-peers cache), --work DIR (scratch, under the build tree),
+# --peer NAME (which daemon a test parameterised by peer runs against).
 #
 # Safety rules this file enforces for every test:
 # - every peer, and our own server and probe, runs under $NOCAP: setpriv without CAP_SYS_TIME
@@ -47,7 +48,7 @@ show_log() {
 interop_init() {
     TEST_NAME=$1
     shift
-    ARG_SERVER='' ARG_PROBE='' ARG_CLOCKCHECK='' ARG_PEERS='' ARG_WORK=''
+    ARG_SERVER='' ARG_PROBE='' ARG_CLOCKCHECK='' ARG_PEERS='' ARG_WORK='' ARG_PEER=''
     while [[ $# -gt 0 ]]; do
         [[ $# -ge 2 ]] || { echo "$TEST_NAME: option $1 needs a value" >&2; exit 2; }
         case $1 in
@@ -56,6 +57,7 @@ interop_init() {
             --clockcheck) ARG_CLOCKCHECK=$2 ;;
             --peers) ARG_PEERS=$2 ;;
             --work) ARG_WORK=$2 ;;
+            --peer) ARG_PEER=$2 ;;
             *) echo "$TEST_NAME: unknown option $1" >&2; exit 2 ;;
         esac
         shift 2
@@ -119,6 +121,7 @@ interop_cleanup() {
         stop_pid "${INTEROP_PIDS[i]}"
     done
     for i in "${INTEROP_NETNS[@]}"; do
+        netns_reap "$i"
         ip netns del "$i" 2> /dev/null || echo "$TEST_NAME: warning: could not delete netns $i" >&2
     done
     clock_verify || rc=1
@@ -165,6 +168,25 @@ netns_create() {
     ip -n "$NETNS" link set lo up || fail "cannot bring up lo in $NETNS"
     check_nocap "$NETNS"
     echo "network namespace: $NETNS"
+}
+
+# netns_reap NS — end whatever still runs in netns NS, which this test created (a daemon's
+# privilege-separated children outlive it for a moment): SIGTERM, up to 3 s, then SIGKILL.
+netns_reap() {
+    local pids i
+    pids=$(ip netns pids "$1" 2> /dev/null) || return 0
+    [[ -n $pids ]] || return 0
+    echo "$TEST_NAME: processes left in netns $1: $(echo $pids); stopping them"
+    # shellcheck disable=SC2086  # a list of PIDs
+    kill -TERM $pids 2> /dev/null
+    for (( i = 0; i < 30; i++ )); do
+        [[ -z $(ip netns pids "$1" 2> /dev/null) ]] && return 0
+        sleep 0.1
+    done
+    pids=$(ip netns pids "$1" 2> /dev/null)
+    # shellcheck disable=SC2086
+    [[ -n $pids ]] && kill -KILL $pids 2> /dev/null
+    return 0
 }
 
 # peer_cmd NS CMD... — sets CMD_LINE to CMD run in netns NS (none if empty), with the
@@ -271,3 +293,173 @@ stop_ntp_server() {
 
 # abs_below VALUE LIMIT — |VALUE| < LIMIT, as decimals.
 abs_below() { awk -v v="$1" -v l="$2" 'BEGIN { exit !(v < l && -v < l) }'; }
+
+# ---- Real NTP daemons as servers --------------------------------------------------------
+# Each start_* below starts one daemon (fetch_peers first) serving from its own clock: no
+# upstream sources, every file it writes under $WORK, no CAP_SYS_TIME ($NOCAP), and on top of
+# that its clock discipline switched off where the daemon can do it. It returns once the
+# daemon has bound its NTP socket and sets NAME_PID (the daemon's own PID: every wrapper
+# execs), NAME_LOG (its stdout and stderr) and NAME_TARGET (ADDR:PORT to query, from the
+# daemon's netns when it has one). Stop it with stop_daemon; wait for it to serve with
+# probe_wait.
+
+# peer_version PKG — the Debian version of PKG that fetch-peers.sh unpacked.
+peer_version() { awk -v p="$1" '$1 == p { print $2 }' "$ARG_PEERS/versions.txt"; }
+
+# udp_bound NS PORT [PID] — a UDP socket is bound to PORT in netns NS (here when empty),
+# owned by PID when given.
+udp_bound() {
+    local prefix=()
+    [[ -n $1 ]] && prefix=(ip netns exec "$1")
+    "${prefix[@]}" ss -Hulnp "sport = :$2" 2> /dev/null | grep -q "${3:+pid=$3,}"
+}
+
+# daemon_wait_bound LABEL PID LOG NS PORT [OWNER] — wait up to 10 s for the daemon to bind;
+# fails the test (with its output) if it exits or hangs.
+daemon_wait_bound() {
+    local label=$1 pid=$2 log=$3 ns=$4 port=$5 owner=${6-} rc=0
+    wait_until 10 "$pid" udp_bound "$ns" "$port" "$owner" || rc=$?
+    [[ $rc == 0 ]] && return 0
+    stop_pid "$pid"
+    show_log "$label, exit $STOP_RC" "$log"
+    if [[ $rc == 2 ]]; then
+        fail "$label exited before binding UDP port $port${ns:+ in $ns}"
+    fi
+    fail "$label did not bind UDP port $port${ns:+ in $ns} within 10 s"
+}
+
+# stop_daemon PID LABEL LOG — SIGTERM (see stop_pid) and show what it printed.
+stop_daemon() {
+    stop_pid "$1"
+    show_log "$2, exit $STOP_RC after SIGTERM" "$3"
+}
+
+# start_chronyd — chronyd -x (never touches the clock) serving its local reference at stratum
+# 8 on 127.0.0.1 and a free high port; no sources, no command port. chronyd exits ("Nothing
+# to do") when it cannot bind its port, so a few ports are tried. Sets CHRONYD_PID,
+# CHRONYD_PORT, CHRONYD_LOG, CHRONYD_TARGET.
+start_chronyd() {
+    local attempt conf=$WORK/chronyd.conf rc
+    CHRONYD_LOG=$WORK/chronyd.log
+    for attempt in 1 2 3 4 5; do
+        CHRONYD_PORT=$(pick_port "$attempt")
+        cat > "$conf" <<CONF
+local stratum 8
+allow 127.0.0.1
+port $CHRONYD_PORT
+bindaddress 127.0.0.1
+cmdport 0
+bindcmdaddress /
+pidfile $WORK/chronyd.pid
+driftfile $WORK/chronyd.drift
+CONF
+        echo "chronyd.conf:"; sed 's/^/    /' "$conf"
+        start_bg "" "$CHRONYD_LOG" "$CHRONYD" -x -d -u root -f "$conf"
+        CHRONYD_PID=$BG_PID
+        rc=0
+        wait_until 10 "$CHRONYD_PID" udp_bound "" "$CHRONYD_PORT" "$CHRONYD_PID" || rc=$?
+        if [[ $rc == 0 ]]; then
+            CHRONYD_TARGET=127.0.0.1:$CHRONYD_PORT
+            return 0
+        fi
+        stop_pid "$CHRONYD_PID"
+        show_log "chronyd (not serving on port $CHRONYD_PORT), exit $STOP_RC" "$CHRONYD_LOG"
+        [[ $rc == 2 ]] || fail "chronyd did not bind 127.0.0.1:$CHRONYD_PORT within 10 s"
+    done
+    fail "chronyd did not start on any of 5 ports"
+}
+
+# start_ntpsec NS — ntpsec's ntpd in netns NS on 127.0.0.1:123 (ntpd has no port option).
+# It serves its LOCAL refclock driver (stratum 7, so it announces 8); ntpsec selects that
+# driver only when it is `prefer`red. `disable ntp` and `disable kernel` switch its clock
+# discipline off: with it off ntpsec still selects the refclock, announces stratum 8 and a
+# reference time, but never clears its leap indicator (LI 3) — that is what we record.
+# The restrict lines are Debian's (/etc/ntpsec/ntp.conf): without `restrict 127.0.0.1`
+# the default entry rate-limits (20 packets, then about 1 a second) and the suite goes
+# inconclusive. Every file option points into $WORK (statsdir too: it defaults to
+# /var/log/ntpsec). Sets NTPSEC_PID, NTPSEC_LOG, NTPSEC_TARGET.
+start_ntpsec() {
+    local ns=$1 conf=$WORK/ntpsec.conf
+    NTPSEC_LOG=$WORK/ntpsec.log
+    cat > "$conf" <<CONF
+refclock local stratum 7 minpoll 0 maxpoll 0 prefer
+disable ntp
+disable kernel
+driftfile $WORK/ntpsec.drift
+statsdir $WORK/
+restrict default kod nomodify nopeer noquery limited
+restrict 127.0.0.1
+restrict ::1
+CONF
+    echo "ntpsec.conf:"; sed 's/^/    /' "$conf"
+    start_bg "$ns" "$NTPSEC_LOG" "$NTPD" -n -c "$conf" -p "$WORK/ntpsec.pid"
+    NTPSEC_PID=$BG_PID
+    daemon_wait_bound "ntpsec ntpd" "$NTPSEC_PID" "$NTPSEC_LOG" "$ns" 123 "$NTPSEC_PID"
+    NTPSEC_TARGET=127.0.0.1:123
+}
+
+# start_openntpd NS — OpenNTPD in netns NS, `listen on 127.0.0.1` (port 123 only), no
+# servers and no sensors, never -s. Its privilege separation wants a user `ntpd` (chroot to
+# its home, which must be root's and not group/world writable) and /var/lib/openntpd (drift
+# file, control socket; compiled in). Both are provided inside a private mount namespace
+# (unshare --mount --propagation private): /etc/passwd, /etc/group and /var/lib are bind
+# mounts of copies built in $WORK, seen by this daemon alone; the machine is not changed.
+# Sets OPENNTPD_PID, OPENNTPD_LOG, OPENNTPD_TARGET.
+start_openntpd() {
+    local ns=$1 dir=$WORK/openntpd conf=$WORK/openntpd.conf id=60123
+    OPENNTPD_LOG=$WORK/openntpd.log
+    rm -rf "$dir"
+    mkdir -p "$dir/chroot" "$dir/varlib/openntpd/db" "$dir/varlib/openntpd/run"
+    chmod 755 "$dir" "$dir/chroot"
+    # An id neither file uses.
+    while cut -d: -f3 /etc/passwd /etc/group | grep -qx "$id"; do id=$(( id + 1 )); done
+    { grep -v '^ntpd:' /etc/passwd; echo "ntpd:x:$id:$id:openntpd privsep:$dir/chroot:/usr/sbin/nologin"; } > "$dir/passwd"
+    { grep -v '^ntpd:' /etc/group; echo "ntpd:x:$id:"; } > "$dir/group"
+    echo "listen on 127.0.0.1" > "$conf"
+    echo "openntpd.conf:"; sed 's/^/    /' "$conf"
+    echo "openntpd user: ntpd ($id), chroot $dir/chroot; /var/lib -> $dir/varlib (private mounts)"
+    # shellcheck disable=SC2016  # expanded by the inner bash
+    start_bg "$ns" "$OPENNTPD_LOG" unshare --mount --propagation private -- bash -c '
+        set -e
+        mount --bind "$1/passwd" /etc/passwd
+        mount --bind "$1/group" /etc/group
+        mount --bind "$1/varlib" /var/lib
+        shift
+        exec "$@"' bash "$dir" "$OPENNTPD" -d -f "$conf" -p "$dir/ntpd.pid"
+    OPENNTPD_PID=$BG_PID
+    # The socket belongs to the privilege-separated "ntp engine" child, not to OPENNTPD_PID.
+    daemon_wait_bound openntpd "$OPENNTPD_PID" "$OPENNTPD_LOG" "$ns" 123
+    OPENNTPD_TARGET=127.0.0.1:123
+}
+
+# probe_wait SECONDS PID NS TARGET PYEXPR — ask TARGET (from netns NS) for the time with
+# ntp-probe every 0.5 s until its reply satisfies PYEXPR, a Python expression over the
+# reply's JSON object `r` (0), PID exits (2) or SECONDS pass (1). Shows the reply it
+# accepted, or the last one.
+probe_wait() {
+    local secs=$1 pid=$2 ns=$3 target=$4 expr=$5 deadline out line='no reply yet' rc
+    deadline=$(( $(date +%s%N) + secs * 1000000000 ))
+    peer_cmd "$ns" "$ARG_PROBE" query "$target" --timeout 0.5 --json
+    while :; do
+        out=$("${CMD_LINE[@]}" 2> /dev/null) || true
+        rc=0
+        line=$(/usr/bin/python3 -c '
+import json, sys
+try:
+    r = json.loads(sys.stdin.read())["replies"][-1]
+except (ValueError, KeyError, IndexError):
+    print("no JSON from ntp-probe query"); sys.exit(1)
+if not r.get("received"):
+    print("no reply"); sys.exit(1)
+print("LI %s stratum %s refid %s root distance %s s" % (r.get("leap"), r.get("stratum"), r.get("refid"), r.get("root_distance_s")))
+sys.exit(0 if eval(sys.argv[1], {}, {"r": r}) else 1)
+' "$expr" <<< "$out") || rc=$?
+        if [[ $rc == 0 ]]; then
+            echo "serving: $line"
+            return 0
+        fi
+        kill -0 "$pid" 2> /dev/null || { echo "exited; last answer: $line"; return 2; }
+        (( $(date +%s%N) < deadline )) || { echo "last answer: $line"; return 1; }
+        sleep 0.5
+    done
+}

@@ -9,35 +9,8 @@ interop_init interop.probe-vs-chronyd "$@"
 need probe clockcheck peers work
 fetch_peers
 
-chronyd_bound() { ss -Hulnp "sport = :$port" 2> /dev/null | grep -q "pid=$CHRONYD_PID,"; }
-
-# chronyd exits ("Nothing to do") when it cannot bind its NTP port; try a few ports.
-started=no
-for attempt in 1 2 3 4 5; do
-    port=$(pick_port "$attempt")
-    conf=$WORK/chronyd.conf
-    cat > "$conf" <<CONF
-local stratum 8
-allow 127.0.0.1
-port $port
-bindaddress 127.0.0.1
-cmdport 0
-bindcmdaddress /
-pidfile $WORK/chronyd.pid
-driftfile $WORK/chronyd.drift
-CONF
-    echo "chronyd.conf:"; sed 's/^/    /' "$conf"
-    CHRONYD_LOG=$WORK/chronyd.log
-    start_bg "" "$CHRONYD_LOG" "$CHRONYD" -x -d -u root -f "$conf"
-    CHRONYD_PID=$BG_PID
-    rc=0
-    wait_until 10 "$CHRONYD_PID" chronyd_bound || rc=$?
-    [[ $rc == 0 ]] && { started=yes; break; }
-    stop_pid "$CHRONYD_PID"
-    show_log "chronyd (not serving on port $port), exit $STOP_RC" "$CHRONYD_LOG"
-    [[ $rc == 2 ]] || fail "chronyd did not bind 127.0.0.1:$port within 10 s"
-done
-[[ $started == yes ]] || fail "chronyd did not start on any of 5 ports"
+start_chronyd    # lib.sh: loopback, a free high port, stratum 8 from its local reference
+port=$CHRONYD_PORT
 
 # chronyd may need a moment before it answers from its local reference: retry for ~10 s.
 deadline=$(( $(date +%s) + 10 ))

@@ -499,7 +499,8 @@ TEST(Misbehave, EveryCatalogueEntryChangesTheOutcome) {
     }
     const auto base = plain.run(q);
     const bool same = o.action.is_reply() == base.action.is_reply() && o.bytes == base.bytes &&
-                      o.action.copies == base.action.copies && o.action.delay_ms == base.action.delay_ms;
+                      o.action.copies == base.action.copies && o.action.delay_ms == base.action.delay_ms &&
+                      o.action.from_other_port == base.action.from_other_port;
     EXPECT_FALSE(same);
   }
 }

@@ -42,8 +42,9 @@ enum class Fault : uint8_t {
   AnswerMalformed,        // answer datagrams the parser rejects, as if they were requests
   IgnoreMac,              // answer MAC'd requests with plain time, no crypto-NAK
   FrozenClock,            // receive and transmit stuck at the reference time: a cached answer
+  ReplyFromOtherPort,     // send the reply from another UDP port than the request came to
 };
-inline constexpr size_t kFaultCount = 28;
+inline constexpr size_t kFaultCount = 29;
 
 struct FaultInfo {
   Fault fault;

@@ -75,6 +75,7 @@ struct Action {
   uint32_t delay_ms = 0;                      // delay=MS
   bool kiss_of_death = false;
   bool crypto_nak = false;
+  bool from_other_port = false;               // reply-from-other-port
 
   [[nodiscard]] bool is_reply() const { return kind == Kind::Reply; }
 };

@@ -47,6 +47,17 @@ CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, boo
     }
   }
 
+  // In every case: replies come from the address and port the request went to (RFC 768
+  // answers are addressed back; RFC 5905 §9.2 sends the reply on the association's addresses).
+  for (const auto& rcv : o.received) {
+    if (!rcv.from_target) {
+      r.outcome = Outcome::Fail;
+      r.judgement = {Finding::Violated, "a reply came from another address or port", "a reply from the target",
+                     "a reply from " + rcv.source};
+      return r;
+    }
+  }
+
   if (c.expect != Expect::Reply && !o.alive_before) {
     r.outcome = Outcome::Inconclusive;
     r.judgement = {Finding::Inconclusive, "the server did not answer a valid request sent just before the stimulus", "", ""};

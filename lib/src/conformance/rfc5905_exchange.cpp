@@ -96,6 +96,16 @@ const std::vector<Case>& cases() {
            return satisfied("the server's time agrees with ours");
          });
        }},
+      {"rfc5905/8/reply-source", "RFC 5905", "9.2", Level::Must,
+       "The reply comes from the address and port the request was sent to (port 123 for a server on 123), to "
+       "ours.",
+       Expect::Reply, plain_request,
+       [](const Observation& o, const JudgeContext&) {
+         return with_reply(o, [](const Header&, const PacketView&, const Received& r) {
+           if (!r.from_target) return violated("the reply came from elsewhere", "the target's address and port", r.source);
+           return satisfied("the reply came from " + r.source);
+         });
+       }},
       {"rfc5905/8/no-amplification", "RFC 5905", "A.5.3", Level::Must,
        "A reply is never longer than its request (fast_xmit answers with a header of its own).", Expect::Reply,
        plain_request,
