@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs libFuzzer harnesses, merges new coverage into fuzz/corpus/<harness>/, keeps crashes under
+# build-fuzz/work/<harness>/ (copy each into fuzz/regressions/<harness>/ once fixed), and prints
+# executions, executions per second, coverage and crashes.
+#
+#   fuzz/run.sh [--time SECONDS] [--jobs N] [HARNESS...]     (default: 60 s, 1 job, all harnesses)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+time_s=60
+jobs=1
+harnesses=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --time) time_s=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    -*) echo "fuzz/run.sh: unknown option $1" >&2; exit 2 ;;
+    *) harnesses+=("$1"); shift ;;
+  esac
+done
+if [ ${#harnesses[@]} -eq 0 ]; then
+  for f in fuzz/*_fuzzer.cpp; do h=$(basename "$f" _fuzzer.cpp); harnesses+=("$h"); done
+fi
+
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz >/dev/null
+
+printf '%-16s %12s %10s %8s %8s %8s\n' harness executions exec/s edges features crashes
+status=0
+for h in "${harnesses[@]}"; do
+  bin=build-fuzz/fuzz/${h}_fuzzer
+  [ -x "$bin" ] || { echo "fuzz/run.sh: no harness '$h'" >&2; exit 2; }
+  work=build-fuzz/work/$h
+  mkdir -p "$work/corpus" fuzz/corpus/"$h"
+  cp -n fuzz/corpus/"$h"/* "$work/corpus/" 2>/dev/null || true
+  log=$work/fuzz.log
+  set +e
+  "$bin" -max_total_time="$time_s" -jobs="$jobs" -workers="$jobs" -dict=fuzz/ntp.dict -print_final_stats=1 \
+    -artifact_prefix="$work/" -close_fd_mask=1 "$work/corpus" >"$log" 2>&1
+  set -e
+  # With -jobs > 1 libFuzzer writes fuzz-N.log files; gather what they say.
+  logs=("$log")
+  for f in fuzz-*.log; do [ -e "$f" ] && mv "$f" "$work/" && logs+=("$work/$f"); done
+  execs=$(grep -h 'stat::number_of_executed_units' "${logs[@]}" | awk '{s+=$2} END {print s+0}')
+  rate=$(grep -h 'stat::average_exec_per_sec' "${logs[@]}" | awk '{s+=$2} END {print s+0}')
+  last=$(grep -hE '^#[0-9]+.*cov:' "${logs[@]}" | tail -1)
+  edges=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")
+  features=$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")
+  crashes=$(find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'leak-*' -o -name 'oom-*' \) | wc -l)
+  [ "$crashes" -eq 0 ] || status=1
+  # Keep the corpus small: only inputs that add coverage go back into the repository.
+  mkdir -p "$work/merged"
+  "$bin" -merge=1 "$work/merged" fuzz/corpus/"$h" "$work/corpus" >/dev/null 2>&1 || true
+  rm -rf fuzz/corpus/"$h".new && mv "$work/merged" fuzz/corpus/"$h".new && rm -rf fuzz/corpus/"$h" && mv fuzz/corpus/"$h".new fuzz/corpus/"$h"
+  printf '%-16s %12s %10s %8s %8s %8s\n' "$h" "$execs" "$rate" "${edges:-?}" "${features:-?}" "$crashes"
+done
+exit $status

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# interop.suite.PEER — `ntp-probe --suite rfc5905` against a real NTP daemon serving from its
+# own clock (or against our ntp-server), compared case by case with the outcomes recorded in
+# tests/interop/expected/PEER.rfc5905.txt. Any difference fails the test and is shown with the
+# case's summary, expected/actual and the reply's hex.
+#
+#   suite-vs-peer.sh --peer chronyd|ntpsec|openntpd|ntp-server --probe FILE [--server FILE]
+#                    --clockcheck FILE --peers DIR --work DIR
+#
+# chronyd and ntp-server serve on 127.0.0.1 and a free high port; ntpsec and openntpd cannot
+# leave port 123, so they run in a network namespace made for the test and the probe runs in
+# it with them. How each daemon is configured: tests/interop/lib.sh (start_*).
+#
+# UPDATE_EXPECTED=1 in the environment: run the suite three times and, if every case has the
+# same outcome each time, rewrite the expected file (else show the flips and fail):
+#   UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\.suite\.chronyd$' --output-on-failure
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+peer=''
+for (( i = 1; i < $#; i++ )); do
+    if [[ ${!i} == --peer ]]; then j=$(( i + 1 )); peer=${!j}; fi
+done
+case $peer in
+    chronyd | ntpsec | openntpd | ntp-server) ;;
+    *) echo "suite-vs-peer.sh: --peer chronyd|ntpsec|openntpd|ntp-server is required" >&2; exit 2 ;;
+esac
+interop_init "interop.suite.$peer" "$@"
+
+SUITE_TIMEOUT=1     # ntp-probe -t: seconds to wait for each reply (stable for all four; see README)
+EXPECTED=$INTEROP_REPO/tests/interop/expected/$peer.rfc5905.txt
+COMPARE=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
+[[ -x /usr/bin/python3 ]] || skip "/usr/bin/python3 not found (needed to compare the JSON reports)"
+
+# Start the server. Each branch sets: NS (netns, or empty), TARGET, PID, LOG, LABEL, VERSION
+# and READY, a Python expression over the probe's reply `r` that holds once the server
+# answers the way the expected file was recorded against.
+NS=''
+case $peer in
+    ntp-server)
+        need probe server clockcheck work
+        PEER_ENV=(env PATH=/usr/sbin:/usr/bin:/sbin:/bin)   # no peers to fetch for our own
+        started=no
+        for attempt in 1 2 3 4 5; do
+            port=$(pick_port "$attempt")
+            if start_ntp_server "" "127.0.0.1:$port"; then started=yes; break; fi
+        done
+        [[ $started == yes ]] || fail "ntp-server could not bind any of 5 ports"
+        TARGET=127.0.0.1:$port PID=$SERVER_PID LOG=$SERVER_LOG LABEL=ntp-server
+        VERSION="ntp-server (this tree)"
+        READY='r.get("stratum") == 1 and r.get("leap") == 0'
+        ;;
+    chronyd)
+        need probe clockcheck peers work
+        fetch_peers
+        "$CHRONYD" --version
+        start_chronyd
+        TARGET=$CHRONYD_TARGET PID=$CHRONYD_PID LOG=$CHRONYD_LOG LABEL=chronyd
+        VERSION="chrony $(peer_version chrony) (Debian 12)"
+        READY='r.get("stratum") == 8 and r.get("leap") == 0'
+        ;;
+    ntpsec)
+        need probe clockcheck peers work
+        fetch_peers
+        "${PEER_ENV[@]}" "$NTPD" --version
+        netns_create suite-ntpsec
+        NS=$NETNS
+        start_ntpsec "$NS"
+        TARGET=$NTPSEC_TARGET PID=$NTPSEC_PID LOG=$NTPSEC_LOG LABEL="ntpsec ntpd"
+        VERSION="ntpsec $(peer_version ntpsec) (Debian 12)"
+        # Stratum 8 once it selects its LOCAL refclock (LI stays 3, see start_ntpsec); the
+        # root dispersion starts near 4 s and falls as the clock filter fills: wait until it is
+        # far below MAXDIST so that rfc5905/7.3/root-distance does not depend on timing.
+        READY='r.get("stratum") == 8 and (r.get("root_distance_s") or 99) < 0.1'
+        ;;
+    openntpd)
+        need probe clockcheck peers work
+        fetch_peers
+        netns_create suite-openntpd
+        NS=$NETNS
+        start_openntpd "$NS"
+        TARGET=$OPENNTPD_TARGET PID=$OPENNTPD_PID LOG=$OPENNTPD_LOG LABEL=openntpd
+        VERSION="openntpd $(peer_version openntpd) (Debian 12)"
+        # With nothing to synchronise to it never syncs and answers as unsynchronised
+        # (stratum 0, LI 3): any reply means it serves.
+        READY='True'
+        ;;
+esac
+say "server under test: $LABEL, $VERSION, at $TARGET${NS:+ in netns $NS}"
+
+rc=0
+probe_wait 40 "$PID" "$NS" "$TARGET" "$READY" || rc=$?
+if [[ $rc != 0 ]]; then
+    stop_daemon "$PID" "$LABEL" "$LOG"
+    [[ $rc == 2 ]] && fail "$LABEL exited before it served"
+    fail "$LABEL did not serve as expected within 40 s (waited for: $READY)"
+fi
+
+# run_suite N — the suite once; JSON in $WORK/suite.N.json, the text report shown.
+run_suite() {
+    local n=$1 rc=0
+    rm -f "$WORK/suite.$n.json"
+    peer_cmd "$NS" "$ARG_PROBE" "$TARGET" --suite rfc5905 -t "$SUITE_TIMEOUT" \
+        --format text --color never --json "$WORK/suite.$n.json"
+    show_cmd "${CMD_LINE[@]}"
+    timeout -k 2 60 "${CMD_LINE[@]}" > "$WORK/suite.$n.txt" 2>&1 < /dev/null || rc=$?
+    # 0: no failure, 1: some case failed (expected for some peers); the file decides.
+    if [[ $rc != 0 && $rc != 1 ]]; then
+        show_log "ntp-probe run $n, exit $rc" "$WORK/suite.$n.txt"
+        fail "ntp-probe exited with status $rc (2: usage, 3: unreachable or all inconclusive, 124: hung)"
+    fi
+    [[ -s $WORK/suite.$n.json ]] || fail "ntp-probe wrote no JSON report ($WORK/suite.$n.json)"
+    echo "run $n: $(tail -n 1 "$WORK/suite.$n.txt") (exit $rc)"
+}
+
+if [[ ${UPDATE_EXPECTED:-} == 1 ]]; then
+    for n in 1 2 3; do run_suite "$n"; done
+else
+    run_suite 1
+    show_log "ntp-probe report" "$WORK/suite.1.txt"
+fi
+
+# The daemon must have lived through the suite (a crash is a finding, not an outcome).
+if ! kill -0 "$PID" 2> /dev/null; then
+    stop_daemon "$PID" "$LABEL" "$LOG"
+    fail "$LABEL exited during the suite"
+fi
+if [[ $peer == ntp-server ]]; then
+    stop_ntp_server
+else
+    stop_daemon "$PID" "$LABEL" "$LOG"
+fi
+
+if [[ ${UPDATE_EXPECTED:-} == 1 ]]; then
+    "${COMPARE[@]}" write "$EXPECTED" "$WORK"/suite.{1,2,3}.json \
+        --header "ntp-probe --suite rfc5905 -t $SUITE_TIMEOUT against $LABEL: one line per case, 'CASE-ID OUTCOME'." \
+        --header "version: $VERSION" \
+        --header "Regenerate: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\\.suite\\.$peer\$' (see README.md)" ||
+        fail "the three runs disagree; $EXPECTED not written"
+    say "expected outcomes recorded in $EXPECTED"
+    exit 0
+fi
+
+[[ -f $EXPECTED ]] || fail "no expected file $EXPECTED; record one with UPDATE_EXPECTED=1 (see tests/interop/expected/README.md)"
+"${COMPARE[@]}" check "$EXPECTED" "$WORK/suite.1.json" --label "$TEST_NAME" --version "$VERSION" ||
+    fail "the suite's outcomes against $LABEL differ from $EXPECTED (above); if the change is intended, regenerate it: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\\.suite\\.$peer\$'"
