@@ -23,11 +23,9 @@ void setup_suite(CLI::App& app, SuiteOptions& o) {
   for (auto n : suite_names()) names += (names.empty() ? "" : ", ") + std::string(n);
   app.add_option("--suite", o.suite, "suite to run: " + names)->capture_default_str();
   app.add_option("--case", o.cases, "run only cases whose id matches GLOB (repeatable)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->allow_extra_args(false);
   app.add_option("--exclude", o.exclude, "skip cases whose id matches GLOB (repeatable)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->allow_extra_args(false);
   app.add_flag("--list", o.list, "list the cases (id, level, citation, requirement) and send nothing");
   app.add_option("--format", o.format, "report on stdout as text, json, junit or tap")
       ->check(CLI::IsMember({"text", "json", "junit", "tap"}))

@@ -6,8 +6,7 @@ void setup_options(CLI::App& app, Options& o) {
   app.add_option("port", o.port, "UDP port to listen on, on every address (as in 'ntp-server 1123')")
       ->check(CLI::Range(0, 65535));
   app.add_option("-l,--listen", o.listen, "ADDR:PORT to listen on, repeatable ([::1]:123 for IPv6)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->allow_extra_args(false);
   app.add_option("--stratum", o.stratum, "stratum to announce (1-15, or 16 for unsynchronized)")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
@@ -28,8 +27,7 @@ void setup_options(CLI::App& app, Options& o) {
       ->check(CLI::Range(1U, 1000U))
       ->capture_default_str();
   app.add_option("--misbehave", o.misbehave, "misbehave on purpose: NAME or NAME=VALUE, repeatable")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->allow_extra_args(false);
   app.add_flag("--list-misbehaviours", o.list_misbehaviours, "list the misbehaviours and exit");
   app.add_option("--symmetric", o.symmetric, "mode 1 (symmetric active) requests: ignore, or reply with mode 2")
       ->check(CLI::IsMember({"ignore", "reply"}))

@@ -176,7 +176,7 @@ netns_reap() {
     local pids i
     pids=$(ip netns pids "$1" 2> /dev/null) || return 0
     [[ -n $pids ]] || return 0
-    echo "$TEST_NAME: processes left in netns $1: $(echo $pids); stopping them"
+    echo "$TEST_NAME: processes left in netns $1: ${pids//$'\n'/ }; stopping them"
     # shellcheck disable=SC2086  # a list of PIDs
     kill -TERM $pids 2> /dev/null
     for (( i = 0; i < 30; i++ )); do

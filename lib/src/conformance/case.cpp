@@ -41,8 +41,14 @@ CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, boo
   for (const auto& rcv : o.received) {
     if (auto v = check_no_amplification(longest_request, rcv.bytes.size())) {
       r.amplified = true;
-      r.outcome = Outcome::Fail;
       r.judgement = {Finding::Violated, "the reply is longer than the request: amplification", v->expected, v->actual};
+      // A time reply (modes 1-5) longer than its request breaks fast_xmit: fail. A mode-6 or
+      // mode-7 response may be as long as the data asked for (RFC 9327): that it is answered
+      // at all is what the case judges, at its own level.
+      const bool control = !rcv.bytes.empty() && (rcv.bytes[0] & 0x7) >= 6;
+      r.outcome = !control || c.level == Level::Must ? Outcome::Fail
+                  : c.level == Level::Should        ? (strict ? Outcome::Fail : Outcome::Warn)
+                                                    : Outcome::Info;
       return r;
     }
   }

@@ -73,9 +73,12 @@ Check check_stratum_range(const Header& reply) {
 }
 
 Check check_kiss_shape(const Header& reply) {
-  if (reply.stratum != 0) return std::nullopt;
+  // RFC 5905 §7.3 sends an unsynchronized server's stratum 16 as 0, and §7.4 says the reference
+  // ID *can* then carry a kiss code: stratum 0 with LI 3 and no kiss code is an unsynchronized
+  // server, not a malformed kiss-o'-death.
+  if (reply.stratum != 0 || reply.leap == Leap::Unsynchronized) return std::nullopt;
   if (reply.reference_id.kiss_code()) return std::nullopt;
-  return violated("stratum 0 with a kiss code in the reference ID (RFC 5905 Figure 13)",
+  return violated("stratum 0 with a kiss code in the reference ID (RFC 5905 Figure 13), or LI 3",
                   "stratum 0 with reference ID '" + reply.reference_id.ascii() + "' (" +
                       reply.reference_id.ipv4() + "), no kiss code");
 }

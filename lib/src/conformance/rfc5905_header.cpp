@@ -25,9 +25,19 @@ const std::vector<Case>& cases() {
       header_case("rfc5905/7.3/stratum-range", "7.3", Level::Must,
                   "The stratum is 0 (kiss-o'-death), 1-15, or 16 (unsynchronized); 17-255 are reserved.",
                   check_stratum_range, "the stratum is in range"),
-      header_case("rfc5905/7.4/kiss-code", "7.4", Level::Must,
-                  "A reply with stratum 0 carries a kiss code from Figure 13 in its reference ID.", check_kiss_shape,
-                  "no stratum 0, or a known kiss code with it"),
+      {"rfc5905/7.4/kiss-code", "RFC 5905", "7.3, 7.4", Level::Should,
+       "A reply with stratum 0 is a kiss-o'-death with a code from Figure 13, or an unsynchronized server's (LI 3).",
+       Expect::Reply, plain_request,
+       [](const Observation& o, const JudgeContext&) {
+         return with_reply(o, [](const Header&, const PacketView& rp, const Received&) {
+           const Header& h = rp.header;
+           if (auto v = check_kiss_shape(h)) return violated("stratum 0 without a kiss code", *v);
+           if (h.stratum == 0 && !h.reference_id.kiss_code()) {
+             return documented("unsynchronized: stratum 0 with LI 3 and reference ID '" + h.reference_id.ascii() + "'");
+           }
+           return satisfied(h.stratum == 0 ? "a known kiss code" : "not a kiss-o'-death");
+         });
+       }},
       header_case("rfc5905/7.3/refid-stratum1", "7.3", Level::Should,
                   "A stratum-1 reference ID is a four-character ASCII string, left-justified and zero-padded.",
                   check_stratum1_refid, "the reference ID has the shape its stratum asks for"),
