@@ -35,16 +35,20 @@ for h in "${harnesses[@]}"; do
   mkdir -p "$work/corpus" fuzz/corpus/"$h"
   cp -n fuzz/corpus/"$h"/* "$work/corpus/" 2>/dev/null || true
   log=$work/fuzz.log
+  parallel=()
+  [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
   set +e
-  "$bin" -max_total_time="$time_s" -jobs="$jobs" -workers="$jobs" -dict=fuzz/ntp.dict -print_final_stats=1 \
-    -artifact_prefix="$work/" -close_fd_mask=1 "$work/corpus" >"$log" 2>&1
+  (cd "$work" && "$OLDPWD/$bin" -max_total_time="$time_s" "${parallel[@]}" -dict="$OLDPWD/fuzz/ntp.dict" \
+    -print_final_stats=1 -artifact_prefix=./ -close_fd_mask=1 corpus) >"$log" 2>&1
   set -e
-  # With -jobs > 1 libFuzzer writes fuzz-N.log files; gather what they say.
+  # With -jobs, libFuzzer writes fuzz-N.log files beside the corpus; read them all.
   logs=("$log")
-  for f in fuzz-*.log; do [ -e "$f" ] && mv "$f" "$work/" && logs+=("$work/$f"); done
-  execs=$(grep -h 'stat::number_of_executed_units' "${logs[@]}" | awk '{s+=$2} END {print s+0}')
-  rate=$(grep -h 'stat::average_exec_per_sec' "${logs[@]}" | awk '{s+=$2} END {print s+0}')
-  last=$(grep -hE '^#[0-9]+.*cov:' "${logs[@]}" | tail -1)
+  for f in "$work"/fuzz-*.log; do
+    if [ -e "$f" ]; then logs+=("$f"); fi
+  done
+  execs=$({ grep -h 'stat::number_of_executed_units' "${logs[@]}" || true; } | awk '{s+=$2} END {print s+0}')
+  rate=$({ grep -h 'stat::average_exec_per_sec' "${logs[@]}" || true; } | awk '{s+=$2} END {print s+0}')
+  last=$({ grep -hE '^#[0-9]+.*cov:' "${logs[@]}" || true; } | tail -1)
   edges=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")
   features=$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")
   crashes=$(find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'leak-*' -o -name 'oom-*' \) | wc -l)

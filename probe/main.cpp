@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "query_command.hpp"
+#include "replay_command.hpp"
 #include "suite_command.hpp"
 
 int main(int argc, char** argv) {
@@ -13,11 +14,15 @@ int main(int argc, char** argv) {
   ntpkit::probe::QueryOptions query;
   auto* q = app.add_subcommand("query", "time, offset and delay of one server, with the reply judged");
   ntpkit::probe::setup_query(*q, query);
+  ntpkit::probe::ReplayOptions replay;
+  auto* r = app.add_subcommand("replay", "judge the NTP exchanges recorded in pcap/pcapng captures");
+  ntpkit::probe::setup_replay(*r, replay);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (q->parsed()) return ntpkit::probe::run_query(query);
+  if (r->parsed()) return ntpkit::probe::run_replay(replay);
   return ntpkit::probe::run_suite(suite);
 }

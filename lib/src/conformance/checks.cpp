@@ -32,7 +32,7 @@ Check check_origin(const Header& request, const Header& reply) {
   const uint64_t diff = reply.origin.raw() ^ request.transmit.raw();
   std::array<char, 32> bits{};
   std::snprintf(bits.data(), bits.size(), "%016llx", static_cast<unsigned long long>(diff));
-  return violated("origin " + describe_timestamp(request.transmit) + " (our transmit, byte for byte)",
+  return violated("origin " + describe_timestamp(request.transmit) + " (the request's transmit, byte for byte)",
                   "origin " + describe_timestamp(reply.origin) + " (differs in bits " + bits.data() + ")");
 }
 

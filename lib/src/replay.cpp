@@ -1,0 +1,247 @@
+#include "ntpkit/replay.hpp"
+
+#include <array>
+#include <functional>
+
+#include "ntpkit/conformance/checks.hpp"
+#include "ntpkit/parse.hpp"
+
+namespace ntpkit::replay {
+namespace {
+
+using conformance::Check;
+using conformance::Level;
+
+constexpr int64_t kEvictEveryNs = 1'000'000'000;
+constexpr uint64_t kEvictEveryDatagrams = 4096;
+
+// The ids are the live suite's where the requirement is the same.
+constexpr std::array<Rule, 13> kRules = {{
+    {"rfc5905/8/origin-copy", "RFC 5905", "8, A.5.3", Level::Must,
+     "The reply's origin timestamp is the request's transmit timestamp, copied byte for byte."},
+    {"rfc5905/8/reply-mode", "RFC 5905", "8, 9.2", Level::Must,
+     "A client-mode (3) request is answered in server mode (4); symmetric active (1) in symmetric passive (2)."},
+    {"rfc5905/A.5.3/version-echo", "RFC 5905", "A.5.3; RFC 4330 §6", Level::Must,
+     "The reply's version number is the request's."},
+    {"rfc5905/8/poll-echo", "RFC 5905", "A.5.3", Level::Should, "The reply's poll field is the request's poll."},
+    {"rfc5905/8/receive-before-transmit", "RFC 5905", "7.3, 8", Level::Must,
+     "The receive timestamp is not later than the transmit timestamp."},
+    {"rfc5905/8/transmit-nonzero", "RFC 5905", "8", Level::Must, "The reply's transmit timestamp is set."},
+    {"rfc5905/8/no-amplification", "RFC 5905", "A.5.3", Level::Must, "A reply is never longer than its request."},
+    {"rfc5905/7.4/kiss-code", "RFC 5905", "7.3, 7.4", Level::Should,
+     "A reply with stratum 0 carries a kiss code in its reference ID, unless it announces LI 3."},
+    {"rfc5905/7.3/stratum-range", "RFC 5905", "7.3", Level::Must, "The stratum is 0-16; 17-255 are reserved."},
+    {"rfc5905/7.3/leap-consistent", "RFC 5905", "7.3", Level::Should,
+     "LI 3 (unsynchronized) goes with stratum 0 or 16."},
+    {"rfc5905/8/one-reply", "RFC 5905", "A.5.3", Level::Should, "A server sends one reply to each request."},
+    {"rfc5905/7.3/well-formed", "RFC 5905", "7.3, 7.5; RFC 7822 §3", Level::Should,
+     "A datagram on the NTP port in modes 0-5 is a well-formed NTP packet."},
+    {"rfc5905/9.2/symmetric-origin", "RFC 5905", "9.2, 8", Level::Must,
+     "A symmetric-mode packet's origin is the transmit timestamp of the peer's last packet (0 on first contact)."},
+}};
+
+const Rule& rule(std::string_view id) {
+  for (const auto& r : kRules) {
+    if (r.id == id) return r;
+  }
+  return kRules[0];  // unreachable: every id used below is in the table
+}
+
+size_t hash_endpoint(const net::Endpoint& e) {
+  size_t h = std::hash<uint64_t>()(e.port) ^ (e.address.v6 ? 0x9e3779b97f4a7c15ULL : 0);
+  for (uint8_t b : e.address.bytes) h = h * 131 + b;
+  return h;
+}
+
+bool is_ntp_mode(uint8_t first_byte, Mode m) { return static_cast<Mode>(first_byte & 0x7) == m; }
+
+}  // namespace
+
+std::span<const Rule> rules() { return kRules; }
+
+size_t Analyzer::Hash::operator()(const FlowKey& k) const {
+  return hash_endpoint(k.client) * 31 + hash_endpoint(k.server);
+}
+size_t Analyzer::Hash::operator()(const ExchangeKey& k) const {
+  return (hash_endpoint(k.client) * 31 + hash_endpoint(k.server)) * 31 + std::hash<uint64_t>()(k.stamp);
+}
+
+Analyzer::Analyzer(Options options) : options_(options) {}
+
+void Analyzer::add(const Datagram& d) {
+  ++stats_.datagrams;
+  if (++since_eviction_ >= kEvictEveryDatagrams || d.time_ns - last_eviction_ns_ >= kEvictEveryNs) {
+    evict(d.time_ns, false);
+    since_eviction_ = 0;
+    last_eviction_ns_ = d.time_ns;
+  }
+  if (d.payload.empty()) {
+    ++stats_.malformed;
+    return;
+  }
+  const uint8_t first = d.payload[0];
+  // Modes 6 and 7 have their own formats (RFC 9327; ntpd's mode 7): counted, not parsed as NTP.
+  if (is_ntp_mode(first, Mode::Control)) return add_control(d, Mode::Control);
+  if (is_ntp_mode(first, Mode::Private)) return add_control(d, Mode::Private);
+
+  auto parsed = parse(d.payload);
+  if (!parsed) {
+    ++stats_.malformed;
+    report(rule("rfc5905/7.3/well-formed"), {d.source, d.destination}, d.frame, 0, "a well-formed NTP packet",
+           std::to_string(d.payload.size()) + " bytes; " + describe(parsed.error()));
+    return;
+  }
+  const Header& h = parsed->header;
+  switch (h.mode) {
+    case Mode::Client: return add_request(d, h);
+    case Mode::Server: return add_reply(d, *parsed);
+    case Mode::SymmetricActive:
+    case Mode::SymmetricPassive: return add_symmetric(d, h);
+    case Mode::Broadcast: ++stats_.broadcast; return;
+    default: ++stats_.other_modes; return;
+  }
+}
+
+void Analyzer::add_request(const Datagram& d, const Header& h) {
+  ++stats_.requests;
+  const FlowKey flow{d.source, d.destination};
+  const ExchangeKey key{d.source, d.destination, h.transmit.raw()};
+  // A reply that came first in the file (misordered capture) waits for its request here.
+  if (auto held = held_replies_.find(key); held != held_replies_.end()) {
+    Request req{d.frame, d.time_ns, h, d.payload.size(), true};
+    auto reply = parse(held->second.bytes);
+    ++stats_.replies_before_request;
+    if (reply) judge(flow, req, held->second.frame, *reply);
+    answered_[key] = d.time_ns;
+    held_replies_.erase(held);
+    return;
+  }
+  if (requests_.count(key) != 0 || answered_.count(key) != 0) {
+    ++stats_.retransmissions;
+    return;
+  }
+  requests_[key] = Request{d.frame, d.time_ns, h, d.payload.size(), false};
+  last_request_[flow] = key;
+}
+
+void Analyzer::add_reply(const Datagram& d, const PacketView& reply) {
+  ++stats_.replies;
+  const FlowKey flow{d.destination, d.source};
+  const ExchangeKey key{d.destination, d.source, reply.header.origin.raw()};
+  if (auto it = requests_.find(key); it != requests_.end()) {
+    judge(flow, it->second, d.frame, reply);
+    answered_[key] = d.time_ns;
+    requests_.erase(it);
+    return;
+  }
+  if (answered_.count(key) != 0) {
+    ++stats_.duplicate_replies;
+    report(rule("rfc5905/8/one-reply"), flow, 0, d.frame, "one reply per request",
+           "another reply with origin " + conformance::describe_timestamp(reply.header.origin));
+    return;
+  }
+  // No request with this transmit: pair with the flow's latest request, whose origin then
+  // does not match (what a server that does not copy the origin produces).
+  if (auto last = last_request_.find(flow); last != last_request_.end()) {
+    if (auto it = requests_.find(last->second); it != requests_.end() && it->second.time_ns <= d.time_ns) {
+      ++stats_.paired_by_fallback;
+      judge(flow, it->second, d.frame, reply);
+      answered_[it->first] = d.time_ns;
+      requests_.erase(it);
+      last_request_.erase(last);
+      return;
+    }
+  }
+  held_replies_[key] = HeldReply{d.frame, d.time_ns, {reply.bytes.begin(), reply.bytes.end()}};
+}
+
+void Analyzer::judge(const FlowKey& flow, const Request& req, uint64_t reply_frame, const PacketView& reply) {
+  ++stats_.exchanges;
+  ++stats_.servers[flow.server.address.to_string()].exchanges;
+  const Header& rq = req.header;
+  const Header& rp = reply.header;
+  const auto check = [&](std::string_view id, Check c) {
+    if (c) report(rule(id), flow, req.frame, reply_frame, c->expected, c->actual);
+  };
+  check("rfc5905/8/origin-copy", conformance::check_origin(rq, rp));
+  check("rfc5905/8/reply-mode", conformance::check_mode(rq, rp));
+  check("rfc5905/A.5.3/version-echo", conformance::check_version_echo(rq, rp));
+  check("rfc5905/8/poll-echo", conformance::check_poll_echo(rq, rp));
+  check("rfc5905/8/receive-before-transmit", conformance::check_receive_not_after_transmit(rp));
+  check("rfc5905/8/transmit-nonzero", conformance::check_transmit_nonzero(rp));
+  check("rfc5905/8/no-amplification", conformance::check_no_amplification(req.length, reply.size()));
+  check("rfc5905/7.4/kiss-code", conformance::check_kiss_shape(rp));
+  check("rfc5905/7.3/stratum-range", conformance::check_stratum_range(rp));
+  check("rfc5905/7.3/leap-consistent", conformance::check_leap_consistent(rp));
+}
+
+void Analyzer::add_symmetric(const Datagram& d, const Header& h) {
+  ++stats_.symmetric_packets;
+  // RFC 5905 §8: a symmetric packet's origin is the transmit of the last packet from the peer;
+  // on first contact it is 0. Only judged when the capture holds the peer's previous packet.
+  const FlowKey from_peer{d.destination, d.source};
+  if (auto it = symmetric_last_.find(from_peer); it != symmetric_last_.end()) {
+    ++stats_.symmetric_checks;
+    if (h.origin != it->second.transmit) {
+      ++stats_.symmetric_failures;
+      report(rule("rfc5905/9.2/symmetric-origin"), {d.source, d.destination}, 0, d.frame,
+             "origin " + conformance::describe_timestamp(it->second.transmit) + " (the peer's last transmit)",
+             "origin " + conformance::describe_timestamp(h.origin));
+    }
+  }
+  symmetric_last_[FlowKey{d.source, d.destination}] = {h.transmit, d.time_ns};
+}
+
+void Analyzer::add_control(const Datagram& d, Mode mode) {
+  ControlTraffic& t = mode == Mode::Control ? stats_.mode6 : stats_.mode7;
+  // The response bit: byte 1 bit 7 in mode 6 (RFC 9327 §2), byte 0 bit 7 in ntpd's mode 7.
+  const bool response = mode == Mode::Control ? (d.payload.size() > 1 && (d.payload[1] & 0x80) != 0)
+                                              : (d.payload[0] & 0x80) != 0;
+  if (response) {
+    ++t.responses;
+    t.response_bytes += d.payload.size();
+  } else {
+    ++t.requests;
+    t.request_bytes += d.payload.size();
+  }
+}
+
+void Analyzer::report(const Rule& r, const FlowKey& flow, uint64_t request_frame, uint64_t reply_frame,
+                      std::string expected, std::string actual) {
+  ++stats_.servers[flow.server.address.to_string()].findings;
+  findings_.push_back({&r, request_frame, reply_frame, flow.client, flow.server, std::move(expected), std::move(actual)});
+}
+
+void Analyzer::evict(int64_t now_ns, bool all) {
+  const auto old = [&](int64_t t) { return all || now_ns - t > options_.flow_timeout_ns; };
+  for (auto it = requests_.begin(); it != requests_.end();) {
+    if (old(it->second.time_ns)) {
+      ++stats_.unanswered;
+      last_request_.erase(FlowKey{it->first.client, it->first.server});
+      it = requests_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = held_replies_.begin(); it != held_replies_.end();) {
+    if (old(it->second.time_ns)) {
+      ++stats_.unsolicited;
+      it = held_replies_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = answered_.begin(); it != answered_.end();) {
+    it = old(it->second) ? answered_.erase(it) : std::next(it);
+  }
+  for (auto it = last_request_.begin(); it != last_request_.end();) {
+    it = requests_.count(it->second) == 0 ? last_request_.erase(it) : std::next(it);
+  }
+  for (auto it = symmetric_last_.begin(); it != symmetric_last_.end();) {
+    it = old(it->second.time_ns) ? symmetric_last_.erase(it) : std::next(it);
+  }
+}
+
+void Analyzer::finish() { evict(0, true); }
+
+}  // namespace ntpkit::replay

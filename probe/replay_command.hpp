@@ -1,0 +1,25 @@
+// `ntp-probe replay FILE...`: judge the NTP exchanges recorded in pcap/pcapng captures.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace ntpkit::probe {
+
+struct ReplayOptions {
+  std::vector<std::string> files;  // "-" reads standard input
+  std::vector<unsigned> ports;     // NTP ports besides 123
+  std::string format = "text";
+  std::string json_file;
+  unsigned max_listed = 50;        // findings listed per rule in text (all in JSON)
+  std::string colour = "auto";
+};
+
+void setup_replay(CLI::App& app, ReplayOptions& o);
+// Exit codes: 0 no MUST broken, 1 a MUST broken, 2 usage, 3 a file could not be read (whole or in
+// part: the findings read before the damage are still reported).
+[[nodiscard]] int run_replay(const ReplayOptions& o);
+
+}  // namespace ntpkit::probe

@@ -1,0 +1,154 @@
+// ntp-probe replay on real captures: the public ones read in place from ../shared (skipped when
+// absent), and damaged copies of them.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "child_process.hpp"
+
+namespace ntpkit {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+const fs::path kPublic = SHARED_CAPTURES;
+
+struct Expected {
+  const char* file;
+  int exit_code;
+  const char* counts;  // a regex over the JSON report
+};
+
+// Cross-checked with the tshark readings in ../shared/captures/public/SOURCES.md; where the
+// two differ, the comment says why.
+// clang-format off
+const std::vector<Expected> kCaptures = {
+    {"tcpdump-ntp.pcap", 0, R"("exchanges":4,"unanswered":0)"},
+    {"tcpdump-ntp-control.pcap", 0, R"("mode6":\{"requests":8,"request_bytes":96,"responses":13)"},
+    {"tcpdump-ntp-mode7.pcap", 0, R"("mode7":\{"requests":4,"request_bytes":768,"responses":4)"},
+    {"tcpdump-ntp-time.pcap", 0, R"("exchanges":1,)"},
+    {"tcpdump-ntp-time-ef.pcap", 0, R"("exchanges":1,)"},
+    {"ndpi-NTPv2.pcap", 0, R"("mode7":\{"requests":0,"request_bytes":0,"responses":1,"response_bytes":368)"},
+    {"ndpi-NTPv3.pcap", 0, R"("exchanges":0,"unanswered":0,"unsolicited":1)"},
+    {"ndpi-NTPv4.pcap", 0, R"("exchanges":0,"unanswered":1,"unsolicited":0)"},
+    {"ndpi-android.pcap", 0, R"("exchanges":1,"unanswered":0)"},
+    // tshark does not look at poll; the server (17.253.54.251) answers poll 0 with poll 3.
+    {"ndpi-tls_certificate_too_long.pcap", 0, R"("exchanges":4,"unanswered":0.*"rule":"rfc5905/8/poll-echo")"},
+    {"zeek-ntp.pcap", 0, R"("exchanges":6,"unanswered":0)"},
+    {"zeek-ntp-ntp.pcap", 0, R"("exchanges":16,"unanswered":0)"},
+    {"zeek-ntp2.pcap", 0, R"("exchanges":17,"unanswered":0.*"mode7":\{"requests":1,)"},
+    {"zeek-NTP-digest.pcap", 0, R"("requests":40,"replies":0,"exchanges":0,"unanswered":40)"},
+    {"zeek-NTP_sync.pcap", 0, R"("symmetric":\{"packets":30,"origin_checks":15,"origin_failures":0\})"},
+    {"zeek-misordered-ntp.pcap", 0, R"("exchanges":1,"unanswered":0,"unsolicited":0,"replies_before_request":1)"},
+    {"zeek-gre-sample.pcap", 0, R"("exchanges":3,"unanswered":0)"},
+    // NTPv4 request answered with VN 3: the one MUST broken among the recorded captures.
+    {"suricata-verify-vxlan.pcap", 1, R"("exchanges":1,.*"rule":"rfc5905/A.5.3/version-echo")"},
+    {"pcapplusplus-Ntp.pcap", 0, R"("requests":2,"replies":3,"exchanges":0,"unanswered":2,"unsolicited":3)"},
+    // Interfaces of two link types: libpcap refuses the file, lib/'s pcapng reader takes over.
+    {"pcapplusplus-many_interfaces-1.pcapng", 0, R"("link_type":"BSD loopback \+ Ethernet","frames":64.*"exchanges":1,)"},
+    {"leapsecond-ntp.pcap", 0, R"("requests":100,"replies":94,"exchanges":94,"unanswered":6)"},
+    {"leapsecond-ntp_2P.pcap", 0, R"("requests":224,"replies":215,"exchanges":215,"unanswered":9)"},
+    // tshark labels 7 TCP/123 segments NTP; they are not exchanges (19 TCP segments on port 123 in all).
+    {"nts-ke-dissector-go_embeded.pcapng", 0, R"("exchanges":1,.*"tcp_on_ntp_port":19)"},
+    {"nts-ke-dissector-ntske-sample-dsb.pcapng", 0, R"("ntp_datagrams":0,)"},
+    {"testrun-ntp.pcap", 0, R"("requests":146,"replies":142,"exchanges":142,"unanswered":4.*"icmp_errors":4)"},
+    {"ipfixprobe-ntp.pcap", 0, R"("exchanges":28,"unanswered":0)"},
+    // Three IPv4 fragments whose third runs past the end the last one sets: inconsistent, so
+    // given up and reported; tshark reassembles them into a malformed NTP packet.
+    {"crafted/zeek-fragmented-1.pcap", 0, R"("ntp_datagrams":0,.*"fragments_given_up":1)"},
+    {"crafted/zeek-ntp-no-extensions-mac.pcap", 0, R"("replies":1,"exchanges":0,"unanswered":0,"unsolicited":1)"},
+    // Both replies have origin 0: paired by flow, and the origin copy fails (SOURCES.md's tshark
+    // script also counts the two requests as unanswered; they are answered, badly).
+    {"crafted/suricata-verify-ntp-keywords.pcap", 1, R"("exchanges":2,"unanswered":0.*"paired_by_flow":2.*"rule":"rfc5905/8/origin-copy".*"rule":"rfc5905/8/origin-copy")"},
+};
+// clang-format on
+
+class PublicCapture : public ::testing::TestWithParam<Expected> {};
+
+TEST_P(PublicCapture, ReplayAgreesWithTheReading) {
+  const Expected& e = GetParam();
+  const fs::path file = kPublic / e.file;
+  if (!fs::exists(file)) GTEST_SKIP() << file << " is not here (../shared is absent)";
+  const auto r = test::run_command({NTP_PROBE_BIN, "replay", "--format", "json", file.string()}, 30000ms);
+  EXPECT_EQ(r.exit_code, e.exit_code) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(e.counts))) << "/" << e.counts << "/ not in\n" << r.out;
+  EXPECT_EQ(r.out.find("\"error\""), std::string::npos) << r.out;
+}
+
+void PrintTo(const Expected& e, std::ostream* os) { *os << e.file; }
+
+INSTANTIATE_TEST_SUITE_P(Public, PublicCapture, ::testing::ValuesIn(kCaptures), [](const auto& param_info) {
+  std::string n = param_info.param.file;
+  for (auto& c : n) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return n;
+});
+
+TEST(PublicCaptures, EveryFileIsInTheTable) {
+  if (!fs::exists(kPublic)) GTEST_SKIP() << "../shared is absent";
+  std::set<std::string> listed;
+  for (const auto& e : kCaptures) listed.insert(e.file);
+  for (const auto& entry : fs::recursive_directory_iterator(kPublic)) {
+    const std::string ext = entry.path().extension().string();
+    if (ext != ".pcap" && ext != ".pcapng") continue;
+    const std::string rel = fs::relative(entry.path(), kPublic).string();
+    EXPECT_EQ(listed.count(rel), 1U) << rel << " has no expected reading";
+  }
+}
+
+// A copy cut in the middle of a packet: a one-line error with the byte offset, the findings
+// read before the damage kept, exit 3.
+TEST(DamagedCapture, TruncatedFileKeepsWhatWasRead) {
+  const fs::path src = kPublic / "ipfixprobe-ntp.pcap";
+  if (!fs::exists(src)) GTEST_SKIP() << "../shared is absent";
+  const fs::path cut = fs::path(TEST_WORK_DIR) / "ipfixprobe-cut.pcap";
+  {
+    std::ifstream in(src, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+    bytes.resize(bytes.size() / 2 + 7);
+    std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  const auto r = test::run_command({NTP_PROBE_BIN, "replay", "--format", "json", cut.string()}, 30000ms);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"("error":"damaged after frame \d+ \(byte offset \d+\): truncated)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"("exchanges":1\d,)"))) << r.out;
+}
+
+TEST(DamagedCapture, GarbageIsOneLineAndExit3) {
+  const fs::path junk = fs::path(TEST_WORK_DIR) / "junk.pcap";
+  std::ofstream(junk, std::ios::binary) << "this is not a capture file at all, not even close";
+  test::ChildProcess p({NTP_PROBE_BIN, "replay", junk.string()});
+  EXPECT_EQ(p.wait(10000ms), 3);
+  const auto err = p.read_error_line(1000ms);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->find("cannot read the capture"), std::string::npos) << *err;
+  EXPECT_FALSE(p.read_error_line(200ms).has_value()) << "more than one line";
+}
+
+TEST(ReplayReports, JUnitAndTap) {
+  const fs::path file = kPublic / "suricata-verify-vxlan.pcap";
+  if (!fs::exists(file)) GTEST_SKIP() << "../shared is absent";
+  const std::string junit = std::string(TEST_WORK_DIR) + "/replay.junit.xml";
+  {
+    const auto r = test::run_command({NTP_PROBE_BIN, "replay", "--format", "junit", file.string()}, 30000ms);
+    EXPECT_EQ(r.exit_code, 1);
+    std::ofstream(junit) << r.out;
+  }
+  const auto check =
+      test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "13", "1", "rfc5905/A.5.3/version-echo"}, 20000ms);
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  const auto tap = test::run_command({NTP_PROBE_BIN, "replay", "--format", "tap", file.string()}, 30000ms);
+  EXPECT_NE(tap.out.find("not ok 3 - " + file.string() + ": rfc5905/A.5.3/version-echo"), std::string::npos) << tap.out;
+}
+
+TEST(DamagedCapture, MissingFileExit3) {
+  const auto r = test::run_command({NTP_PROBE_BIN, "replay", "/nonexistent.pcap"}, 10000ms);
+  EXPECT_EQ(r.exit_code, 3);
+}
+
+}  // namespace
+}  // namespace ntpkit

@@ -1,0 +1,205 @@
+// replay::Analyzer: pairing by flow and origin, and the shared verifiers on recorded exchanges.
+#include "ntpkit/replay.hpp"
+
+#include <gtest/gtest.h>
+
+#include "ntpkit/serialize.hpp"
+
+namespace ntpkit::replay {
+namespace {
+
+net::Endpoint ep(uint8_t last, uint16_t port) {
+  net::Endpoint e;
+  e.address.bytes[0] = 192;
+  e.address.bytes[1] = 0;
+  e.address.bytes[2] = 2;
+  e.address.bytes[3] = last;
+  e.port = port;
+  return e;
+}
+
+const net::Endpoint kClient = ep(10, 40000);
+const net::Endpoint kServer = ep(1, 123);
+constexpr int64_t kSecond = 1'000'000'000;
+
+Header request_header(uint64_t transmit, uint8_t vn = 4) {
+  Header h;
+  h.version = vn;
+  h.mode = Mode::Client;
+  h.poll = 6;
+  h.transmit = Timestamp::from_raw(transmit);
+  return h;
+}
+
+Header reply_header(uint64_t origin, uint8_t vn = 4) {
+  Header h;
+  h.version = vn;
+  h.mode = Mode::Server;
+  h.poll = 6;
+  h.stratum = 2;
+  h.origin = Timestamp::from_raw(origin);
+  h.receive = Timestamp::from_parts(1000, 0);
+  h.transmit = Timestamp::from_parts(1000, 10);
+  return h;
+}
+
+class Feed {
+ public:
+  void packet(const net::Endpoint& from, const net::Endpoint& to, const Header& h, int64_t t, size_t extra = 0) {
+    auto b = serialize_header(h);
+    std::vector<uint8_t> bytes(b.begin(), b.end());
+    bytes.resize(bytes.size() + extra, 0);
+    raw(from, to, bytes, t);
+  }
+  void raw(const net::Endpoint& from, const net::Endpoint& to, std::vector<uint8_t> bytes, int64_t t) {
+    buffers_.push_back(std::move(bytes));
+    analyzer.add({++frame_, t, from, to, buffers_.back()});
+  }
+  std::vector<std::string_view> rules() const {
+    std::vector<std::string_view> out;
+    for (const auto& f : analyzer.findings()) out.push_back(f.rule->id);
+    return out;
+  }
+  Analyzer analyzer;
+
+ private:
+  uint64_t frame_ = 0;
+  std::vector<std::vector<uint8_t>> buffers_;
+};
+
+TEST(Replay, AGoodExchangeHasNoFindings) {
+  Feed f;
+  f.packet(kClient, kServer, request_header(0x1111), 0);
+  f.packet(kServer, kClient, reply_header(0x1111), kSecond / 100);
+  f.analyzer.finish();
+  EXPECT_EQ(f.analyzer.stats().exchanges, 1U);
+  EXPECT_TRUE(f.analyzer.findings().empty());
+  EXPECT_EQ(f.analyzer.stats().servers.at("192.0.2.1").exchanges, 1U);
+}
+
+TEST(Replay, AnOriginWrongInTheLowestBitIsPairedByFlowAndFound) {
+  Feed f;
+  f.packet(kClient, kServer, request_header(0xE6C69F5F12345678), 0);
+  f.packet(kServer, kClient, reply_header(0xE6C69F5F12345679), kSecond / 100);
+  f.analyzer.finish();
+  EXPECT_EQ(f.analyzer.stats().paired_by_fallback, 1U);
+  ASSERT_EQ(f.rules(), std::vector<std::string_view>{"rfc5905/8/origin-copy"});
+  const Finding& x = f.analyzer.findings().front();
+  EXPECT_EQ(x.request_frame, 1U);
+  EXPECT_EQ(x.reply_frame, 2U);
+  EXPECT_NE(x.actual.find("differs in bits 0000000000000001"), std::string::npos) << x.actual;
+}
+
+TEST(Replay, ReplyBeforeItsRequestInAMisorderedCapture) {
+  Feed f;
+  f.packet(kServer, kClient, reply_header(0x2222), 0);
+  f.packet(kClient, kServer, request_header(0x2222), kSecond);
+  f.analyzer.finish();
+  EXPECT_EQ(f.analyzer.stats().exchanges, 1U);
+  EXPECT_EQ(f.analyzer.stats().replies_before_request, 1U);
+  EXPECT_EQ(f.analyzer.stats().unsolicited, 0U);
+  EXPECT_TRUE(f.analyzer.findings().empty());
+}
+
+TEST(Replay, UnansweredUnsolicitedRetransmittedAndDuplicated) {
+  Feed f;
+  f.packet(kClient, kServer, request_header(0x3333), 0);
+  f.packet(kClient, kServer, request_header(0x3333), kSecond);           // retransmission
+  f.packet(kServer, kClient, reply_header(0x3333), 2 * kSecond);
+  f.packet(kServer, kClient, reply_header(0x3333), 2 * kSecond + 1000);  // duplicate
+  f.packet(kClient, ep(2, 123), request_header(0x4444), 3 * kSecond);    // never answered
+  f.packet(ep(3, 123), kClient, reply_header(0x5555), 4 * kSecond);      // nobody asked
+  f.analyzer.finish();
+  const Stats& s = f.analyzer.stats();
+  EXPECT_EQ(s.exchanges, 1U);
+  EXPECT_EQ(s.retransmissions, 1U);
+  EXPECT_EQ(s.duplicate_replies, 1U);
+  EXPECT_EQ(s.unanswered, 1U);
+  EXPECT_EQ(s.unsolicited, 1U);
+  EXPECT_EQ(f.rules(), std::vector<std::string_view>{"rfc5905/8/one-reply"});
+}
+
+TEST(Replay, EveryExchangeRuleFires) {
+  Feed f;
+  Header bad = reply_header(0x6666, 3);  // version not echoed
+  bad.poll = 10;                         // poll not echoed
+  bad.stratum = 0;                       // stratum 0 without a kiss code, LI 0
+  bad.transmit = Timestamp{};            // zero transmit
+  f.packet(kClient, kServer, request_header(0x6666), 0);
+  f.packet(kServer, kClient, bad, 1000, 16);  // 64 bytes to a 48-byte request
+  f.analyzer.finish();
+  const auto r = f.rules();
+  for (std::string_view id : {"rfc5905/A.5.3/version-echo", "rfc5905/8/poll-echo", "rfc5905/8/transmit-nonzero",
+                              "rfc5905/8/no-amplification", "rfc5905/7.4/kiss-code"}) {
+    EXPECT_NE(std::find(r.begin(), r.end(), id), r.end()) << id;
+  }
+}
+
+TEST(Replay, SymmetricOriginsAreCheckedAgainstThePeersLastTransmit) {
+  Feed f;
+  Header active;
+  active.version = 3;
+  active.mode = Mode::SymmetricActive;
+  active.transmit = Timestamp::from_raw(0x7777);
+  Header passive = active;
+  passive.mode = Mode::SymmetricPassive;
+  passive.origin = Timestamp::from_raw(0x7777);
+  passive.transmit = Timestamp::from_raw(0x8888);
+  f.packet(kClient, kServer, active, 0);
+  f.packet(kServer, kClient, passive, 1000);
+  passive.origin = Timestamp::from_raw(0x7778);  // wrong
+  f.packet(kServer, kClient, passive, 2000);
+  f.analyzer.finish();
+  EXPECT_EQ(f.analyzer.stats().symmetric_packets, 3U);
+  EXPECT_EQ(f.analyzer.stats().symmetric_checks, 2U);
+  EXPECT_EQ(f.analyzer.stats().symmetric_failures, 1U);
+  EXPECT_EQ(f.rules(), std::vector<std::string_view>{"rfc5905/9.2/symmetric-origin"});
+}
+
+TEST(Replay, ControlAndPrivateModesAreCountedWithTheirBytes) {
+  Feed f;
+  f.raw(kClient, kServer, {0x16, 0x01, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}, 0);
+  std::vector<uint8_t> response(100, 0);
+  response[0] = 0x16;
+  response[1] = 0x81;  // the response bit of mode 6
+  f.raw(kServer, kClient, response, 1000);
+  std::vector<uint8_t> monlist(48, 0);
+  monlist[0] = 0x17;
+  monlist[3] = 42;
+  f.raw(kClient, kServer, monlist, 2000);
+  std::vector<uint8_t> items(440, 0);
+  items[0] = 0x97;  // the response bit of mode 7
+  f.raw(kServer, kClient, items, 3000);
+  f.analyzer.finish();
+  const Stats& s = f.analyzer.stats();
+  EXPECT_EQ(s.mode6.requests, 1U);
+  EXPECT_EQ(s.mode6.request_bytes, 12U);
+  EXPECT_EQ(s.mode6.responses, 1U);
+  EXPECT_EQ(s.mode6.response_bytes, 100U);
+  EXPECT_EQ(s.mode7.requests, 1U);
+  EXPECT_EQ(s.mode7.response_bytes, 440U);
+  EXPECT_EQ(s.exchanges, 0U);
+  EXPECT_TRUE(f.analyzer.findings().empty());
+}
+
+TEST(Replay, MalformedDatagramsAreFoundNotPaired) {
+  Feed f;
+  f.raw(kClient, kServer, std::vector<uint8_t>(47, 0x23), 0);
+  f.analyzer.finish();
+  EXPECT_EQ(f.analyzer.stats().malformed, 1U);
+  EXPECT_EQ(f.rules(), std::vector<std::string_view>{"rfc5905/7.3/well-formed"});
+}
+
+TEST(Replay, StateIsEvictedByCaptureTime) {
+  Feed f;
+  for (uint64_t i = 0; i < 10000; ++i) {
+    f.packet(kClient, kServer, request_header(0x100000 + i), static_cast<int64_t>(i) * kSecond);
+  }
+  // Long before the end every old request was given up: memory did not grow with the file.
+  EXPECT_GT(f.analyzer.stats().unanswered, 9000U);
+  f.analyzer.finish();
+  EXPECT_EQ(f.analyzer.stats().unanswered, 10000U);
+}
+
+}  // namespace
+}  // namespace ntpkit::replay
