@@ -1,0 +1,162 @@
+#include "capture_analysis.hpp"
+
+#include <pcap/pcap.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "ntpkit/frame.hpp"
+#include "ntpkit/pcapng.hpp"
+
+namespace ntpkit::probe {
+namespace {
+
+// Decodes frames and feeds the NTP datagrams to the analyzer.
+struct Sink {
+  FileResult& r;
+  const std::set<uint16_t>& ports;
+  net::FrameDecoder decoder;
+  replay::Analyzer analyzer;
+
+  void frame(uint32_t linktype, std::span<const uint8_t> bytes, int64_t time_ns) {
+    ++r.frames;
+    const auto f = decoder.decode(linktype, bytes, time_ns);
+    using Kind = net::DecodedFrame::Kind;
+    if (f.kind == Kind::Truncated) ++r.truncated_frames;
+    if (f.kind == Kind::IcmpError) ++r.icmp_errors;
+    const bool ntp_port = ports.count(f.source.port) != 0 || ports.count(f.destination.port) != 0;
+    if (f.kind == Kind::Tcp && ntp_port) ++r.tcp_ntp;
+    if (f.kind != Kind::Udp || !ntp_port) return;
+    analyzer.add({r.frames, time_ns, f.source, f.destination, f.payload});
+  }
+  void finish() {
+    analyzer.finish();
+    r.fragments_pending = decoder.fragments_pending();
+    r.fragments_given_up = decoder.fragments_evicted();
+    r.stats = analyzer.stats();
+    r.findings = analyzer.findings();
+  }
+};
+
+// libpcap reads .pcap and .pcapng (and standard input). Returns false with r.error set when it
+// could not read the file to its end.
+// `file` is handed to libpcap, which closes it. `seekable` says whether ftell means anything.
+void read_with_libpcap(FILE* file, bool seekable, Sink& sink) {
+  FileResult& r = sink.r;
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  if (file == nullptr) {
+    r.error = std::string("cannot read the capture: ") + std::strerror(errno);
+    return;
+  }
+  pcap_t* raw = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  if (raw == nullptr) {
+    std::fclose(file);
+    r.error = std::string("cannot read the capture: ") + errbuf;
+    return;
+  }
+  std::unique_ptr<pcap_t, decltype(&pcap_close)> p(raw, pcap_close);
+  const auto linktype = static_cast<uint32_t>(pcap_datalink(p.get()));
+  r.link_type = std::string(net::name(linktype));
+  if (!net::is_supported(linktype)) {
+    const char* dlt = pcap_datalink_val_to_name(pcap_datalink(p.get()));
+    r.error = "link type " + std::to_string(linktype) + " (" + (dlt != nullptr ? dlt : "?") + ") is not supported";
+    return;
+  }
+  pcap_pkthdr* h = nullptr;
+  const u_char* data = nullptr;
+  for (;;) {
+    const int rc = pcap_next_ex(p.get(), &h, &data);
+    if (rc == PCAP_ERROR_BREAK) return;  // end of file
+    if (rc != 1) {
+      // A damaged or truncated file: say where, keep what was read.
+      const long offset = seekable ? std::ftell(pcap_file(p.get())) : -1;
+      r.error = "damaged after frame " + std::to_string(r.frames) +
+                (offset >= 0 ? " (byte offset " + std::to_string(offset) + ")" : "") + ": " + pcap_geterr(p.get());
+      return;
+    }
+    // Nanosecond precision was asked for: tv_usec holds nanoseconds.
+    sink.frame(linktype, {data, h->caplen}, static_cast<int64_t>(h->ts.tv_sec) * 1'000'000'000 + h->ts.tv_usec);
+  }
+}
+
+// pcapng whose interfaces have different link types, which libpcap 1.10 refuses: read block
+// by block with lib/'s pcapng decoder.
+void read_pcapng(std::istream& in, Sink& sink) {
+  FileResult& r = sink.r;
+  pcapng::Reader reader;
+  std::vector<uint8_t> block;
+  std::set<uint32_t> link_types;
+  uint64_t offset = 0;
+  for (;;) {
+    block.resize(12);
+    in.read(reinterpret_cast<char*>(block.data()), 12);
+    if (in.gcount() == 0) break;
+    const auto fail = [&](const std::string& what) {
+      r.error = "damaged after frame " + std::to_string(r.frames) + " (byte offset " + std::to_string(offset) + "): " + what;
+    };
+    if (in.gcount() < 12) return fail("the file ends inside a block header");
+    auto start = reader.start(block);
+    if (!start) return fail(start.error());
+    if (start->total_length > (64u << 20)) return fail("a block of " + std::to_string(start->total_length) + " bytes");
+    block.resize(start->total_length);
+    in.read(reinterpret_cast<char*>(block.data() + 12), static_cast<std::streamsize>(start->total_length - 12));
+    if (static_cast<uint64_t>(in.gcount()) < start->total_length - 12) return fail("the file ends inside a block");
+    auto packet = reader.block(block);
+    if (!packet) return fail(packet.error());
+    offset += start->total_length;
+    if (!*packet) continue;
+    const uint32_t linktype = reader.interfaces()[(*packet)->interface].link_type;
+    link_types.insert(linktype);
+    if (!net::is_supported(linktype)) continue;  // frames of an interface we cannot decode
+    sink.frame(linktype, (*packet)->data, (*packet)->time_ns);
+  }
+  r.link_type.clear();
+  for (uint32_t t : link_types) r.link_type += (r.link_type.empty() ? "" : " + ") + std::string(net::name(t));
+}
+
+// libpcap first; a pcapng with mixed link types again from the start with our reader.
+template <class OpenFile, class OpenStream>
+FileResult analyse(const std::string& name, bool seekable, const std::set<uint16_t>& ports, OpenFile open_file,
+                   OpenStream open_stream) {
+  FileResult r;
+  r.name = name;
+  {
+    Sink sink{r, ports, net::FrameDecoder{}, replay::Analyzer{}};
+    read_with_libpcap(open_file(), seekable, sink);
+    if (r.error.find("different from the type of the first interface") == std::string::npos) {
+      sink.finish();
+      return r;
+    }
+  }
+  r = FileResult{};
+  r.name = name;
+  Sink sink{r, ports, net::FrameDecoder{}, replay::Analyzer{}};
+  auto in = open_stream();
+  read_pcapng(*in, sink);
+  sink.finish();
+  return r;
+}
+
+}  // namespace
+
+FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports) {
+  // Standard input cannot be read twice; libpcap alone reads it.
+  return analyse(
+      path, path != "-", ports, [&] { return path == "-" ? stdin : std::fopen(path.c_str(), "rb"); },
+      [&] { return std::make_unique<std::ifstream>(path, std::ios::binary); });
+}
+
+FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_t>& ports) {
+  return analyse(
+      "memory", true, ports,
+      [&] { return fmemopen(const_cast<uint8_t*>(bytes.data()), bytes.size(), "rb"); },
+      [&] {
+        return std::make_unique<std::istringstream>(std::string(bytes.begin(), bytes.end()), std::ios::binary);
+      });
+}
+
+}  // namespace ntpkit::probe

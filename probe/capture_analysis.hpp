@@ -1,0 +1,36 @@
+// Reading a capture and judging its NTP exchanges: shared by `ntp-probe replay` and the
+// capture-file fuzz harness, which feeds it bytes from memory.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ntpkit/replay.hpp"
+
+namespace ntpkit::probe {
+
+struct FileResult {
+  std::string name;
+  std::string link_type;
+  uint64_t frames = 0;
+  uint64_t icmp_errors = 0;  // ICMP errors (they may quote NTP: not exchanges)
+  uint64_t tcp_ntp = 0;      // TCP segments on an NTP port: not NTP exchanges
+  uint64_t fragments_pending = 0;
+  uint64_t fragments_given_up = 0;  // timed out, over the memory limit, or inconsistent
+  uint64_t truncated_frames = 0;
+  std::string error;         // unreadable or damaged, with the byte offset
+  replay::Stats stats;
+  std::vector<replay::Finding> findings;
+};
+
+
+// A file by path ("-": standard input), read with libpcap; a pcapng with interfaces of
+// different link types (which libpcap 1.10 refuses) with lib/'s pcapng decoder.
+[[nodiscard]] FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports);
+// The same from bytes in memory (libpcap reads them through fmemopen).
+[[nodiscard]] FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_t>& ports);
+
+}  // namespace ntpkit::probe
