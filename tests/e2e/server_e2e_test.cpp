@@ -284,6 +284,23 @@ TEST(ProbeE2E, QuerySaysPlainlyWhenTheReplyIsUnusable) {
   }
 }
 
+TEST(ProbeE2E, QueryOverIPv6) {
+  Server s({"--listen", "[::1]:0"});
+  auto line = s.proc.read_line(5000ms);
+  if (!line || line->find("listening on [::1]") == std::string::npos) GTEST_SKIP() << "no IPv6 loopback here";
+  const std::string port = line->substr(line->rfind(':') + 1);
+  const auto r = test::run_command({NTP_PROBE_BIN, "query", "[::1]:" + port, "-6"}, 10000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("server       [::1]:" + port), std::string::npos) << r.out;
+}
+
+TEST(ProbeE2E, QueryResolvesHostnames) {
+  Server s({"--listen", "127.0.0.1:0"});
+  const uint16_t port = s.port();
+  const auto r = test::run_command({NTP_PROBE_BIN, "query", "localhost:" + std::to_string(port), "-4"}, 10000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
 TEST(ProbeE2E, QueryWithoutAServerExits3) {
   // Nothing listens on the discard port of loopback here: ICMP port unreachable, or silence.
   const auto r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:9", "-t", "0.3"}, 10000ms);

@@ -11,7 +11,8 @@
 #
 # Options (CMake passes them): --server FILE (ntp-server), --probe FILE (ntp-probe),
 # --clockcheck FILE, --peers DIR (fetch-peers cache), --work DIR (scratch, under the build tree),
-# --peer NAME (which daemon a test parameterised by peer runs against).
+# --peer NAME (which daemon a test parameterised by peer runs against), --suites LIST (which
+# probe suites a suite test runs, comma-separated).
 #
 # Safety rules this file enforces for every test:
 # - every peer, and our own server and probe, runs under $NOCAP: setpriv without CAP_SYS_TIME
@@ -48,7 +49,7 @@ show_log() {
 interop_init() {
     TEST_NAME=$1
     shift
-    ARG_SERVER='' ARG_PROBE='' ARG_CLOCKCHECK='' ARG_PEERS='' ARG_WORK='' ARG_PEER=''
+    ARG_SERVER='' ARG_PROBE='' ARG_CLOCKCHECK='' ARG_PEERS='' ARG_WORK='' ARG_PEER='' ARG_SUITES=''
     while [[ $# -gt 0 ]]; do
         [[ $# -ge 2 ]] || { echo "$TEST_NAME: option $1 needs a value" >&2; exit 2; }
         case $1 in
@@ -58,6 +59,7 @@ interop_init() {
             --peers) ARG_PEERS=$2 ;;
             --work) ARG_WORK=$2 ;;
             --peer) ARG_PEER=$2 ;;
+            --suites) ARG_SUITES=$2 ;;
             *) echo "$TEST_NAME: unknown option $1" >&2; exit 2 ;;
         esac
         shift 2

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# interop.suite.PEER — `ntp-probe --suite rfc5905` against a real NTP daemon serving from its
-# own clock (or against our ntp-server), compared case by case with the outcomes recorded in
-# tests/interop/expected/PEER.rfc5905.txt. Any difference fails the test and is shown with the
+# interop.suite.PEER — every `ntp-probe` suite against a real NTP daemon serving from its own
+# clock (or against our ntp-server), compared case by case with the outcomes recorded in
+# tests/interop/expected/PEER.SUITE.txt. The daemon is started once; the suites run one after
+# the other (rfc5905, rfc4330, rfc7822, security, ratelimit: the bursts last), each with its
+# own JSON report and expected file. Any difference fails the test and is shown with the
 # case's summary, expected/actual and the reply's hex.
 #
 #   suite-vs-peer.sh --peer chronyd|ntpsec|openntpd|ntp-server --probe FILE [--server FILE]
-#                    --clockcheck FILE --peers DIR --work DIR
+#                    --clockcheck FILE --peers DIR --work DIR [--suites LIST]
 #
-# chronyd and ntp-server serve on 127.0.0.1 and a free high port; ntpsec and openntpd cannot
-# leave port 123, so they run in a network namespace made for the test and the probe runs in
-# it with them. How each daemon is configured: tests/interop/lib.sh (start_*).
+# --suites rfc5905,security: only those suites (comma-separated; they still run in the order
+# above). chronyd and ntp-server serve on 127.0.0.1 and a free high port; ntpsec and openntpd
+# cannot leave port 123, so they run in a network namespace made for the test and the probe
+# runs in it with them. How each daemon is configured: tests/interop/lib.sh (start_*).
 #
-# UPDATE_EXPECTED=1 in the environment: run the suite three times and, if every case has the
-# same outcome each time, rewrite the expected file (else show the flips and fail):
+# UPDATE_EXPECTED=1 in the environment: run the sequence of suites three times against the same
+# daemon and, for every suite in which each case has the same outcome in all three runs,
+# rewrite its expected file; a suite with a flip is shown and not written, and the test fails:
 #   UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\.suite\.chronyd$' --output-on-failure
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -29,9 +33,27 @@ esac
 interop_init "interop.suite.$peer" "$@"
 
 SUITE_TIMEOUT=1     # ntp-probe -t: seconds to wait for each reply (stable for all four; see README)
-EXPECTED=$INTEROP_REPO/tests/interop/expected/$peer.rfc5905.txt
+EXPECTED_DIR=$INTEROP_REPO/tests/interop/expected
 COMPARE=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
 [[ -x /usr/bin/python3 ]] || skip "/usr/bin/python3 not found (needed to compare the JSON reports)"
+
+# The suites, in the order they run: the ones that send bursts (security/kod-origin, then
+# ratelimit/burst) come last, so that a daemon's rate limiter cannot leave the others
+# inconclusive.
+ALL_SUITES=(rfc5905 rfc4330 rfc7822 security ratelimit)
+SUITES=()
+if [[ -n $ARG_SUITES ]]; then
+    IFS=, read -r -a wanted <<< "$ARG_SUITES"
+    for w in "${wanted[@]}"; do
+        [[ " ${ALL_SUITES[*]} " == *" $w "* ]] ||
+            { echo "$TEST_NAME: --suites: unknown suite '$w' (one of: ${ALL_SUITES[*]})" >&2; exit 2; }
+    done
+    for s in "${ALL_SUITES[@]}"; do
+        [[ ",$ARG_SUITES," == *",$s,"* ]] && SUITES+=("$s")
+    done
+else
+    SUITES=("${ALL_SUITES[@]}")
+fi
 
 # Start the server. Each branch sets: NS (netns, or empty), TARGET, PID, LOG, LABEL, VERSION
 # and READY, a Python expression over the probe's reply `r` that holds once the server
@@ -97,51 +119,74 @@ if [[ $rc != 0 ]]; then
     fail "$LABEL did not serve as expected within 40 s (waited for: $READY)"
 fi
 
-# run_suite N — the suite once; JSON in $WORK/suite.N.json, the text report shown.
+# run_suite SUITE N — one suite once; JSON in $WORK/SUITE.N.json, the text report in
+# $WORK/SUITE.N.txt.
 run_suite() {
-    local n=$1 rc=0
-    rm -f "$WORK/suite.$n.json"
-    peer_cmd "$NS" "$ARG_PROBE" "$TARGET" --suite rfc5905 -t "$SUITE_TIMEOUT" \
-        --format text --color never --json "$WORK/suite.$n.json"
+    local suite=$1 n=$2 rc=0 t0
+    rm -f "$WORK/$suite.$n.json"
+    peer_cmd "$NS" "$ARG_PROBE" "$TARGET" --suite "$suite" -t "$SUITE_TIMEOUT" \
+        --format text --color never --json "$WORK/$suite.$n.json"
     show_cmd "${CMD_LINE[@]}"
-    timeout -k 2 60 "${CMD_LINE[@]}" > "$WORK/suite.$n.txt" 2>&1 < /dev/null || rc=$?
+    t0=$(date +%s%N)
+    timeout -k 2 60 "${CMD_LINE[@]}" > "$WORK/$suite.$n.txt" 2>&1 < /dev/null || rc=$?
     # 0: no failure, 1: some case failed (expected for some peers); the file decides.
     if [[ $rc != 0 && $rc != 1 ]]; then
-        show_log "ntp-probe run $n, exit $rc" "$WORK/suite.$n.txt"
-        fail "ntp-probe exited with status $rc (2: usage, 3: unreachable or all inconclusive, 124: hung)"
+        show_log "ntp-probe --suite $suite, run $n, exit $rc" "$WORK/$suite.$n.txt"
+        fail "ntp-probe --suite $suite exited with status $rc (2: usage, 3: unreachable or all inconclusive, 124: hung)"
     fi
-    [[ -s $WORK/suite.$n.json ]] || fail "ntp-probe wrote no JSON report ($WORK/suite.$n.json)"
-    echo "run $n: $(tail -n 1 "$WORK/suite.$n.txt") (exit $rc)"
+    [[ -s $WORK/$suite.$n.json ]] || fail "ntp-probe wrote no JSON report ($WORK/$suite.$n.json)"
+    echo "$suite run $n: $(tail -n 1 "$WORK/$suite.$n.txt") (exit $rc, $(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+}
+
+# run_all N — every suite once, in order. The daemon must live through each (a crash is a
+# finding, not an outcome).
+run_all() {
+    local n=$1 suite
+    for suite in "${SUITES[@]}"; do
+        run_suite "$suite" "$n"
+        [[ ${UPDATE_EXPECTED:-} == 1 ]] || show_log "ntp-probe --suite $suite report" "$WORK/$suite.$n.txt"
+        if ! kill -0 "$PID" 2> /dev/null; then
+            stop_daemon "$PID" "$LABEL" "$LOG"
+            fail "$LABEL exited during the $suite suite"
+        fi
+    done
 }
 
 if [[ ${UPDATE_EXPECTED:-} == 1 ]]; then
-    for n in 1 2 3; do run_suite "$n"; done
+    for n in 1 2 3; do run_all "$n"; done
 else
-    run_suite 1
-    show_log "ntp-probe report" "$WORK/suite.1.txt"
+    run_all 1
 fi
 
-# The daemon must have lived through the suite (a crash is a finding, not an outcome).
-if ! kill -0 "$PID" 2> /dev/null; then
-    stop_daemon "$PID" "$LABEL" "$LOG"
-    fail "$LABEL exited during the suite"
-fi
 if [[ $peer == ntp-server ]]; then
     stop_ntp_server
 else
     stop_daemon "$PID" "$LABEL" "$LOG"
 fi
 
+bad=()
 if [[ ${UPDATE_EXPECTED:-} == 1 ]]; then
-    "${COMPARE[@]}" write "$EXPECTED" "$WORK"/suite.{1,2,3}.json \
-        --header "ntp-probe --suite rfc5905 -t $SUITE_TIMEOUT against $LABEL: one line per case, 'CASE-ID OUTCOME'." \
-        --header "version: $VERSION" \
-        --header "Regenerate: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\\.suite\\.$peer\$' (see README.md)" ||
-        fail "the three runs disagree; $EXPECTED not written"
-    say "expected outcomes recorded in $EXPECTED"
+    for suite in "${SUITES[@]}"; do
+        "${COMPARE[@]}" write "$EXPECTED_DIR/$peer.$suite.txt" "$WORK/$suite".{1,2,3}.json \
+            --header "ntp-probe --suite $suite -t $SUITE_TIMEOUT against $LABEL: one line per case, 'CASE-ID OUTCOME'." \
+            --header "version: $VERSION" \
+            --header "Regenerate: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\\.suite\\.$peer\$' (see README.md)" ||
+            bad+=("$suite")
+    done
+    [[ ${#bad[@]} == 0 ]] || fail "the three runs disagree in: ${bad[*]}; those expected files were not written"
+    say "expected outcomes recorded in $EXPECTED_DIR/$peer.{$(IFS=,; echo "${SUITES[*]}")}.txt"
     exit 0
 fi
 
-[[ -f $EXPECTED ]] || fail "no expected file $EXPECTED; record one with UPDATE_EXPECTED=1 (see tests/interop/expected/README.md)"
-"${COMPARE[@]}" check "$EXPECTED" "$WORK/suite.1.json" --label "$TEST_NAME" --version "$VERSION" ||
-    fail "the suite's outcomes against $LABEL differ from $EXPECTED (above); if the change is intended, regenerate it: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\\.suite\\.$peer\$'"
+for suite in "${SUITES[@]}"; do
+    expected=$EXPECTED_DIR/$peer.$suite.txt
+    if [[ ! -f $expected ]]; then
+        echo "$TEST_NAME [$suite]: no expected file $expected; record one with UPDATE_EXPECTED=1 (see tests/interop/expected/README.md)"
+        bad+=("$suite")
+        continue
+    fi
+    "${COMPARE[@]}" check "$expected" "$WORK/$suite.1.json" --label "$TEST_NAME [$suite]" --version "$VERSION" ||
+        bad+=("$suite")
+done
+[[ ${#bad[@]} == 0 ]] ||
+    fail "the outcomes against $LABEL differ from tests/interop/expected/$peer.{$(IFS=,; echo "${bad[*]}")}.txt (above); if the change is intended, regenerate: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\\.suite\\.$peer\$'"

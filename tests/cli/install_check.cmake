@@ -1,0 +1,23 @@
+# cmake --install into a scratch prefix: the binaries and the systemd unit land where they should.
+#   cmake -DBUILD_DIR=... -DPREFIX=... -P install_check.cmake
+file(REMOVE_RECURSE "${PREFIX}")
+execute_process(COMMAND ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${PREFIX}" RESULT_VARIABLE rc
+                OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed: ${rc}")
+endif()
+foreach(f sbin/ntp-server bin/ntp-probe lib/systemd/system/ntp-server.service)
+  if(NOT EXISTS "${PREFIX}/${f}")
+    message(FATAL_ERROR "${f} was not installed")
+  endif()
+endforeach()
+file(READ "${PREFIX}/lib/systemd/system/ntp-server.service" unit)
+# ExecStart names the configured prefix (CMAKE_INSTALL_PREFIX), not the scratch one.
+foreach(line "/sbin/ntp-server --leap auto --user nobody" "NoNewPrivileges=yes"
+             "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID")
+  string(FIND "${unit}" "${line}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "the unit lacks '${line}':\n${unit}")
+  endif()
+endforeach()
+message(STATUS "installed: ntp-server, ntp-probe, ntp-server.service")
