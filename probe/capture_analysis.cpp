@@ -19,6 +19,7 @@ namespace {
 struct Sink {
   FileResult& r;
   const std::set<uint16_t>& ports;
+  const DatagramTap& tap;
   net::FrameDecoder decoder;
   replay::Analyzer analyzer;
 
@@ -31,7 +32,9 @@ struct Sink {
     const bool ntp_port = ports.count(f.source.port) != 0 || ports.count(f.destination.port) != 0;
     if (f.kind == Kind::Tcp && ntp_port) ++r.tcp_ntp;
     if (f.kind != Kind::Udp || !ntp_port) return;
-    analyzer.add({r.frames, time_ns, f.source, f.destination, f.payload});
+    const replay::Datagram d{r.frames, time_ns, f.source, f.destination, f.payload};
+    analyzer.add(d);
+    if (tap) tap(d);
   }
   void finish() {
     analyzer.finish();
@@ -120,12 +123,12 @@ void read_pcapng(std::istream& in, Sink& sink) {
 
 // libpcap first; a pcapng with mixed link types again from the start with our reader.
 template <class OpenFile, class OpenStream>
-FileResult analyse(const std::string& name, bool seekable, const std::set<uint16_t>& ports, OpenFile open_file,
-                   OpenStream open_stream) {
+FileResult analyse(const std::string& name, bool seekable, const std::set<uint16_t>& ports, const DatagramTap& tap,
+                   OpenFile open_file, OpenStream open_stream) {
   FileResult r;
   r.name = name;
   {
-    Sink sink{r, ports, net::FrameDecoder{}, replay::Analyzer{}};
+    Sink sink{r, ports, tap, net::FrameDecoder{}, replay::Analyzer{}};
     read_with_libpcap(open_file(), seekable, sink);
     if (r.error.find("different from the type of the first interface") == std::string::npos) {
       sink.finish();
@@ -134,7 +137,7 @@ FileResult analyse(const std::string& name, bool seekable, const std::set<uint16
   }
   r = FileResult{};
   r.name = name;
-  Sink sink{r, ports, net::FrameDecoder{}, replay::Analyzer{}};
+  Sink sink{r, ports, tap, net::FrameDecoder{}, replay::Analyzer{}};
   auto in = open_stream();
   read_pcapng(*in, sink);
   sink.finish();
@@ -143,16 +146,16 @@ FileResult analyse(const std::string& name, bool seekable, const std::set<uint16
 
 }  // namespace
 
-FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports) {
+FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports, const DatagramTap& tap) {
   // Standard input cannot be read twice; libpcap alone reads it.
   return analyse(
-      path, path != "-", ports, [&] { return path == "-" ? stdin : std::fopen(path.c_str(), "rb"); },
+      path, path != "-", ports, tap, [&] { return path == "-" ? stdin : std::fopen(path.c_str(), "rb"); },
       [&] { return std::make_unique<std::ifstream>(path, std::ios::binary); });
 }
 
 FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_t>& ports) {
   return analyse(
-      "memory", true, ports,
+      "memory", true, ports, DatagramTap{},
       [&] { return fmemopen(const_cast<uint8_t*>(bytes.data()), bytes.size(), "rb"); },
       [&] {
         return std::make_unique<std::istringstream>(std::string(bytes.begin(), bytes.end()), std::ios::binary);

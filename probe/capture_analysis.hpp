@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <span>
 #include <string>
@@ -27,9 +28,13 @@ struct FileResult {
 };
 
 
+// Sees every NTP datagram as it is analysed (its payload is valid during the call only).
+using DatagramTap = std::function<void(const replay::Datagram&)>;
+
 // A file by path ("-": standard input), read with libpcap; a pcapng with interfaces of
 // different link types (which libpcap 1.10 refuses) with lib/'s pcapng decoder.
-[[nodiscard]] FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports);
+[[nodiscard]] FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports,
+                                      const DatagramTap& tap = {});
 // The same from bytes in memory (libpcap reads them through fmemopen).
 [[nodiscard]] FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_t>& ports);
 

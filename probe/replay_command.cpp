@@ -8,6 +8,7 @@
 
 #include "json_writer.hpp"
 #include "capture_analysis.hpp"
+#include "replay_live.hpp"
 #include "terminal.hpp"
 
 namespace ntpkit::probe {
@@ -232,12 +233,117 @@ void setup_replay(CLI::App& app, ReplayOptions& o) {
   app.add_option("--json", o.json_file, "also write the JSON report to FILE");
   app.add_option("--max-listed", o.max_listed, "findings listed per rule in the text report")->capture_default_str();
   app.add_option("--color", o.colour, "auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
+  app.add_option("--target", o.target, "live: resend the recorded client requests to HOST:PORT and judge its answers");
+  app.add_option("--rate", o.rate, "live: requests per second (default: as fast as answers come back)")
+      ->check(CLI::Range(0.0, 1e6));
+  app.add_option("--timing", o.timing, "live: fast, or recorded (the capture's spacing)")
+      ->check(CLI::IsMember({"fast", "recorded"}))
+      ->capture_default_str();
+  app.add_option("--max-requests", o.max_requests, "live: at most this many requests per capture")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--timeout", o.timeout, "live: seconds to wait for the last answers")
+      ->check(CLI::Range(0.05, 30.0))
+      ->capture_default_str();
 }
+
+namespace {
+
+std::string live_text(const std::string& file, const LiveResult& r, bool colour) {
+  std::string out = file + " -> " + r.target + ": " + std::to_string(r.requests_in_capture) + " requests in the capture, " +
+                    std::to_string(r.sent) + " sent, " + std::to_string(r.answered) + " answered\n";
+  if (!r.error.empty()) out += "  " + paint("error", Colour::Red, colour) + ": " + r.error + "\n";
+  for (const auto& x : r.findings) {
+    const bool must = x.rule->level == conformance::Level::Must;
+    out += "  " + paint(must ? "FAIL" : "WARN", must ? Colour::Red : Colour::Yellow, colour) + " " +
+           std::string(x.rule->id) + " " + std::string(conformance::to_string(x.rule->level)) + " request of capture frame " +
+           std::to_string(x.request_frame) + "\n      expected: " + x.expected + "\n      actual:   " + x.actual + "\n";
+  }
+  for (const auto& d : r.differences) out += "  differs from the recording, frame " + std::to_string(d.frame) + ": " + d.what + "\n";
+  out += "  findings: " + std::to_string(r.findings.size()) + ", differences from the recording: " +
+         std::to_string(r.differences.size()) + "\n";
+  return out;
+}
+
+void live_json(JsonWriter& j, const std::string& file, const LiveResult& r) {
+  j.begin_object();
+  j.key("file").value(file);
+  j.key("target").value(r.target);
+  if (!r.error.empty()) j.key("error").value(r.error);
+  j.key("requests_in_capture").value(r.requests_in_capture);
+  j.key("sent").value(r.sent);
+  j.key("answered").value(r.answered);
+  j.key("findings").begin_array();
+  for (const auto& x : r.findings) {
+    j.begin_object();
+    j.key("rule").value(x.rule->id);
+    j.key("level").value(conformance::to_string(x.rule->level));
+    j.key("request_frame").value(x.request_frame);
+    j.key("expected").value(x.expected);
+    j.key("actual").value(x.actual);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("differences").begin_array();
+  for (const auto& d : r.differences) {
+    j.begin_object();
+    j.key("frame").value(d.frame);
+    j.key("what").value(d.what);
+    j.end_object();
+  }
+  j.end_array();
+  j.end_object();
+}
+
+int run_live(const ReplayOptions& o, const std::set<uint16_t>& ports, bool colour) {
+  auto target = parse_target(o.target);
+  if (!target) {
+    std::fprintf(stderr, "ntp-probe replay: %s\n", target.error().c_str());
+    return 2;
+  }
+  LiveOptions lo;
+  lo.target = *target;
+  lo.rate = o.rate;
+  lo.recorded_timing = o.timing == "recorded";
+  lo.max_requests = o.max_requests;
+  lo.timeout = o.timeout;
+  int code = 0;
+  JsonWriter j;
+  j.begin_object();
+  j.key("live").begin_array();
+  for (const auto& f : o.files) {
+    const LiveResult r = replay_live(f, ports, lo);
+    if (!r.error.empty()) {
+      std::fprintf(stderr, "ntp-probe replay: %s -> %s: %s\n", f.c_str(), o.target.c_str(), r.error.c_str());
+      code = 3;
+    }
+    for (const auto& x : r.findings) {
+      if (x.rule->level == conformance::Level::Must && code == 0) code = 1;
+    }
+    if (o.format == "text") std::fputs(live_text(f, r, colour).c_str(), stdout);
+    live_json(j, f, r);
+  }
+  j.end_array();
+  j.key("exit_code").value(code);
+  j.end_object();
+  if (o.format == "json") std::printf("%s\n", j.str().c_str());
+  if (!o.json_file.empty()) std::ofstream(o.json_file, std::ios::trunc) << j.str() << "\n";
+  return code;
+}
+
+}  // namespace
 
 int run_replay(const ReplayOptions& o) {
   std::set<uint16_t> ports = {123};
   for (unsigned p : o.ports) ports.insert(static_cast<uint16_t>(p));
   const bool colour = o.colour == "always" || (o.colour == "auto" && use_colour(stdout));
+  if (!o.target.empty()) {
+    if (o.format == "junit" || o.format == "tap") {
+      std::fprintf(stderr, "ntp-probe replay: --target reports as text or json\n");
+      return 2;
+    }
+    return run_live(o, ports, colour);
+  }
   std::vector<FileResult> results;
   for (const auto& f : o.files) {
     results.push_back(analyse_file(f, ports));

@@ -15,6 +15,11 @@ struct ReplayOptions {
   std::string json_file;
   unsigned max_listed = 50;        // findings listed per rule in text (all in JSON)
   std::string colour = "auto";
+  std::string target;              // live replay: resend the recorded requests here
+  double rate = 0;
+  std::string timing = "fast";
+  size_t max_requests = 10000;
+  double timeout = 1.0;
 };
 
 void setup_replay(CLI::App& app, ReplayOptions& o);

@@ -145,6 +145,52 @@ TEST(ReplayReports, JUnitAndTap) {
   EXPECT_NE(tap.out.find("not ok 3 - " + file.string() + ": rfc5905/A.5.3/version-echo"), std::string::npos) << tap.out;
 }
 
+// Live replay: the capture's requests resent to ntp-server; its answers judged by the same
+// rules, and compared with the recorded ones.
+struct LiveServer {
+  explicit LiveServer(std::vector<std::string> extra) : proc([&] {
+    std::vector<std::string> argv = {NTP_SERVER_BIN, "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return test::ChildProcess(argv);
+  }()) {
+    const auto line = proc.read_line(5000ms).value_or("");
+    port = line.substr(line.rfind(':') + 1);
+  }
+  test::ChildProcess proc;
+  std::string port;
+};
+
+TEST(LiveReplay, AConformingTargetAnswersEveryRecordedRequest) {
+  const fs::path file = kPublic / "zeek-ntp-ntp.pcap";
+  if (!fs::exists(file)) GTEST_SKIP() << "../shared is absent";
+  LiveServer server({});
+  const auto r = test::run_command(
+      {NTP_PROBE_BIN, "replay", file.string(), "--target", "127.0.0.1:" + server.port, "--format", "json"}, 30000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find(R"("requests_in_capture":16,"sent":16,"answered":16,"findings":[])"), std::string::npos) << r.out;
+  // The recorded server (85.199.214.99) answered poll 6 with poll 4; ours echoes it.
+  EXPECT_NE(r.out.find("recorded server sent poll 4, target sent 6"), std::string::npos) << r.out;
+}
+
+TEST(LiveReplay, ATargetThatDoesNotEchoTheVersionFails) {
+  const fs::path file = kPublic / "zeek-ntp-ntp.pcap";
+  if (!fs::exists(file)) GTEST_SKIP() << "../shared is absent";
+  LiveServer server({"--misbehave", "vn-fixed-4"});
+  const auto r = test::run_command(
+      {NTP_PROBE_BIN, "replay", file.string(), "--target", "127.0.0.1:" + server.port, "--color", "never"}, 30000ms);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("FAIL rfc5905/A.5.3/version-echo MUST request of capture frame 31"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("frame 31: recorded server sent VN 3, target sent 4"), std::string::npos) << r.out;
+}
+
+TEST(LiveReplay, ASilentTargetExits3) {
+  const fs::path file = kPublic / "zeek-ntp.pcap";
+  if (!fs::exists(file)) GTEST_SKIP() << "../shared is absent";
+  const auto r = test::run_command(
+      {NTP_PROBE_BIN, "replay", file.string(), "--target", "127.0.0.1:9", "--timeout", "0.2"}, 30000ms);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+}
+
 TEST(DamagedCapture, MissingFileExit3) {
   const auto r = test::run_command({NTP_PROBE_BIN, "replay", "/nonexistent.pcap"}, 10000ms);
   EXPECT_EQ(r.exit_code, 3);

@@ -1,0 +1,42 @@
+// `ntp-probe replay FILE --target HOST:PORT`: resend the client requests a capture holds to a
+// live server, judge its answers with the same rules as the capture, and say where they differ
+// from the answers recorded.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "capture_analysis.hpp"
+#include "udp_client.hpp"
+
+namespace ntpkit::probe {
+
+struct LiveOptions {
+  Target target;
+  double rate = 0;               // requests per second; 0: as fast as the window allows
+  bool recorded_timing = false;  // keep the capture's spacing between requests
+  size_t max_requests = 10000;   // bounded, whatever the capture holds
+  double timeout = 1.0;          // for the last replies
+};
+
+struct Difference {
+  uint64_t frame;  // the request's frame in the capture
+  std::string what;  // "recorded server echoed VN 3, target answered VN 4"
+};
+
+struct LiveResult {
+  std::string target;
+  uint64_t requests_in_capture = 0;
+  uint64_t sent = 0;
+  uint64_t answered = 0;
+  replay::Stats stats;                  // the live exchanges, judged
+  std::vector<replay::Finding> findings;
+  std::vector<Difference> differences;  // live answer vs recorded answer
+  std::string error;
+};
+
+[[nodiscard]] LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& ports, const LiveOptions& o);
+
+}  // namespace ntpkit::probe
