@@ -20,6 +20,7 @@ struct Sink {
   FileResult& r;
   const std::set<uint16_t>& ports;
   const DatagramTap& tap;
+  const Progress& progress;
   net::FrameDecoder decoder;
   replay::Analyzer analyzer;
 
@@ -83,6 +84,7 @@ void read_with_libpcap(FILE* file, bool seekable, Sink& sink) {
     }
     // Nanosecond precision was asked for: tv_usec holds nanoseconds.
     sink.frame(linktype, {data, h->caplen}, static_cast<int64_t>(h->ts.tv_sec) * 1'000'000'000 + h->ts.tv_usec);
+    if (sink.progress && (r.frames & 0xFFFF) == 0 && seekable) sink.progress(static_cast<uint64_t>(std::ftell(pcap_file(p.get()))));
   }
 }
 
@@ -111,6 +113,7 @@ void read_pcapng(std::istream& in, Sink& sink) {
     auto packet = reader.block(block);
     if (!packet) return fail(packet.error());
     offset += start->total_length;
+    if (sink.progress && (r.frames & 0xFFFF) == 0) sink.progress(offset);
     if (!*packet) continue;
     const uint32_t linktype = reader.interfaces()[(*packet)->interface].link_type;
     link_types.insert(linktype);
@@ -124,11 +127,11 @@ void read_pcapng(std::istream& in, Sink& sink) {
 // libpcap first; a pcapng with mixed link types again from the start with our reader.
 template <class OpenFile, class OpenStream>
 FileResult analyse(const std::string& name, bool seekable, const std::set<uint16_t>& ports, const DatagramTap& tap,
-                   OpenFile open_file, OpenStream open_stream) {
+                   const Progress& progress, OpenFile open_file, OpenStream open_stream) {
   FileResult r;
   r.name = name;
   {
-    Sink sink{r, ports, tap, net::FrameDecoder{}, replay::Analyzer{}};
+    Sink sink{r, ports, tap, progress, net::FrameDecoder{}, replay::Analyzer{}};
     read_with_libpcap(open_file(), seekable, sink);
     if (r.error.find("different from the type of the first interface") == std::string::npos) {
       sink.finish();
@@ -137,7 +140,7 @@ FileResult analyse(const std::string& name, bool seekable, const std::set<uint16
   }
   r = FileResult{};
   r.name = name;
-  Sink sink{r, ports, tap, net::FrameDecoder{}, replay::Analyzer{}};
+  Sink sink{r, ports, tap, progress, net::FrameDecoder{}, replay::Analyzer{}};
   auto in = open_stream();
   read_pcapng(*in, sink);
   sink.finish();
@@ -146,16 +149,17 @@ FileResult analyse(const std::string& name, bool seekable, const std::set<uint16
 
 }  // namespace
 
-FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports, const DatagramTap& tap) {
+FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports, const DatagramTap& tap,
+                        const Progress& progress) {
   // Standard input cannot be read twice; libpcap alone reads it.
   return analyse(
-      path, path != "-", ports, tap, [&] { return path == "-" ? stdin : std::fopen(path.c_str(), "rb"); },
+      path, path != "-", ports, tap, progress, [&] { return path == "-" ? stdin : std::fopen(path.c_str(), "rb"); },
       [&] { return std::make_unique<std::ifstream>(path, std::ios::binary); });
 }
 
 FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_t>& ports) {
   return analyse(
-      "memory", true, ports, DatagramTap{},
+      "memory", true, ports, DatagramTap{}, Progress{},
       [&] { return fmemopen(const_cast<uint8_t*>(bytes.data()), bytes.size(), "rb"); },
       [&] {
         return std::make_unique<std::istringstream>(std::string(bytes.begin(), bytes.end()), std::ios::binary);

@@ -33,8 +33,11 @@ using DatagramTap = std::function<void(const replay::Datagram&)>;
 
 // A file by path ("-": standard input), read with libpcap; a pcapng with interfaces of
 // different link types (which libpcap 1.10 refuses) with lib/'s pcapng decoder.
+// Called now and then with the bytes of the file read so far (not for standard input).
+using Progress = std::function<void(uint64_t bytes_read)>;
+
 [[nodiscard]] FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports,
-                                      const DatagramTap& tap = {});
+                                      const DatagramTap& tap = {}, const Progress& progress = {});
 // The same from bytes in memory (libpcap reads them through fmemopen).
 [[nodiscard]] FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_t>& ports);
 

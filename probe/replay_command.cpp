@@ -1,6 +1,7 @@
 #include "replay_command.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -346,7 +347,17 @@ int run_replay(const ReplayOptions& o) {
   }
   std::vector<FileResult> results;
   for (const auto& f : o.files) {
-    results.push_back(analyse_file(f, ports));
+    // A progress line on stderr when it is a terminal: bytes read of the file's size.
+    Progress progress;
+    std::error_code ec;
+    const auto size = f == "-" ? 0 : std::filesystem::file_size(f, ec);
+    if (isatty(fileno(stderr)) != 0 && size > 0 && !ec) {
+      progress = [&](uint64_t done) {
+        std::fprintf(stderr, "\r%s: %3u%%", f.c_str(), static_cast<unsigned>(done * 100 / size));
+      };
+    }
+    results.push_back(analyse_file(f, ports, {}, progress));
+    if (progress) std::fprintf(stderr, "\r\x1b[K");
     if (!results.back().error.empty()) {
       std::fprintf(stderr, "ntp-probe replay: %s: %s\n", f.c_str(), results.back().error.c_str());
     }
