@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 
+#include "escape.hpp"
 #include "json_writer.hpp"
 #include "capture_analysis.hpp"
 #include "replay_live.hpp"
@@ -146,19 +147,6 @@ void json_file(JsonWriter& j, const FileResult& f) {
   j.end_object();
 }
 
-std::string xml_escape(std::string_view in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += static_cast<unsigned char>(c) < 0x20 && c != '\n' ? '?' : c;
-    }
-  }
-  return out;
-}
 
 std::string finding_line(const replay::Finding& x) {
   return "frames " + (x.request_frame != 0 ? std::to_string(x.request_frame) : std::string("-")) + " -> " +
@@ -204,7 +192,7 @@ std::string tap_report(const std::vector<FileResult>& results) {
   std::string body;
   size_t n = 0;
   for (const auto& f : results) {
-    if (!f.error.empty()) body += "not ok " + std::to_string(++n) + " - " + f.name + ": read\n  ---\n  message: \"" + f.error + "\"\n  ...\n";
+    if (!f.error.empty()) body += "not ok " + std::to_string(++n) + " - " + f.name + ": read\n  ---\n  message: " + yaml_quote(f.error) + "\n  ...\n";
     for (const auto& rule : replay::rules()) {
       std::vector<const replay::Finding*> found;
       for (const auto& x : f.findings) {
@@ -214,7 +202,7 @@ std::string tap_report(const std::vector<FileResult>& results) {
       body += std::string(found.empty() || !must ? "ok " : "not ok ") + std::to_string(++n) + " - " + f.name + ": " +
               std::string(rule.id) + (found.empty() || must ? "" : " # TODO SHOULD not met") + "\n";
       if (!found.empty()) {
-        body += "  ---\n  findings: " + std::to_string(found.size()) + "\n  first: \"" + finding_line(*found.front()) + "\"\n  ...\n";
+        body += "  ---\n  findings: " + std::to_string(found.size()) + "\n  first: " + yaml_quote(finding_line(*found.front())) + "\n  ...\n";
       }
     }
   }

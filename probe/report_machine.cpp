@@ -2,6 +2,7 @@
 #include <array>
 #include <cstdio>
 
+#include "escape.hpp"
 #include "json_writer.hpp"
 #include "report.hpp"
 
@@ -23,33 +24,7 @@ void datagrams(JsonWriter& j, std::string_view key, const auto& list) {
   j.end_array();
 }
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        // XML 1.0 forbids most control characters even as references.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') out += '?';
-        else out += c;
-    }
-  }
-  return out;
-}
 
-// A YAML double-quoted scalar.
-std::string yaml_quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string details(const Report& r, const Entry& e) {
   const CaseResult& c = e.result;
