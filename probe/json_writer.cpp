@@ -14,7 +14,8 @@ void JsonWriter::quote(std::string_view s) {
       case '\n': out_ += "\\n"; break;
       case '\t': out_ += "\\t"; break;
       default:
-        if (c < 0x20 || c >= 0x7f) {
+        // Control characters are escaped; bytes from 0x80 pass as the UTF-8 they are part of.
+        if (c < 0x20 || c == 0x7f) {
           std::array<char, 8> buf{};
           std::snprintf(buf.data(), buf.size(), "\\u%04x", c);
           out_ += buf.data();

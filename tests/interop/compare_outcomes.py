@@ -13,7 +13,12 @@
         then one 'CASE-ID OUTCOME' line per case, in the order the suite ran them.
 
     compare_outcomes.py table REPORT.json
-        Print the report's summary counts and its non-pass cases (for docs/interop.md).
+        Print the report's summary counts and its non-pass cases.
+
+    compare_outcomes.py summary DIR [--peers P,P...] [--suites S,S...]
+        From the expected files DIR/PEER.SUITE.txt: one Markdown table of outcome counts per
+        suite (a column per peer), then one table of every case that is not 'pass' for some
+        peer, with each peer's outcome (the tables of docs/interop.md and README.md).
 
 EXPECTED: '#' lines and blank lines are ignored; '# version: TEXT' records the peer's version
 (check notes, without failing, when --version differs). Exit 2 on bad input.
@@ -74,11 +79,20 @@ def load_expected(path):
     return expected, version
 
 
+def text(value):
+    """A report string as the probe meant it. ntp-probe's JSON writer escapes each byte of a
+    UTF-8 sequence on its own ('\u00c2\u00a7' for '§'); undo that where the string decodes so."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def evidence(case, indent="      "):
     out = []
     for key in ("summary", "expected", "actual"):
         if case.get(key):
-            out.append("%s%-9s %s" % (indent, key + ":", case[key]))
+            out.append("%s%-9s %s" % (indent, key + ":", text(case[key])))
     for pkt in case.get("sent", [])[:1]:
         out.append("%s%-9s %s" % (indent, "sent:", pkt.get("hex", "")))
     for pkt in case.get("received", [])[:2]:
@@ -155,7 +169,42 @@ def cmd_table(args):
     print(" ".join("%s=%s" % (k, counts.get(k, 0)) for k in ("total",) + OUTCOMES))
     for cid, case in cases.items():
         if case["outcome"] != "pass":
-            print("%s %s | %s" % (cid, case["outcome"], case.get("summary", "")))
+            print("%s %s | %s" % (cid, case["outcome"], text(case.get("summary", ""))))
+    return 0
+
+
+PEERS = ("ntp-server", "chronyd", "ntpsec", "openntpd")
+SUITES = ("rfc5905", "rfc4330", "rfc7822", "security", "ratelimit")
+ROWS = (("pass", "passed"), ("fail", "failed"), ("warn", "warnings"), ("info", "info"),
+        ("skip", "skipped"), ("inconclusive", "inconclusive"))
+
+
+def cmd_summary(args):
+    peers = args.peers.split(",") if args.peers else list(PEERS)
+    suites = args.suites.split(",") if args.suites else list(SUITES)
+    table = {}  # (suite, peer) -> {case: outcome}
+    for suite in suites:
+        for peer in peers:
+            path = "%s/%s.%s.txt" % (args.dir, peer, suite)
+            table[suite, peer] = load_expected(path)[0]
+    head = "| %%s | %s |" % " | ".join(peers)
+    rule = "|---|" + "---:|" * len(peers)
+    for suite in suites:
+        cases = table[suite, peers[0]]
+        print(head % ("%s (%d case%s)" % (suite, len(cases), "" if len(cases) == 1 else "s")))
+        print(rule)
+        for key, label in ROWS:
+            counts = [sum(1 for o in table[suite, p].values() if o == key) for p in peers]
+            if key in ("pass", "fail", "warn", "info") or any(counts):
+                print("| %s | %s |" % (label, " | ".join(str(c) for c in counts)))
+        print()
+    print(head % "case")
+    print("|---|" + "---|" * len(peers))
+    for suite in suites:
+        for cid in table[suite, peers[0]]:
+            row = [table[suite, p].get(cid, "-") for p in peers]
+            if any(o != "pass" for o in row):
+                print("| %s `%s` | %s |" % (suite, cid, " | ".join(row)))
     return 0
 
 
@@ -173,8 +222,13 @@ def main():
     p.add_argument("--header", action="append", default=[])
     p = sub.add_parser("table")
     p.add_argument("report")
+    p = sub.add_parser("summary")
+    p.add_argument("dir")
+    p.add_argument("--peers")
+    p.add_argument("--suites")
     args = ap.parse_args()
-    return {"check": cmd_check, "write": cmd_write, "table": cmd_table}[args.cmd](args)
+    return {"check": cmd_check, "write": cmd_write, "table": cmd_table,
+            "summary": cmd_summary}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,10 @@ std::string describe_mode(Mode m) {
   return std::to_string(static_cast<int>(m)) + " (" + std::string(to_string(m)) + ")";
 }
 
+bool is_kiss_of_death(const Header& h) {
+  return h.stratum == 0 && (h.reference_id.kiss_code().has_value() || h.leap != Leap::Unsynchronized);
+}
+
 Check check_mode(const Header& request, const Header& reply) {
   // RFC 5905 §9.2 (Figure 19/20): a client request is answered in server mode; a symmetric
   // active one, if at all, in symmetric passive mode.

@@ -30,7 +30,7 @@ const std::vector<Case>& cases() {
            auto p = parse(r.bytes);
            if (!p) return violated("a reply to the burst is malformed", "well-formed replies", describe(p.error()));
            const Header& h = p->header;
-           if (h.stratum != 0) {
+           if (!is_kiss_of_death(h)) {  // an answer, perhaps an unsynchronized one (stratum 0, LI 3)
              ++served;
              continue;
            }

@@ -15,9 +15,10 @@ auto request(uint8_t vn, Mode mode = Mode::Client) {
 }
 
 Case field_case(std::string_view id, std::string_view requirement, uint8_t vn,
-                std::initializer_list<Check (*)(const Header&, const Header&)> checks, std::string_view ok) {
+                std::initializer_list<Check (*)(const Header&, const Header&)> checks, std::string_view ok,
+                Level level = Level::Must) {
   std::vector<Check (*)(const Header&, const Header&)> list(checks);
-  return {id, "RFC 4330", "6", Level::Must, requirement, Expect::Reply, request(vn),
+  return {id, "RFC 4330", "6", level, requirement, Expect::Reply, request(vn),
           [list, ok](const Observation& o, const JudgeContext&) {
             return with_reply(o, [&](const Header& rq, const PacketView& rp, const Received&) {
               for (auto c : list) {
@@ -55,8 +56,12 @@ const std::vector<Case>& cases() {
       field_case("rfc4330/6/timestamps", "Receive is when the request arrived and transmit when the reply left: both "
                                          "set, receive not after transmit.",
                  4, {timestamps_set}, "receive and transmit set, in order"),
-      field_case("rfc4330/6/unsynchronized", "An unsynchronized server sets LI 3; stratum 0 replies carry a kiss code.",
-                 4, {unsynchronized_shape}, "LI and stratum agree"),
+      // A SHOULD, like rfc5905/7.3/leap-consistent: §6 describes the fields, it does not bind LI 3
+      // to a stratum with a MUST.
+      field_case("rfc4330/6/unsynchronized",
+                 "An unsynchronized server sets LI 3 with stratum 0 (kiss code or none), not with a synchronized "
+                 "stratum.",
+                 4, {unsynchronized_shape}, "LI and stratum agree", Level::Should),
       {"rfc4330/6/mode1", "RFC 4330", "6", Level::Should,
        "A request in a mode other than 3 is answered, if at all, in symmetric passive mode (2).", Expect::Either,
        request(4, Mode::SymmetricActive),

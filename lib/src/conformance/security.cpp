@@ -87,7 +87,7 @@ const std::vector<Case>& cases() {
          size_t kods = 0;
          for (const auto& r : o.received) {
            auto p = parse(r.bytes);
-           if (!p || p->header.stratum != 0) continue;
+           if (!p || !is_kiss_of_death(p->header)) continue;
            ++kods;
            if (ours.count(p->header.origin.raw()) == 0) {
              return violated("a kiss-o'-death without our origin", "origin = the transmit of one of our requests",

@@ -37,6 +37,11 @@ using Check = std::optional<Violation>;  // nullopt: satisfied
 // The offset computed from the four timestamps is within `max` of our clock (RFC 5905 §8).
 [[nodiscard]] Check check_offset(Timestamp t1, const Header& reply, Timestamp t4, Duration max);
 
+// A kiss-o'-death (RFC 5905 §7.4): stratum 0 with a kiss code, or stratum 0 that does not say
+// it is merely unsynchronized (LI 3). Stratum 0, LI 3 and no kiss code is an unsynchronized
+// server's ordinary answer (§7.3 sends stratum 16 as 0).
+[[nodiscard]] bool is_kiss_of_death(const Header& h);
+
 // Text helpers for messages.
 [[nodiscard]] std::string describe_timestamp(Timestamp t);  // "e6c69f5f.10000000"
 [[nodiscard]] std::string describe_mode(Mode m);            // "4 (server)"
