@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs libFuzzer harnesses, merges new coverage into fuzz/corpus/<harness>/, keeps crashes under
+# Runs libFuzzer harnesses, merges inputs with new coverage into fuzz/corpus/<harness>/ (keeping
+# the seeds there), keeps crashes under
 # build-fuzz/work/<harness>/ (copy each into fuzz/regressions/<harness>/ once fixed), and prints
 # executions, executions per second, coverage and crashes.
 #
@@ -26,7 +27,7 @@ fi
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz >/dev/null
 
-printf '%-16s %12s %10s %8s %8s %8s\n' harness executions exec/s edges features crashes
+printf '%-16s %12s %10s %8s %8s %8s %8s\n' harness executions exec/s edges features crashes 'corpus+'
 status=0
 for h in "${harnesses[@]}"; do
   bin=build-fuzz/fuzz/${h}_fuzzer
@@ -53,10 +54,10 @@ for h in "${harnesses[@]}"; do
   features=$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")
   crashes=$(find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'leak-*' -o -name 'oom-*' \) | wc -l)
   [ "$crashes" -eq 0 ] || status=1
-  # Keep the corpus small: only inputs that add coverage go back into the repository.
-  mkdir -p "$work/merged"
-  "$bin" -merge=1 "$work/merged" fuzz/corpus/"$h" "$work/corpus" >/dev/null 2>&1 || true
-  rm -rf fuzz/corpus/"$h".new && mv "$work/merged" fuzz/corpus/"$h".new && rm -rf fuzz/corpus/"$h" && mv fuzz/corpus/"$h".new fuzz/corpus/"$h"
-  printf '%-16s %12s %10s %8s %8s %8s\n' "$h" "$execs" "$rate" "${edges:-?}" "${features:-?}" "$crashes"
+  # Only inputs that add coverage go back into the repository, beside the seeds already there.
+  before=$(ls fuzz/corpus/"$h" | wc -l)
+  "$bin" -merge=1 fuzz/corpus/"$h" "$work/corpus" >"$work/merge.log" 2>&1 || true
+  added=$(( $(ls fuzz/corpus/"$h" | wc -l) - before ))
+  printf '%-16s %12s %10s %8s %8s %8s %8s\n' "$h" "$execs" "$rate" "${edges:-?}" "${features:-?}" "$crashes" "$added"
 done
 exit $status
