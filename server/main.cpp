@@ -29,8 +29,8 @@ int main(int argc, char** argv) {
   }
   if (config.precision_auto) config.state.precision = measure_precision();
 
-  std::vector<Listener> listeners;
-  if (auto err = open_listeners(config, listeners); !err.empty()) {
+  std::vector<std::vector<Listener>> workers;
+  if (auto err = open_listeners(config, workers); !err.empty()) {
     std::fprintf(stderr, "ntp-server: %s\n", err.c_str());
     return 3;
   }
@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ntp-server: %s\n", err.c_str());
     return 3;
   }
-  for (const auto& l : listeners) std::printf("NTP server listening on %s\n", l.name.c_str());
+  for (const auto& l : workers.front()) std::printf("NTP server listening on %s\n", l.name.c_str());
+  if (workers.size() > 1) std::printf("%zu workers (SO_REUSEPORT)\n", workers.size());
   if (config.misbehaviour.any()) {
     std::string names;
     for (const auto& f : ntpkit::fault_catalogue()) {
@@ -47,5 +48,5 @@ int main(int argc, char** argv) {
     std::printf("misbehaving on purpose: %s\n", names.c_str());
   }
   std::fflush(stdout);
-  return serve(std::move(config), listeners);
+  return serve(config, workers);
 }

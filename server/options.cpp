@@ -40,6 +40,9 @@ void setup_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--user", o.user, "drop privileges to this user after binding");
   app.add_flag("-v,--verbose", o.verbose, "print a line per request");
+  app.add_option("--threads", o.threads, "worker threads, each with its own SO_REUSEPORT sockets")
+      ->check(CLI::Range(1U, 256U))
+      ->capture_default_str();
 }
 
 namespace {
@@ -131,6 +134,7 @@ std::string to_config(const Options& o, Config& c) {
   c.rate.burst = o.rate_burst;
   c.user = o.user;
   c.verbose = o.verbose;
+  c.threads = o.threads;
   return {};
 }
 

@@ -33,6 +33,7 @@ struct Options {
   std::string vn1_mode0 = "client";
   std::string user;
   bool verbose = false;
+  unsigned threads = 1;
 };
 
 // What the options mean, validated: everything the server loop needs.
@@ -48,6 +49,7 @@ struct Config {
   RateLimitConfig rate;
   std::string user;
   bool verbose = false;
+  unsigned threads = 1;  // workers, each with its own SO_REUSEPORT sockets
 };
 
 void setup_options(CLI::App& app, Options& o);

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <sys/random.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <thread>
 
 #include "kernel_clock.hpp"
 #include "ntpkit/parse.hpp"
@@ -30,10 +32,8 @@ constexpr size_t kReplyCapacity = kMaxDatagram + kOversizePadding;
 constexpr auto kStateRefresh = std::chrono::seconds(1);
 constexpr auto kReferenceRefresh = std::chrono::seconds(64);
 
-volatile sig_atomic_t g_stop = 0;
-volatile sig_atomic_t g_report = 0;
-extern "C" void on_stop(int) { g_stop = 1; }
-extern "C" void on_report(int) { g_report = 1; }
+// Single-writer counter bump: a plain load and store, no locked instruction.
+void bump(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
 
 std::string address_string(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = {};
@@ -100,8 +100,15 @@ Timestamp receive_time(const msghdr& msg, const Clock& clock) {
 
 class Loop {
  public:
-  Loop(Config config, const std::vector<Listener>& listeners)
-      : config_(std::move(config)), listeners_(listeners), limiter_(config_.rate), batch_(std::make_unique<Batch>()) {
+  Loop(Config config, const std::vector<Listener>& listeners, WorkerCounters& counters, const std::atomic<bool>& stop,
+       int wake_fd)
+      : config_(std::move(config)),
+        listeners_(listeners),
+        counters_(counters),
+        stop_(stop),
+        wake_fd_(wake_fd),
+        limiter_(config_.rate),
+        batch_(std::make_unique<Batch>()) {
     if (getrandom(&rng_, sizeof rng_, 0) != sizeof rng_) rng_ = 0x243f6a8885a308d3ULL;
     rng_ |= 1;
   }
@@ -110,18 +117,10 @@ class Loop {
     refresh_state(true);
     std::vector<pollfd> fds;
     for (const auto& l : listeners_) fds.push_back({l.fd, POLLIN, 0});
-    sigset_t run_mask;
-    sigprocmask(SIG_SETMASK, nullptr, &run_mask);
-    sigdelset(&run_mask, SIGINT);
-    sigdelset(&run_mask, SIGTERM);
-    sigdelset(&run_mask, SIGUSR1);
-    while (g_stop == 0) {
+    fds.push_back({wake_fd_, POLLIN, 0});  // the main thread's stop
+    while (!stop_.load(std::memory_order_relaxed)) {
       const timespec timeout = next_timeout();
-      const int n = ppoll(fds.data(), fds.size(), &timeout, &run_mask);
-      if (g_report != 0) {
-        g_report = 0;
-        std::fprintf(stderr, "%s\n", format_counters(counters_).c_str());
-      }
+      const int n = ppoll(fds.data(), fds.size(), &timeout, nullptr);
       if (n < 0 && errno != EINTR) {
         std::fprintf(stderr, "ntp-server: poll failed: %s\n", std::strerror(errno));
         return 3;
@@ -129,12 +128,10 @@ class Loop {
       send_due();
       refresh_state(false);
       if (n <= 0) continue;
-      for (const auto& p : fds) {
-        if ((p.revents & POLLIN) != 0) drain(p.fd);
+      for (size_t i = 0; i + 1 < fds.size(); ++i) {
+        if ((fds[i].revents & POLLIN) != 0) drain(fds[i].fd);
       }
     }
-    std::printf("%s\n", format_counters(counters_).c_str());
-    std::fflush(stdout);
     return 0;
   }
 
@@ -194,11 +191,11 @@ class Loop {
   // Decides one datagram; queues its reply in the send batch. Returns the new batch size.
   size_t handle(int fd, size_t i, size_t out_count) {
     Batch& b = *batch_;
-    ++counters_.received;
+    bump(counters_.received);
     const msghdr& m = b.rx[i].msg_hdr;
     if ((m.msg_flags & MSG_TRUNC) != 0) {
-      ++counters_.truncated;
-      ++counters_.dropped[static_cast<size_t>(DropReason::Malformed)];
+      bump(counters_.truncated);
+      bump(counters_.dropped[static_cast<size_t>(DropReason::Malformed)]);
       return out_count;
     }
     const auto request = std::span<const uint8_t>(b.in[i].data(), b.rx[i].msg_len);
@@ -210,12 +207,12 @@ class Loop {
     const Action a = respond(request, ctx, clock_, config_.state, config_.policy, config_.misbehaviour, b.out[i]);
     if (config_.verbose) log(b.from[i], request, a);
     if (!a.is_reply()) {
-      ++counters_.dropped[static_cast<size_t>(a.reason)];
+      bump(counters_.dropped[static_cast<size_t>(a.reason)]);
       return out_count;
     }
-    ++counters_.answered;
-    counters_.kiss_of_death += a.kiss_of_death ? 1 : 0;
-    counters_.crypto_nak += a.crypto_nak ? 1 : 0;
+    bump(counters_.answered);
+    if (a.kiss_of_death) bump(counters_.kiss_of_death);
+    if (a.crypto_nak) bump(counters_.crypto_nak);
     if (a.from_other_port) {
       send_from_other_port(b.from[i], m.msg_namelen, std::span<const uint8_t>(b.out[i].data(), a.length), a.copies);
       return out_count;
@@ -245,7 +242,7 @@ class Loop {
       const int sent = sendmmsg(fd, batch_->tx.data() + done, static_cast<unsigned>(count - done), 0);
       if (sent <= 0) {
         // A reply that cannot be sent is counted and dropped; the loop goes on.
-        ++counters_.send_errors;
+        bump(counters_.send_errors);
         ++done;
         continue;
       }
@@ -260,7 +257,7 @@ class Loop {
     if (fd < 0) fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     for (uint8_t c = 0; c < copies; ++c) {
       if (fd < 0 || sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&to), len) < 0) {
-        ++counters_.send_errors;
+        bump(counters_.send_errors);
       }
     }
   }
@@ -271,7 +268,7 @@ class Loop {
       const Pending& p = pending_.front();
       for (uint8_t c = 0; c < p.copies; ++c) {
         if (sendto(p.fd, p.bytes.data(), p.bytes.size(), 0, reinterpret_cast<const sockaddr*>(&p.to), p.to_len) < 0) {
-          ++counters_.send_errors;
+          bump(counters_.send_errors);
         }
       }
       pending_.pop_front();
@@ -297,11 +294,13 @@ class Loop {
 
   Config config_;
   const std::vector<Listener>& listeners_;
+  WorkerCounters& counters_;
+  const std::atomic<bool>& stop_;
+  int wake_fd_;
   SystemClock clock_;
   RateLimiter limiter_;
   std::unique_ptr<Batch> batch_;
   std::deque<Pending> pending_;
-  Counters counters_;
   uint64_t rng_ = 0;
   int other_v4_ = -1;
   int other_v6_ = -1;
@@ -310,6 +309,17 @@ class Loop {
 };
 
 }  // namespace
+
+void WorkerCounters::add_to(Counters& c) const {
+  const auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  c.received += get(received);
+  c.answered += get(answered);
+  c.kiss_of_death += get(kiss_of_death);
+  c.crypto_nak += get(crypto_nak);
+  c.send_errors += get(send_errors);
+  c.truncated += get(truncated);
+  for (size_t i = 0; i < kDropReasonCount; ++i) c.dropped[i] += get(dropped[i]);
+}
 
 std::string format_counters(const Counters& c) {
   std::string s = "counters: received " + std::to_string(c.received) + ", answered " + std::to_string(c.answered) +
@@ -329,7 +339,33 @@ std::string format_counters(const Counters& c) {
   return s;
 }
 
-std::string open_listeners(const Config& config, std::vector<Listener>& out) {
+namespace {
+
+// One socket bound to `addr` (SO_REUSEPORT when several workers share the address).
+int bind_socket(const sockaddr* addr, socklen_t len, bool reuseport, int& err) {
+  const int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    err = errno;
+    return -1;
+  }
+  const int one = 1;
+  if (addr->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  // Kernel receive timestamps: T2 is when the datagram arrived, not when we read it.
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+  if (bind(fd, addr, len) != 0) {
+    err = errno;
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::string open_listeners(const Config& config, std::vector<std::vector<Listener>>& out) {
+  const unsigned workers = std::max(1U, config.threads);
+  out.assign(workers, {});
   for (const auto& spec : config.listen) {
     std::string host, port;
     if (!split_host_port(spec, host, port)) return "--listen " + spec + ": give ADDR:PORT, e.g. 127.0.0.1:123 or [::1]:123";
@@ -342,28 +378,25 @@ std::string open_listeners(const Config& config, std::vector<Listener>& out) {
       return "--listen " + spec + ": " + gai_strerror(rc);
     }
     std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
-    const int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
+    int err = 0;
+    const int first = bind_socket(res->ai_addr, static_cast<socklen_t>(res->ai_addrlen), workers > 1, err);
+    if (first < 0) {
       // The default listen set includes [::]; a machine without IPv6 still serves IPv4.
-      if (config.listen_defaulted && res->ai_family == AF_INET6) continue;
-      return "cannot open a socket for " + spec + ": " + std::strerror(errno);
-    }
-    const int one = 1;
-    if (res->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    // Kernel receive timestamps: T2 is when the datagram arrived, not when we read it.
-    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
-      const int err = errno;
-      close(fd);
-      if (config.listen_defaulted && res->ai_family == AF_INET6 && err == EADDRNOTAVAIL) continue;
+      if (config.listen_defaulted && res->ai_family == AF_INET6 && (err == EAFNOSUPPORT || err == EADDRNOTAVAIL)) continue;
       return "cannot listen on " + spec + ": " + std::strerror(err);
     }
+    // The other workers bind the address the first one got (port 0 becomes a real port).
     sockaddr_storage bound{};
     socklen_t len = sizeof bound;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-    out.push_back({fd, address_string(bound)});
+    getsockname(first, reinterpret_cast<sockaddr*>(&bound), &len);
+    out[0].push_back({first, address_string(bound)});
+    for (unsigned w = 1; w < workers; ++w) {
+      const int fd = bind_socket(reinterpret_cast<const sockaddr*>(&bound), len, true, err);
+      if (fd < 0) return "cannot listen on " + spec + " again for worker " + std::to_string(w) + ": " + std::strerror(err);
+      out[w].push_back({fd, address_string(bound)});
+    }
   }
-  if (out.empty()) return "no address to listen on";
+  if (out[0].empty()) return "no address to listen on";
   return {};
 }
 
@@ -378,24 +411,53 @@ std::string drop_privileges(const std::string& user) {
   return {};
 }
 
-int serve(Config config, const std::vector<Listener>& listeners) {
-  struct sigaction stop {};
-  stop.sa_handler = on_stop;
-  sigaction(SIGINT, &stop, nullptr);
-  sigaction(SIGTERM, &stop, nullptr);
-  struct sigaction report {};
-  report.sa_handler = on_report;
-  sigaction(SIGUSR1, &report, nullptr);
+int serve(const Config& config, const std::vector<std::vector<Listener>>& workers) {
+  // Workers inherit a mask that blocks these; only this thread takes them, with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
-  // Signals are delivered only inside ppoll, so none is lost between a check and the wait.
-  sigset_t block;
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  sigaddset(&block, SIGTERM);
-  sigaddset(&block, SIGUSR1);
-  sigprocmask(SIG_BLOCK, &block, nullptr);
-  Loop loop(std::move(config), listeners);
-  return loop.run();
+
+  const int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake < 0) {
+    std::fprintf(stderr, "ntp-server: eventfd: %s\n", std::strerror(errno));
+    return 3;
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::unique_ptr<WorkerCounters>> counters;
+  std::vector<std::thread> threads;
+  std::atomic<int> failure{0};
+  for (const auto& listeners : workers) {
+    counters.push_back(std::make_unique<WorkerCounters>());
+    threads.emplace_back([&, &c = *counters.back()] {
+      if (const int rc = Loop(config, listeners, c, stop, wake).run(); rc != 0) failure = rc;
+    });
+  }
+  const auto totals = [&] {
+    Counters c;
+    for (const auto& w : counters) w->add_to(c);
+    return c;
+  };
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGUSR1) {
+      std::fprintf(stderr, "%s\n", format_counters(totals()).c_str());
+      continue;
+    }
+    break;
+  }
+  stop = true;
+  const uint64_t one = 1;
+  (void)!write(wake, &one, sizeof one);  // every worker polls it: all wake at once
+  for (auto& t : threads) t.join();
+  close(wake);
+  std::printf("%s\n", format_counters(totals()).c_str());
+  std::fflush(stdout);
+  return failure.load();
 }
 
 }  // namespace ntpkit::server

@@ -22,17 +22,28 @@ struct Counters {
 };
 [[nodiscard]] std::string format_counters(const Counters& c);
 
+// One worker's counters: written by that worker alone, read by the main thread for reports,
+// so relaxed atomics suffice and there is no contention.
+struct WorkerCounters {
+  std::atomic<uint64_t> received{0}, answered{0}, kiss_of_death{0}, crypto_nak{0}, send_errors{0}, truncated{0};
+  std::array<std::atomic<uint64_t>, kDropReasonCount> dropped{};
+  void add_to(Counters& c) const;
+};
+
 struct Listener {
   int fd = -1;
   std::string name;  // "127.0.0.1:123"
 };
 
-// Binds every address of config.listen. Returns an error sentence or empty.
-[[nodiscard]] std::string open_listeners(const Config& config, std::vector<Listener>& out);
+// Binds every address of config.listen, config.threads times over with SO_REUSEPORT (the
+// kernel spreads clients over the workers' sockets): out[w] is worker w's sockets. Returns an
+// error sentence or empty.
+[[nodiscard]] std::string open_listeners(const Config& config, std::vector<std::vector<Listener>>& out);
 // Drops root privileges to `user`. Returns an error sentence or empty.
 [[nodiscard]] std::string drop_privileges(const std::string& user);
 
-// Serves until SIGINT or SIGTERM; prints counters on SIGUSR1 and at the end.
-int serve(Config config, const std::vector<Listener>& listeners);
+// One worker thread per socket set; the calling thread waits for signals: counters on SIGUSR1,
+// a clean stop (and the counters) on SIGINT or SIGTERM.
+int serve(const Config& config, const std::vector<std::vector<Listener>>& workers);
 
 }  // namespace ntpkit::server

@@ -216,6 +216,30 @@ TEST(ServerE2E, BadFlagsGiveOneLineAndExitCode2) {
   }
 }
 
+TEST(ServerE2E, SeveralWorkersShareThePortAndTheCounters) {
+  Server s({"--listen", "127.0.0.1:0", "--threads", "3"});
+  const uint16_t port = s.port();
+  const auto workers = s.proc.read_line(2000ms);
+  ASSERT_TRUE(workers.has_value());
+  EXPECT_EQ(*workers, "3 workers (SO_REUSEPORT)");
+  // Many source ports, so SO_REUSEPORT's hash spreads them over the workers.
+  int answered = 0;
+  for (uint32_t i = 0; i < 60; ++i) {
+    Socket sock;
+    const auto t = Timestamp::from_parts(100 + i, i);
+    sock.send_to(port, client_request(t));
+    const auto reply = sock.receive();
+    if (reply.size() == kHeaderLength && parse(reply)->header.origin == t) ++answered;
+  }
+  EXPECT_EQ(answered, 60);
+  s.proc.signal(SIGUSR1);
+  const auto counters = s.proc.read_error_line(3000ms);
+  ASSERT_TRUE(counters.has_value());
+  EXPECT_NE(counters->find("received 60, answered 60"), std::string::npos) << *counters;
+  s.proc.signal(SIGTERM);
+  EXPECT_EQ(s.proc.wait(5000ms), 0);
+}
+
 TEST(ServerE2E, RateLimitAnswersExcessWithOneRateKissOfDeath) {
   Server s({"--listen", "127.0.0.1:0", "--rate-limit", "--rate-interval", "60", "--rate-burst", "3"});
   const uint16_t port = s.port();
