@@ -92,6 +92,13 @@ void Analyzer::add(const Datagram& d) {
     return;
   }
   const Header& h = parsed->header;
+  // A datagram that answers a pending request (on the reverse flow, origin = the request's
+  // transmit) is a reply whatever its mode: a server answering in mode 3 or 5 is judged for it,
+  // not taken for another client or a broadcaster.
+  if (h.mode != Mode::Server && !h.origin.is_zero() &&
+      requests_.count(ExchangeKey{d.destination, d.source, h.origin.raw()}) != 0) {
+    return add_reply(d, *parsed);
+  }
   switch (h.mode) {
     case Mode::Client: return add_request(d, h);
     case Mode::Server: return add_reply(d, *parsed);

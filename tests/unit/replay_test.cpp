@@ -135,6 +135,20 @@ TEST(Replay, EveryExchangeRuleFires) {
   }
 }
 
+TEST(Replay, AReplyInTheWrongModeIsStillAReply) {
+  for (Mode m : {Mode::Client, Mode::Broadcast}) {
+    Feed f;
+    Header wrong = reply_header(0x9999);
+    wrong.mode = m;
+    f.packet(kClient, kServer, request_header(0x9999), 0);
+    f.packet(kServer, kClient, wrong, 1000);
+    f.analyzer.finish();
+    EXPECT_EQ(f.analyzer.stats().exchanges, 1U);
+    EXPECT_EQ(f.analyzer.stats().unanswered, 0U);
+    EXPECT_EQ(f.rules(), std::vector<std::string_view>{"rfc5905/8/reply-mode"});
+  }
+}
+
 TEST(Replay, SymmetricOriginsAreCheckedAgainstThePeersLastTransmit) {
   Feed f;
   Header active;
