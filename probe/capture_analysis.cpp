@@ -2,6 +2,7 @@
 
 #include <pcap/pcap.h>
 
+#include <bitset>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -18,7 +19,7 @@ namespace {
 // Decodes frames and feeds the NTP datagrams to the analyzer.
 struct Sink {
   FileResult& r;
-  const std::set<uint16_t>& ports;
+  const std::bitset<65536>& ports;
   const DatagramTap& tap;
   const Progress& progress;
   net::FrameDecoder decoder;
@@ -30,7 +31,7 @@ struct Sink {
     using Kind = net::DecodedFrame::Kind;
     if (f.kind == Kind::Truncated) ++r.truncated_frames;
     if (f.kind == Kind::IcmpError) ++r.icmp_errors;
-    const bool ntp_port = ports.count(f.source.port) != 0 || ports.count(f.destination.port) != 0;
+    const bool ntp_port = ports.test(f.source.port) || ports.test(f.destination.port);
     if (f.kind == Kind::Tcp && ntp_port) ++r.tcp_ntp;
     if (f.kind != Kind::Udp || !ntp_port) return;
     const replay::Datagram d{r.frames, time_ns, f.source, f.destination, f.payload};
@@ -126,8 +127,10 @@ void read_pcapng(std::istream& in, Sink& sink) {
 
 // libpcap first; a pcapng with mixed link types again from the start with our reader.
 template <class OpenFile, class OpenStream>
-FileResult analyse(const std::string& name, bool seekable, const std::set<uint16_t>& ports, const DatagramTap& tap,
+FileResult analyse(const std::string& name, bool seekable, const std::set<uint16_t>& port_list, const DatagramTap& tap,
                    const Progress& progress, OpenFile open_file, OpenStream open_stream) {
+  std::bitset<65536> ports;  // a bit test per frame instead of a set lookup
+  for (uint16_t p : port_list) ports.set(p);
   FileResult r;
   r.name = name;
   {

@@ -78,7 +78,7 @@ std::string text_report(const FileResult& f, unsigned max_listed, bool colour) {
   if (!s.servers.empty()) {
     out += "  servers:";
     for (const auto& [addr, sv] : s.servers) {
-      out += " " + addr + " (" + std::to_string(sv.exchanges) + " exchanges, " + std::to_string(sv.findings) + " findings)";
+      out += " " + addr.to_string() + " (" + std::to_string(sv.exchanges) + " exchanges, " + std::to_string(sv.findings) + " findings)";
     }
     out += "\n";
   }
@@ -138,7 +138,7 @@ void json_file(JsonWriter& j, const FileResult& f) {
   j.end_array();
   j.key("servers").begin_object();
   for (const auto& [addr, sv] : s.servers) {
-    j.key(addr).begin_object();
+    j.key(addr.to_string()).begin_object();
     j.key("exchanges").value(sv.exchanges);
     j.key("findings").value(sv.findings);
     j.end_object();

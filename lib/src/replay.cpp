@@ -12,8 +12,6 @@ namespace {
 using conformance::Check;
 using conformance::Level;
 
-constexpr int64_t kEvictEveryNs = 1'000'000'000;
-constexpr uint64_t kEvictEveryDatagrams = 4096;
 
 // The ids are the live suite's where the requirement is the same.
 constexpr std::array<Rule, 13> kRules = {{
@@ -70,11 +68,7 @@ Analyzer::Analyzer(Options options) : options_(options) {}
 
 void Analyzer::add(const Datagram& d) {
   ++stats_.datagrams;
-  if (++since_eviction_ >= kEvictEveryDatagrams || d.time_ns - last_eviction_ns_ >= kEvictEveryNs) {
-    evict(d.time_ns, false);
-    since_eviction_ = 0;
-    last_eviction_ns_ = d.time_ns;
-  }
+  evict(d.time_ns);
   if (d.payload.empty()) {
     ++stats_.malformed;
     return;
@@ -119,7 +113,7 @@ void Analyzer::add_request(const Datagram& d, const Header& h) {
     auto reply = parse(held->second.bytes);
     ++stats_.replies_before_request;
     if (reply) judge(flow, req, held->second.frame, *reply);
-    answered_[key] = d.time_ns;
+    remember_answered(key, d.time_ns);
     held_replies_.erase(held);
     return;
   }
@@ -128,6 +122,7 @@ void Analyzer::add_request(const Datagram& d, const Header& h) {
     return;
   }
   requests_[key] = Request{d.frame, d.time_ns, h, d.payload.size(), false};
+  request_ages_.push_back({d.time_ns, key});
   last_request_[flow] = key;
 }
 
@@ -137,8 +132,8 @@ void Analyzer::add_reply(const Datagram& d, const PacketView& reply) {
   const ExchangeKey key{d.destination, d.source, reply.header.origin.raw()};
   if (auto it = requests_.find(key); it != requests_.end()) {
     judge(flow, it->second, d.frame, reply);
-    answered_[key] = d.time_ns;
-    requests_.erase(it);
+    remember_answered(key, d.time_ns);
+    forget_request(it);
     return;
   }
   if (answered_.count(key) != 0) {
@@ -153,18 +148,18 @@ void Analyzer::add_reply(const Datagram& d, const PacketView& reply) {
     if (auto it = requests_.find(last->second); it != requests_.end() && it->second.time_ns <= d.time_ns) {
       ++stats_.paired_by_fallback;
       judge(flow, it->second, d.frame, reply);
-      answered_[it->first] = d.time_ns;
-      requests_.erase(it);
-      last_request_.erase(last);
+      remember_answered(it->first, d.time_ns);
+      forget_request(it);
       return;
     }
   }
   held_replies_[key] = HeldReply{d.frame, d.time_ns, {reply.bytes.begin(), reply.bytes.end()}};
+  held_ages_.push_back({d.time_ns, key});
 }
 
 void Analyzer::judge(const FlowKey& flow, const Request& req, uint64_t reply_frame, const PacketView& reply) {
   ++stats_.exchanges;
-  ++stats_.servers[flow.server.address.to_string()].exchanges;
+  ++stats_.servers[flow.server.address].exchanges;
   const Header& rq = req.header;
   const Header& rp = reply.header;
   const auto check = [&](std::string_view id, Check c) {
@@ -197,6 +192,7 @@ void Analyzer::add_symmetric(const Datagram& d, const Header& h) {
     }
   }
   symmetric_last_[FlowKey{d.source, d.destination}] = {h.transmit, d.time_ns};
+  symmetric_ages_.push_back({d.time_ns, FlowKey{d.source, d.destination}});
 }
 
 void Analyzer::add_control(const Datagram& d, Mode mode) {
@@ -215,40 +211,69 @@ void Analyzer::add_control(const Datagram& d, Mode mode) {
 
 void Analyzer::report(const Rule& r, const FlowKey& flow, uint64_t request_frame, uint64_t reply_frame,
                       std::string expected, std::string actual) {
-  ++stats_.servers[flow.server.address.to_string()].findings;
+  ++stats_.servers[flow.server.address].findings;
   findings_.push_back({&r, request_frame, reply_frame, flow.client, flow.server, std::move(expected), std::move(actual)});
 }
 
-void Analyzer::evict(int64_t now_ns, bool all) {
-  const auto old = [&](int64_t t) { return all || now_ns - t > options_.flow_timeout_ns; };
-  for (auto it = requests_.begin(); it != requests_.end();) {
-    if (old(it->second.time_ns)) {
-      ++stats_.unanswered;
-      last_request_.erase(FlowKey{it->first.client, it->first.server});
-      it = requests_.erase(it);
-    } else {
-      ++it;
-    }
+void Analyzer::remember_answered(const ExchangeKey& key, int64_t time_ns) {
+  answered_[key] = time_ns;
+  answered_ages_.push_back({time_ns, key});
+}
+
+void Analyzer::forget_request(std::unordered_map<ExchangeKey, Request, Hash>::iterator it) {
+  const FlowKey flow{it->first.client, it->first.server};
+  if (auto last = last_request_.find(flow); last != last_request_.end() && last->second == it->first) {
+    last_request_.erase(last);
   }
-  for (auto it = held_replies_.begin(); it != held_replies_.end();) {
-    if (old(it->second.time_ns)) {
-      ++stats_.unsolicited;
-      it = held_replies_.erase(it);
-    } else {
-      ++it;
-    }
+  requests_.erase(it);
+}
+
+void Analyzer::evict(int64_t now_ns) {
+  const int64_t horizon = now_ns - options_.flow_timeout_ns;
+  while (!request_ages_.empty() && request_ages_.front().time_ns < horizon) {
+    const auto [t, key] = request_ages_.front();
+    request_ages_.pop_front();
+    auto it = requests_.find(key);
+    if (it == requests_.end() || it->second.time_ns != t) continue;  // answered, or renewed
+    ++stats_.unanswered;
+    forget_request(it);
   }
-  for (auto it = answered_.begin(); it != answered_.end();) {
-    it = old(it->second) ? answered_.erase(it) : std::next(it);
+  while (!held_ages_.empty() && held_ages_.front().time_ns < horizon) {
+    const auto [t, key] = held_ages_.front();
+    held_ages_.pop_front();
+    auto it = held_replies_.find(key);
+    if (it == held_replies_.end() || it->second.time_ns != t) continue;
+    ++stats_.unsolicited;
+    held_replies_.erase(it);
   }
-  for (auto it = last_request_.begin(); it != last_request_.end();) {
-    it = requests_.count(it->second) == 0 ? last_request_.erase(it) : std::next(it);
+  while (!answered_ages_.empty() && answered_ages_.front().time_ns < horizon) {
+    const auto [t, key] = answered_ages_.front();
+    answered_ages_.pop_front();
+    auto it = answered_.find(key);
+    if (it != answered_.end() && it->second == t) answered_.erase(it);
   }
-  for (auto it = symmetric_last_.begin(); it != symmetric_last_.end();) {
-    it = old(it->second.time_ns) ? symmetric_last_.erase(it) : std::next(it);
+  while (!symmetric_ages_.empty() && symmetric_ages_.front().time_ns < horizon) {
+    const auto [t, key] = symmetric_ages_.front();
+    symmetric_ages_.pop_front();
+    auto it = symmetric_last_.find(key);
+    if (it != symmetric_last_.end() && it->second.time_ns == t) symmetric_last_.erase(it);
   }
 }
 
-void Analyzer::finish() { evict(0, true); }
+void Analyzer::evict_all() {
+  stats_.unanswered += requests_.size();
+  stats_.unsolicited += held_replies_.size();
+  requests_.clear();
+  held_replies_.clear();
+  answered_.clear();
+  last_request_.clear();
+  symmetric_last_.clear();
+  request_ages_.clear();
+  held_ages_.clear();
+  answered_ages_.clear();
+  symmetric_ages_.clear();
+}
+
+void Analyzer::finish() { evict_all(); }
 
 }  // namespace ntpkit::replay

@@ -74,7 +74,7 @@ TEST(Replay, AGoodExchangeHasNoFindings) {
   f.analyzer.finish();
   EXPECT_EQ(f.analyzer.stats().exchanges, 1U);
   EXPECT_TRUE(f.analyzer.findings().empty());
-  EXPECT_EQ(f.analyzer.stats().servers.at("192.0.2.1").exchanges, 1U);
+  EXPECT_EQ(f.analyzer.stats().servers.at(kServer.address).exchanges, 1U);
 }
 
 TEST(Replay, AnOriginWrongInTheLowestBitIsPairedByFlowAndFound) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <span>
 #include <string>
@@ -70,7 +71,7 @@ struct Stats {
   uint64_t broadcast = 0;
   uint64_t other_modes = 0;     // mode 0 and anything else
   ControlTraffic mode6, mode7;
-  std::map<std::string, ServerSummary> servers;  // by server address
+  std::map<net::Address, ServerSummary> servers;
 };
 
 struct Options {
@@ -120,7 +121,10 @@ class Analyzer {
   void judge(const FlowKey& flow, const Request& req, uint64_t reply_frame, const PacketView& reply);
   void report(const Rule& rule, const FlowKey& flow, uint64_t request_frame, uint64_t reply_frame, std::string expected,
               std::string actual);
-  void evict(int64_t now_ns, bool all);
+  void evict(int64_t now_ns);
+  void evict_all();
+  void remember_answered(const ExchangeKey& key, int64_t time_ns);
+  void forget_request(std::unordered_map<ExchangeKey, Request, Hash>::iterator it);
 
   Options options_;
   Stats stats_;
@@ -134,8 +138,16 @@ class Analyzer {
     int64_t time_ns;
   };
   std::unordered_map<FlowKey, LastTransmit, Hash> symmetric_last_;     // last transmit from a peer (key: from, to)
-  int64_t last_eviction_ns_ = 0;
-  uint64_t since_eviction_ = 0;
+  // Insertion-ordered (time, key) queues: eviction pops what is old from the front, so its cost
+  // is proportional to what it removes, not to what is kept. An entry whose key is gone, or
+  // whose table entry is newer, is skipped.
+  template <class Key>
+  struct Aged {
+    int64_t time_ns;
+    Key key;
+  };
+  std::deque<Aged<ExchangeKey>> request_ages_, held_ages_, answered_ages_;
+  std::deque<Aged<FlowKey>> symmetric_ages_;
 };
 
 }  // namespace ntpkit::replay
