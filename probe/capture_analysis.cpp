@@ -2,6 +2,7 @@
 
 #include <pcap/pcap.h>
 
+#include <algorithm>
 #include <bitset>
 #include <cerrno>
 #include <cstdio>
@@ -84,7 +85,9 @@ void read_with_libpcap(FILE* file, bool seekable, Sink& sink) {
       return;
     }
     // Nanosecond precision was asked for: tv_usec holds nanoseconds.
-    sink.frame(linktype, {data, h->caplen}, static_cast<int64_t>(h->ts.tv_sec) * 1'000'000'000 + h->ts.tv_usec);
+    // Clamped (about 1843 to 2096) so that no difference of two capture times overflows.
+    const int64_t secs = std::clamp<int64_t>(h->ts.tv_sec, -4'000'000'000, 4'000'000'000);
+    sink.frame(linktype, {data, h->caplen}, secs * 1'000'000'000 + h->ts.tv_usec);
     if (sink.progress && (r.frames & 0xFFFF) == 0 && seekable) sink.progress(static_cast<uint64_t>(std::ftell(pcap_file(p.get()))));
   }
 }
@@ -141,10 +144,19 @@ FileResult analyse(const std::string& name, bool seekable, const std::set<uint16
       return r;
     }
   }
+  if (!seekable) {
+    // Standard input cannot be read a second time: say so rather than guess.
+    r.error += "; a pcapng with interfaces of different link types can be read from a file, not from standard input";
+    return r;
+  }
   r = FileResult{};
   r.name = name;
   Sink sink{r, ports, tap, progress, net::FrameDecoder{}, replay::Analyzer{}};
   auto in = open_stream();
+  if (!*in) {
+    r.error = "cannot read the capture again for its pcapng blocks";
+    return r;
+  }
   read_pcapng(*in, sink);
   sink.finish();
   return r;
@@ -154,7 +166,6 @@ FileResult analyse(const std::string& name, bool seekable, const std::set<uint16
 
 FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports, const DatagramTap& tap,
                         const Progress& progress) {
-  // Standard input cannot be read twice; libpcap alone reads it.
   return analyse(
       path, path != "-", ports, tap, progress, [&] { return path == "-" ? stdin : std::fopen(path.c_str(), "rb"); },
       [&] { return std::make_unique<std::ifstream>(path, std::ios::binary); });

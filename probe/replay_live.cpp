@@ -2,7 +2,9 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <thread>
 #include <unordered_map>
@@ -51,7 +53,7 @@ void compare(uint64_t frame, const std::vector<uint8_t>& recorded, const std::ve
              std::vector<Difference>& out) {
   if (recorded.empty()) return;
   if (live.empty()) {
-    out.push_back({frame, "the recorded server answered, the target did not"});
+    out.push_back({frame, "the recorded server answered; no reply from the target carried this request's transmit as its origin"});
     return;
   }
   if (recorded.size() < kHeaderLength || live.size() < kHeaderLength) return;
@@ -85,10 +87,15 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
     return r;
   }
 
-  // Replies are matched to requests by origin: the requests are sent byte for byte as recorded.
-  std::unordered_map<uint64_t, uint64_t> frame_by_transmit;
-  std::map<uint64_t, std::vector<uint8_t>> live_replies;
-  std::map<uint64_t, Timestamp> sent_at;
+  // Everything the target sends back is kept, in order, with what was sent: the analyzer then
+  // pairs it as it pairs a capture (by origin, else by flow), so a reply with a wrong origin is
+  // judged, not lost. The requests go out byte for byte as recorded.
+  struct Event {
+    bool reply;
+    uint64_t frame;  // the request's frame in the capture (0 for replies)
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Event> events;
   std::string error;
   const auto drain = [&](std::chrono::milliseconds wait) {
     const auto deadline = Clock::now() + wait;
@@ -96,10 +103,7 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       auto d = client->receive(std::max(left, std::chrono::milliseconds(0)), error);
       if (!d) return;
-      if (!d->from_peer || d->bytes.size() < kHeaderLength) continue;
-      const Header h = parse_header(std::span<const uint8_t>(d->bytes).first<kHeaderLength>());
-      auto it = frame_by_transmit.find(h.origin.raw());
-      if (it != frame_by_transmit.end() && live_replies.count(it->second) == 0) live_replies[it->second] = std::move(d->bytes);
+      if (d->from_peer) events.push_back({true, 0, std::move(d->bytes)});
       if (left.count() <= 0) return;
     }
   };
@@ -114,9 +118,7 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
     } else if (o.rate > 0) {
       std::this_thread::sleep_until(start + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * double(i) / o.rate)));
     }
-    const Header h = parse_header(std::span<const uint8_t>(rec.request).first<kHeaderLength>());
-    frame_by_transmit[h.transmit.raw()] = frame;
-    sent_at[frame] = SystemClock().now();
+    events.push_back({false, frame, rec.request});
     if (client->send(rec.request).empty()) ++r.sent;
     ++i;
     drain(std::chrono::milliseconds(0));
@@ -124,27 +126,58 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
   }
   drain(std::chrono::milliseconds(static_cast<int64_t>(o.timeout * 1000)));
 
-  // Judge the live exchanges with the analyzer the capture went through.
+  // Judge the live exchanges with the analyzer the capture went through, in the order things
+  // happened. Each request gets a flow of its own; a reply goes to the flow of the request
+  // whose transmit it carries as origin or, carrying none, to the oldest request still
+  // unanswered (servers answer in order), where the analyzer pairs it by flow and judges its
+  // origin.
   replay::Analyzer analyzer;
-  net::Endpoint us, them;
-  us.address.bytes = {127, 0, 0, 2};
+  net::Endpoint them;
   them.address.bytes = {127, 0, 0, 1};
   them.port = o.target.port;
-  for (const auto& [frame, rec] : recorded) {
-    us.port = static_cast<uint16_t>(frame % 65535 + 1);  // one flow per request: pairing by origin alone
-    const int64_t t = rec.time_ns;
-    analyzer.add({frame, t, us, them, rec.request});
-    if (auto it = live_replies.find(frame); it != live_replies.end()) {
-      ++r.answered;
-      analyzer.add({frame, t + 1, them, us, it->second});
+  const auto flow_of = [](uint64_t frame) {
+    net::Endpoint us;
+    us.address.bytes = {127, 0, 0, 2};
+    us.port = static_cast<uint16_t>(frame % 65535 + 1);
+    return us;
+  };
+  std::unordered_map<uint64_t, uint64_t> frame_by_transmit;  // the first request with it
+  std::map<uint64_t, std::vector<uint8_t>> live_replies;       // by request frame, for comparing
+  std::deque<uint64_t> outstanding;                            // requests without a reply, in order
+  int64_t t = 0;
+  uint64_t received = 0;
+  for (const auto& e : events) {
+    ++t;
+    if (!e.reply) {
+      analyzer.add({e.frame, t, flow_of(e.frame), them, e.bytes});
+      outstanding.push_back(e.frame);
+      if (e.bytes.size() >= kHeaderLength) {
+        frame_by_transmit.emplace(parse_header(std::span<const uint8_t>(e.bytes).first<kHeaderLength>()).transmit.raw(),
+                                  e.frame);
+      }
+      continue;
     }
+    ++received;
+    uint64_t frame = 0;
+    if (e.bytes.size() >= kHeaderLength) {
+      const Header h = parse_header(std::span<const uint8_t>(e.bytes).first<kHeaderLength>());
+      if (auto it = frame_by_transmit.find(h.origin.raw()); it != frame_by_transmit.end()) {
+        frame = it->second;
+        live_replies.emplace(frame, e.bytes);
+      }
+    }
+    if (frame == 0 && !outstanding.empty()) frame = outstanding.front();
+    if (auto it = std::find(outstanding.begin(), outstanding.end(), frame); it != outstanding.end()) outstanding.erase(it);
+    analyzer.add({0, t, them, flow_of(frame), e.bytes});
+  }
+  for (const auto& [frame, rec] : recorded) {
     compare(frame, rec.reply, live_replies.count(frame) != 0 ? live_replies[frame] : std::vector<uint8_t>{}, r.differences);
   }
   analyzer.finish();
   r.stats = analyzer.stats();
   r.findings = analyzer.findings();
-  for (auto& f : r.findings) f.reply_frame = 0;  // the live reply has no frame in the capture
-  if (r.sent > 0 && r.answered == 0) r.error = "the target answered none of the " + std::to_string(r.sent) + " requests";
+  r.answered = r.stats.exchanges;
+  if (r.sent > 0 && received == 0) r.error = "the target answered none of the " + std::to_string(r.sent) + " requests";
   return r;
 }
 

@@ -67,6 +67,12 @@ class CaseRun {
     if (c_.expect != Expect::Reply) obs.alive_before = bracket();
     if (obs.alive_before) {
       for (unsigned attempt = 0; attempt <= s_.retries; ++attempt) {
+        // A late answer to an earlier attempt must not be judged against this one.
+        for (const auto& sent : obs.sent) {
+          if (sent.bytes.size() >= kHeaderLength) {
+            stale_transmits_.push_back(parse_header(std::span<const uint8_t>(sent.bytes).first<kHeaderLength>()).transmit);
+          }
+        }
         obs.sent.clear();
         obs.received.clear();
         send_stimulus(obs);
@@ -97,12 +103,14 @@ class CaseRun {
     if (s_.log != nullptr && d.from_peer) s_.log->add(d.received, client_->peer_sockaddr(), local_, d.bytes);
   }
 
-  // Is this datagram the answer to one of our bracket requests (which may arrive late)?
-  bool is_bracket_reply(const std::vector<uint8_t>& bytes) const {
+  // Is this datagram a (late) answer to one of our bracket requests or to an earlier attempt?
+  bool is_stale_reply(const std::vector<uint8_t>& bytes) const {
     if (bytes.size() < kHeaderLength) return false;
     const Header h = parse_header(std::span<const uint8_t>(bytes).first<kHeaderLength>());
-    for (auto t : bracket_transmits_) {
-      if (h.origin == t) return true;
+    for (const auto* list : {&bracket_transmits_, &stale_transmits_}) {
+      for (auto t : *list) {
+        if (h.origin == t) return true;
+      }
     }
     return false;
   }
@@ -125,7 +133,7 @@ class CaseRun {
         return;
       }
       logged(*d);
-      if (is_bracket_reply(d->bytes)) continue;
+      if (is_stale_reply(d->bytes)) continue;
       obs.received.push_back({std::move(d->bytes), d->received, d->from_peer, d->source});
       if (c_.expect == Expect::Reply && obs.received.size() == 1) deadline = std::min(deadline, Clock::now() + grace);
     }
@@ -167,6 +175,7 @@ class CaseRun {
   UdpClient* client_ = nullptr;
   sockaddr_storage local_{};
   std::vector<Timestamp> bracket_transmits_;
+  std::vector<Timestamp> stale_transmits_;
 };
 
 }  // namespace

@@ -8,7 +8,7 @@ Sample compute_sample(Timestamp t1, Timestamp t2, Timestamp t3, Timestamp t4) {
   // Differences first, on era-less timestamps, so the 2036 rollover cancels (RFC 5905 §6).
   const Duration a = t2 - t1;
   const Duration b = t3 - t4;
-  return {(a + b).half(), (t4 - t1) - (t3 - t2)};
+  return {Duration::midpoint(a, b), (t4 - t1) - (t3 - t2)};
 }
 
 Duration root_distance(const Header& h) {

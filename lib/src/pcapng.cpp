@@ -1,5 +1,7 @@
 #include "ntpkit/pcapng.hpp"
 
+#include <algorithm>
+
 namespace ntpkit::pcapng {
 namespace {
 
@@ -105,7 +107,10 @@ Result<std::optional<PacketRecord>, std::string> Reader::block(std::span<const u
       if (caplen > body.size() - 20) return fail("a packet's captured length overruns its block");
       p.data = body.subspan(20, caplen);
       const uint64_t units = interfaces_[p.interface].units_per_second;
-      p.time_ns = static_cast<int64_t>(ts / units) * 1'000'000'000 + static_cast<int64_t>(fraction_ns(ts % units, units));
+      // Seconds are clamped (to 2096) so that no difference of two capture times overflows int64
+      // nanoseconds: a hostile timestamp cannot cause UB, and its frame is still analysed.
+      const uint64_t secs = std::min<uint64_t>(ts / units, 4'000'000'000ULL);
+      p.time_ns = static_cast<int64_t>(secs) * 1'000'000'000 + static_cast<int64_t>(fraction_ns(ts % units, units));
       return std::optional<PacketRecord>{p};
     }
     case kSimplePacket: {

@@ -1,6 +1,7 @@
 #include "ntpkit/replay.hpp"
 
 #include <array>
+#include <limits>
 #include <functional>
 
 #include "ntpkit/conformance/checks.hpp"
@@ -229,7 +230,10 @@ void Analyzer::forget_request(std::unordered_map<ExchangeKey, Request, Hash>::it
 }
 
 void Analyzer::evict(int64_t now_ns) {
-  const int64_t horizon = now_ns - options_.flow_timeout_ns;
+  // Saturating: capture times come from the file and may be anything.
+  const int64_t horizon = now_ns < std::numeric_limits<int64_t>::min() + options_.flow_timeout_ns
+                              ? std::numeric_limits<int64_t>::min()
+                              : now_ns - options_.flow_timeout_ns;
   while (!request_ages_.empty() && request_ages_.front().time_ns < horizon) {
     const auto [t, key] = request_ages_.front();
     request_ages_.pop_front();

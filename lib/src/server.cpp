@@ -183,7 +183,13 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   const size_t echoed = mb.has(Fault::EchoExtensionFields) ? req.extensions_end - kHeaderLength : 0;
   length += echoed;
   if (crypto_nak) length += kCryptoNakLength;
-  const size_t padding = mb.has(Fault::OversizeReply) ? request.size() - length + 16 : 0;
+  // oversize-reply: an extension field (at least 16 bytes, a multiple of 4) that takes the reply
+  // past the request's length, whatever either length is.
+  size_t padding = 0;
+  if (mb.has(Fault::OversizeReply)) {
+    padding = request.size() + 16 > length ? request.size() + 16 - length : 16;
+    padding = std::max<size_t>(16, (padding + 3) & ~size_t{3});
+  }
   length += padding;
   if (out.size() < length) return ignore(DropReason::BufferTooSmall);
 

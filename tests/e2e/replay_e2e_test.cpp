@@ -183,6 +183,17 @@ TEST(LiveReplay, ATargetThatDoesNotEchoTheVersionFails) {
   EXPECT_NE(r.out.find("frame 31: recorded server sent VN 3, target sent 4"), std::string::npos) << r.out;
 }
 
+TEST(LiveReplay, ATargetThatBreaksTheOriginCopyIsJudgedNotLost) {
+  const fs::path file = kPublic / "zeek-ntp.pcap";
+  if (!fs::exists(file)) GTEST_SKIP() << "../shared is absent";
+  LiveServer server({"--misbehave", "no-origin-copy"});
+  const auto r = test::run_command(
+      {NTP_PROBE_BIN, "replay", file.string(), "--target", "127.0.0.1:" + server.port, "--format", "json"}, 30000ms);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find(R"("sent":6,"answered":6)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("differs in bits 0000000000000001"), std::string::npos) << r.out;
+}
+
 TEST(LiveReplay, ASilentTargetExits3) {
   const fs::path file = kPublic / "zeek-ntp.pcap";
   if (!fs::exists(file)) GTEST_SKIP() << "../shared is absent";

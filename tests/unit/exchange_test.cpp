@@ -305,5 +305,16 @@ TEST(ReplyProblem, OnlyVersionMismatchIsNotFatalAndEveryProblemHasText) {
   EXPECT_EQ(texts.size(), std::size(all));
 }
 
+TEST(ComputeSample, OffsetsBeyond34YearsKeepTheirSign) {
+  // Each difference is within ±68 years, but their sum is not: the midpoint must not wrap.
+  const Timestamp t1 = Timestamp::from_parts(0xE6C69F5F, 0);
+  const Duration off = -Duration::from_seconds(int64_t{1} << 30) - Duration::from_seconds(1);  // about -34 years
+  const Sample s = compute_sample(t1, t1 + off, t1 + off, t1);
+  EXPECT_EQ(s.offset, off);
+  EXPECT_EQ(s.delay.raw(), 0);
+  EXPECT_EQ(Duration::midpoint(Duration::from_raw(3), Duration::from_raw(4)).raw(), 3);
+  EXPECT_EQ(Duration::midpoint(Duration::from_raw(-3), Duration::from_raw(-4)).raw(), -4);
+}
+
 }  // namespace
 }  // namespace ntpkit

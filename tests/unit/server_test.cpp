@@ -430,6 +430,21 @@ TEST(Misbehave, DuplicateDelayAndDrop) {
   EXPECT_LT(dropped, 600);
 }
 
+TEST(Misbehave, OversizeReplyWithMalformedRequestsOfEveryShortLength) {
+  // The padding is computed from the reply, so a request shorter than a header cannot make it
+  // wrap around (it once did, and wrote past the buffer).
+  Fixture f;
+  f.mb = with("answer-malformed");
+  ASSERT_TRUE(add_misbehaviour(f.mb, "oversize-reply").ok());
+  const auto full = serialize(request());
+  for (size_t n = 0; n <= kHeaderLength; ++n) {
+    const auto o = f.run(std::vector<uint8_t>(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n)));
+    ASSERT_TRUE(o.action.is_reply()) << n;
+    EXPECT_GT(o.bytes.size(), n) << n;
+    EXPECT_TRUE(parse(o.bytes).ok()) << n;  // the padding is a well-formed extension field
+  }
+}
+
 TEST(Misbehave, AnswerMalformedAnswersShortDatagrams) {
   Fixture f;
   f.mb = with("answer-malformed");

@@ -81,7 +81,7 @@ struct Action {
 };
 
 // The largest reply respond() may write: a request's length plus what oversize-reply adds.
-inline constexpr size_t kOversizePadding = 64;
+inline constexpr size_t kOversizePadding = 64;  // >= 16 + 3 (rounding) + 48 - 1 (shortest request)
 
 // Writes the reply into `out` (which must hold request.size() + kOversizePadding bytes for the
 // oversize-reply misbehaviour; any smaller buffer that holds the reply also works). The clock

@@ -37,6 +37,11 @@ class Duration {
   // Halving rounds toward minus infinity (arithmetic shift), as RFC 5905's reference code does.
   [[nodiscard]] constexpr Duration half() const { return Duration(raw_ >> 1); }
   [[nodiscard]] constexpr Duration abs() const { return raw_ < 0 ? -*this : *this; }
+  // floor((a + b) / 2) without the overflow of a + b: RFC 5905 §8's offset is the midpoint of
+  // two differences that may each be near ±68 years.
+  static constexpr Duration midpoint(Duration a, Duration b) {
+    return Duration((a.raw_ >> 1) + (b.raw_ >> 1) + (a.raw_ & b.raw_ & 1));
+  }
   constexpr auto operator<=>(const Duration&) const = default;
 
  private:

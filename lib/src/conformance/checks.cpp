@@ -150,7 +150,7 @@ Check check_no_extension_echo(const PacketView& reply) {
 }
 
 Check check_offset(Timestamp t1, const Header& reply, Timestamp t4, Duration max) {
-  const Duration offset = ((reply.receive - t1) + (reply.transmit - t4)).half();
+  const Duration offset = Duration::midpoint(reply.receive - t1, reply.transmit - t4);
   if (offset.abs() <= max) return std::nullopt;
   return violated("|offset| <= " + format_seconds(max) + " s from the probe's clock",
                   "offset " + format_seconds(offset) + " s");
