@@ -11,6 +11,9 @@ namespace ntpkit::replay {
 namespace {
 
 using conformance::Check;
+
+// How long after a request a reply whose origin matches nothing is still taken for its answer.
+constexpr int64_t kFallbackWindowNs = 5'000'000'000;
 using conformance::Level;
 
 
@@ -146,7 +149,10 @@ void Analyzer::add_reply(const Datagram& d, const PacketView& reply) {
   // No request with this transmit: pair with the flow's latest request, whose origin then
   // does not match (what a server that does not copy the origin produces).
   if (auto last = last_request_.find(flow); last != last_request_.end()) {
-    if (auto it = requests_.find(last->second); it != requests_.end() && it->second.time_ns <= d.time_ns) {
+    // Only a recent request: a reply long after the flow's last request is more likely the
+    // answer to a request that comes later in a misordered capture, so it is held instead.
+    if (auto it = requests_.find(last->second); it != requests_.end() && it->second.time_ns <= d.time_ns &&
+                                                 d.time_ns - it->second.time_ns <= kFallbackWindowNs) {
       ++stats_.paired_by_fallback;
       judge(flow, it->second, d.frame, reply);
       remember_answered(it->first, d.time_ns);

@@ -101,6 +101,18 @@ TEST(Replay, ReplyBeforeItsRequestInAMisorderedCapture) {
   EXPECT_TRUE(f.analyzer.findings().empty());
 }
 
+TEST(Replay, AMisorderedReplyIsNotPairedWithAnOldUnansweredRequest) {
+  Feed f;
+  f.packet(kClient, kServer, request_header(0xAAAA), 0);                  // never answered
+  f.packet(kServer, kClient, reply_header(0xBBBB), 64 * kSecond);         // answers the next one
+  f.packet(kClient, kServer, request_header(0xBBBB), 64 * kSecond + 1000);
+  f.analyzer.finish();
+  EXPECT_EQ(f.analyzer.stats().exchanges, 1U);
+  EXPECT_EQ(f.analyzer.stats().replies_before_request, 1U);
+  EXPECT_EQ(f.analyzer.stats().unanswered, 1U);
+  EXPECT_TRUE(f.analyzer.findings().empty());
+}
+
 TEST(Replay, UnansweredUnsolicitedRetransmittedAndDuplicated) {
   Feed f;
   f.packet(kClient, kServer, request_header(0x3333), 0);
