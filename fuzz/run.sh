@@ -56,7 +56,8 @@ for h in "${harnesses[@]}"; do
   [ "$crashes" -eq 0 ] || status=1
   # Only inputs that add coverage go back into the repository, beside the seeds already there.
   before=$(ls fuzz/corpus/"$h" | wc -l)
-  "$bin" -merge=1 fuzz/corpus/"$h" "$work/corpus" >"$work/merge.log" 2>&1 || true
+  # Edges only (-use_counters=0): hit counts would let hundreds of near-copies in.
+  "$bin" -merge=1 -use_counters=0 fuzz/corpus/"$h" "$work/corpus" >"$work/merge.log" 2>&1 || true
   added=$(( $(ls fuzz/corpus/"$h" | wc -l) - before ))
   printf '%-16s %12s %10s %8s %8s %8s %8s\n' "$h" "$execs" "$rate" "${edges:-?}" "${features:-?}" "$crashes" "$added"
 done
