@@ -27,7 +27,7 @@ fi
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz >/dev/null
 
-printf '%-16s %12s %10s %8s %8s %8s %8s\n' harness executions exec/s edges features crashes 'corpus+'
+printf '%-16s %8s %12s %10s %8s %8s %8s %8s\n' harness 'cpu s' executions exec/s edges features crashes 'corpus+'
 status=0
 for h in "${harnesses[@]}"; do
   bin=build-fuzz/fuzz/${h}_fuzzer
@@ -39,9 +39,12 @@ for h in "${harnesses[@]}"; do
   parallel=()
   [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
   set +e
-  (cd "$work" && "$OLDPWD/$bin" -max_total_time="$time_s" "${parallel[@]}" -dict="$OLDPWD/fuzz/ntp.dict" \
-    -print_final_stats=1 -artifact_prefix=./ -close_fd_mask=1 corpus) >"$log" 2>&1
+  # CPU seconds (user + system) as well as wall time: on a shared machine they differ.
+  TIMEFORMAT='%U %S'
+  { time { (cd "$work" && "$OLDPWD/$bin" -max_total_time="$time_s" "${parallel[@]}" -dict="$OLDPWD/fuzz/ntp.dict" \
+    -print_final_stats=1 -artifact_prefix=./ -close_fd_mask=1 corpus) >"$log" 2>&1; } ; } 2>"$work/cpu"
   set -e
+  cpu=$(awk '{printf "%.0f", $1 + $2}' "$work/cpu")
   # With -jobs, libFuzzer writes fuzz-N.log files beside the corpus; read them all.
   logs=("$log")
   for f in "$work"/fuzz-*.log; do
@@ -59,6 +62,6 @@ for h in "${harnesses[@]}"; do
   # Edges only (-use_counters=0): hit counts would let hundreds of near-copies in.
   "$bin" -merge=1 -use_counters=0 fuzz/corpus/"$h" "$work/corpus" >"$work/merge.log" 2>&1 || true
   added=$(( $(ls fuzz/corpus/"$h" | wc -l) - before ))
-  printf '%-16s %12s %10s %8s %8s %8s %8s\n' "$h" "$execs" "$rate" "${edges:-?}" "${features:-?}" "$crashes" "$added"
+  printf '%-16s %8s %12s %10s %8s %8s %8s %8s\n' "$h" "$cpu" "$execs" "$rate" "${edges:-?}" "${features:-?}" "$crashes" "$added"
 done
 exit $status
