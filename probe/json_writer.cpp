@@ -1,6 +1,8 @@
 #include "json_writer.hpp"
 
 #include <array>
+#include <cmath>
+#include <cstdio>
 
 namespace ntpkit::probe {
 
@@ -34,6 +36,17 @@ void JsonWriter::seconds(int64_t ns) {
   std::snprintf(buf.data(), buf.size(), "%s%llu.%09llu", ns < 0 ? "-" : "", static_cast<unsigned long long>(mag / 1000000000ULL),
                 static_cast<unsigned long long>(mag % 1000000000ULL));
   out_ += buf.data();
+}
+
+void JsonWriter::fixed(double v, int decimals) {
+  if (!std::isfinite(v)) {
+    null();
+    return;
+  }
+  comma();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  out_ += buf;
 }
 
 }  // namespace ntpkit::probe

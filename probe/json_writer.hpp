@@ -31,6 +31,8 @@ class JsonWriter {
   void value(unsigned v) { value(static_cast<uint64_t>(v)); }
   // Seconds with nanosecond resolution, written from integers (no binary rounding in the text).
   void seconds(int64_t nanoseconds);
+  // A measured quantity with `decimals` digits after the point; NaN and infinities as null.
+  void fixed(double v, int decimals);
   void null() { comma(); out_ += "null"; }
   [[nodiscard]] const std::string& str() const { return out_; }
 

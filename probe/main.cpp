@@ -2,6 +2,7 @@
 // (`ntp-probe --suite rfc5905 HOST:PORT`); other jobs are subcommands, one file each.
 #include <CLI/CLI.hpp>
 
+#include "bench_command.hpp"
 #include "query_command.hpp"
 #include "replay_command.hpp"
 #include "suite_command.hpp"
@@ -17,6 +18,9 @@ int main(int argc, char** argv) {
   ntpkit::probe::ReplayOptions replay;
   auto* r = app.add_subcommand("replay", "judge the NTP exchanges recorded in pcap/pcapng captures");
   ntpkit::probe::setup_replay(*r, replay);
+  ntpkit::probe::BenchOptions bench;
+  auto* b = app.add_subcommand("bench", "load on one server: replies/s, loss, round-trip and server-time percentiles");
+  ntpkit::probe::setup_bench(*b, bench);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -24,5 +28,6 @@ int main(int argc, char** argv) {
   }
   if (q->parsed()) return ntpkit::probe::run_query(query);
   if (r->parsed()) return ntpkit::probe::run_replay(replay);
+  if (b->parsed()) return ntpkit::probe::run_bench(bench);
   return ntpkit::probe::run_suite(suite);
 }

@@ -109,10 +109,12 @@ class ChildProcess {
   std::optional<int> exit_code_;
 };
 
-// Runs a command to completion (bounded) and returns its exit code and standard output.
+// Runs a command to completion (bounded) and returns its exit code, standard output and
+// standard error (read once standard output has closed: fine for the few lines our tools write).
 struct RunResult {
   int exit_code = -1;
   std::string out;
+  std::string err;
 };
 inline RunResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   ChildProcess p(argv);
@@ -121,6 +123,7 @@ inline RunResult run_command(const std::vector<std::string>& argv, std::chrono::
   while (auto line = p.read_line(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()))) {
     r.out += *line + "\n";
   }
+  while (auto line = p.read_error_line(std::chrono::milliseconds(200))) r.err += *line + "\n";
   r.exit_code = p.wait(std::chrono::milliseconds(2000)).value_or(-1);
   return r;
 }

@@ -4,8 +4,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <fstream>
 #include <regex>
+#include <set>
+#include <thread>
 
 #include "child_process.hpp"
 #include "ntpkit/parse.hpp"
@@ -329,6 +332,119 @@ TEST(ProbeE2E, QueryWithoutAServerExits3) {
   // Nothing listens on the discard port of loopback here: ICMP port unreachable, or silence.
   const auto r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:9", "-t", "0.3"}, 10000ms);
   EXPECT_EQ(r.exit_code, 3) << r.out;
+}
+
+// The first number after "key": in a JSON document (top-level fields come before "steps").
+double json_number(const std::string& json, const std::string& key) {
+  std::smatch m;
+  if (!std::regex_search(json, m, std::regex("\"" + key + R"(\":(-?[0-9.]+))"))) return -1e300;
+  return std::stod(m[1]);
+}
+
+std::vector<std::string> bench_args(uint16_t port, std::vector<std::string> extra) {
+  std::vector<std::string> a{NTP_PROBE_BIN, "bench", "127.0.0.1:" + std::to_string(port), "--json", "-t", "0.2"};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+TEST(BenchE2E, ClosedLoopCountsEveryReplyAndTheServersCpu) {
+  Server s({"--listen", "127.0.0.1:0"});
+  const uint16_t port = s.port();
+  const auto r = test::run_command(bench_args(port, {"-d", "0.5", "-k", "16", "--server-pid", std::to_string(s.proc.pid())}), 20000ms);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(R"("mode":"closed","outstanding":16)"), std::string::npos) << r.out;
+  const double sent = json_number(r.out, "sent"), valid = json_number(r.out, "valid");
+  EXPECT_GT(valid, 100) << r.out;
+  EXPECT_EQ(json_number(r.out, "lost"), 0) << r.out;
+  EXPECT_EQ(json_number(r.out, "invalid"), 0) << r.out;
+  EXPECT_EQ(sent, valid) << r.out;
+  EXPECT_EQ(json_number(r.out, "count"), valid) << "one round trip per valid reply: " << r.out;
+  EXPECT_GT(json_number(r.out, "p50"), 0) << r.out;
+  EXPECT_GT(json_number(r.out, "server_cpu_per_reply_us"), 0) << r.out;
+}
+
+TEST(BenchE2E, OpenLoopKeepsTheRateAndSpreadsSourceAddresses) {
+  Server s({"--listen", "127.0.0.1:0", "-v"});
+  const uint16_t port = s.port();
+  // The server prints a line per request; read them as they come, or its pipe fills and it stops.
+  std::set<std::string> sources;
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done) {
+      if (auto line = s.proc.read_line(100ms)) sources.insert(line->substr(0, line->find(':')));
+    }
+  });
+  const auto r = test::run_command(bench_args(port, {"-d", "0.5", "-r", "2000", "-s", "8", "--source-addresses", "4"}), 20000ms);
+  std::this_thread::sleep_for(300ms);
+  done = true;
+  reader.join();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NEAR(json_number(r.out, "sent"), 1000, 50) << r.out;
+  EXPECT_EQ(json_number(r.out, "lost"), 0) << r.out;
+  EXPECT_EQ(sources, (std::set<std::string>{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"}));
+}
+
+TEST(BenchE2E, RampFindsARateAndListsItsSteps) {
+  Server s({"--listen", "127.0.0.1:0"});
+  const uint16_t port = s.port();
+  const auto r = test::run_command(
+      bench_args(port, {"--ramp", "--ramp-start", "1000", "--ramp-factor", "2", "--step", "0.2", "-d", "0.6"}), 20000ms);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(R"("mode":"ramp")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"("steps":[{"rate":1000,)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"({"rate":4000,)"), std::string::npos) << "three steps of 0.2 s fit in 0.6 s: " << r.out;
+  EXPECT_EQ(json_number(r.out, "max_rate"), 4000) << r.out;
+}
+
+TEST(BenchE2E, MisbehavingServersAreNotCountedValid) {
+  struct Case {
+    const char* fault;
+    const char* counter;  // the one that must be positive
+    int exit_code;
+  };
+  for (const Case& c : {Case{"wrong-mode", "invalid", 1}, Case{"kod-rate-always", "kiss_of_death", 1},
+                        Case{"no-origin-copy", "unmatched", 1}, Case{"drop-percent=50", "lost", 0}}) {
+    SCOPED_TRACE(c.fault);
+    Server s({"--listen", "127.0.0.1:0", "--misbehave", c.fault});
+    const uint16_t port = s.port();
+    const auto r = test::run_command(bench_args(port, {"-d", "0.5", "-r", "1000"}), 20000ms);
+    EXPECT_EQ(r.exit_code, c.exit_code) << r.out << r.err;
+    EXPECT_GT(json_number(r.out, c.counter), 0) << r.out;
+    if (c.exit_code == 1) {
+      EXPECT_EQ(json_number(r.out, "valid"), 0) << r.out;
+      EXPECT_NE(r.err.find("no reply was valid"), std::string::npos) << r.err;
+    } else {
+      EXPECT_NEAR(json_number(r.out, "loss"), 0.5, 0.15) << r.out;
+    }
+  }
+}
+
+TEST(BenchE2E, ServerTimeGoingBackwardsIsCountedNegative) {
+  Server s({"--listen", "127.0.0.1:0", "--misbehave", "receive-after-transmit"});
+  const uint16_t port = s.port();
+  const auto r = test::run_command(bench_args(port, {"-d", "0.3", "-r", "500"}), 20000ms);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_GT(json_number(r.out, "negative"), 0) << r.out;
+  const auto server = r.out.substr(r.out.find(R"("server_us":)"));
+  EXPECT_GT(json_number(r.out, "min"), 0) << "the round trip is positive: " << r.out;
+  EXPECT_NEAR(json_number(server, "min"), -1e6, 1) << "transmit a second before receive: " << r.out;
+}
+
+TEST(BenchE2E, TextReportForPeople) {
+  Server s({"--listen", "127.0.0.1:0"});
+  const uint16_t port = s.port();
+  const auto r = test::run_command({NTP_PROBE_BIN, "bench", "127.0.0.1:" + std::to_string(port), "-d", "0.3"}, 20000ms);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const char* want : {"closed loop, 64 outstanding; 64 sockets from 1 address", "valid ", "round trip    min",
+                           "server T3-T2  min", "loss 0.000 %"}) {
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+  }
+}
+
+TEST(BenchE2E, NothingListeningExits3) {
+  const auto r = test::run_command({NTP_PROBE_BIN, "bench", "127.0.0.1:9", "-d", "0.3", "-t", "0.2"}, 20000ms);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.err.find("nothing to measure"), std::string::npos) << r.err;
 }
 
 }  // namespace
