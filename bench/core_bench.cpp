@@ -1,9 +1,12 @@
-// ns per packet for the core's hot paths: parse, serialize and respond().
+// ns per packet for the core's hot paths: parse, serialize, respond() and rule evaluation.
 #include <benchmark/benchmark.h>
 
 #include <array>
 #include <vector>
 
+#include "ntpkit/conformance/case.hpp"
+#include "ntpkit/conformance/suite.hpp"
+#include "ntpkit/exchange.hpp"
 #include "ntpkit/parse.hpp"
 #include "ntpkit/serialize.hpp"
 #include "ntpkit/server.hpp"
@@ -56,6 +59,76 @@ void BM_Respond(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Respond);
+
+// A request and the reference server's answer to it, as the judge sees them.
+struct Exchange {
+  std::vector<uint8_t> request = client_request(false);
+  std::vector<uint8_t> reply;
+  Timestamp t1 = Timestamp::from_parts(0xE6C69F5F, 0x0FFFF000);
+  Timestamp t4 = Timestamp::from_parts(0xE6C69F5F, 0x20010000);
+  Exchange() {
+    const FixedClock clock(Timestamp::from_parts(0xE6C69F5F, 0x20000000));
+    ServerState st;
+    st.reference_time = Timestamp::from_parts(0xE6C69F00, 0);
+    std::array<uint8_t, 256> out{};
+    RequestContext ctx{Timestamp::from_parts(0xE6C69F5F, 0x10000000), RateVerdict::Allow, 1};
+    const auto a = respond(request, ctx, clock, st, Policy{}, Misbehaviour{}, out);
+    reply.assign(out.begin(), out.begin() + a.length);
+  }
+  [[nodiscard]] conformance::Observation observation() const {
+    conformance::Observation o;
+    o.sent.push_back({request, t1});
+    o.received.push_back({reply, t4, true, "127.0.0.1:123"});
+    return o;
+  }
+};
+
+// The query's judgement of one reply (origin, mode, transmit, receive, kiss, stratum, LI).
+void BM_AssessReply(benchmark::State& state) {
+  const Exchange ex;
+  const Header sent = parse_header(std::span<const uint8_t>(ex.request).first<kHeaderLength>());
+  for (auto _ : state) {
+    auto a = assess_reply(sent, ex.reply);
+    benchmark::DoNotOptimize(a);
+  }
+}
+BENCHMARK(BM_AssessReply);
+
+// One conformance case, observation to verdict (the observation is copied in, as the runner does).
+void BM_EvaluateOriginCase(benchmark::State& state) {
+  const Exchange ex;
+  const auto obs = ex.observation();
+  const conformance::Case* c = nullptr;
+  for (const auto* k : conformance::all_cases()) {
+    if (k->id == "rfc5905/8/origin-copy") c = k;
+  }
+  if (c == nullptr) {
+    state.SkipWithError("no case rfc5905/8/origin-copy");
+    return;
+  }
+  const conformance::JudgeContext ctx{ex.t4, 1'700'000'000};
+  for (auto _ : state) {
+    auto r = conformance::evaluate(*c, obs, ctx, false);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_EvaluateOriginCase);
+
+// Every case of every suite over the same exchange: the cost of judging one reply by all rules.
+void BM_EvaluateAllCases(benchmark::State& state) {
+  const Exchange ex;
+  const auto obs = ex.observation();
+  const auto cases = conformance::all_cases();
+  const conformance::JudgeContext ctx{ex.t4, 1'700'000'000};
+  for (auto _ : state) {
+    for (const auto* c : cases) {
+      auto r = conformance::evaluate(*c, obs, ctx, false);
+      benchmark::DoNotOptimize(r);
+    }
+  }
+  state.counters["cases"] = static_cast<double>(cases.size());
+}
+BENCHMARK(BM_EvaluateAllCases);
 
 }  // namespace
 
