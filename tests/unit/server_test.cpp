@@ -4,11 +4,31 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
+#include <cstdlib>
+#include <new>
 #include <random>
 #include <vector>
 
 #include "ntpkit/parse.hpp"
 #include "ntpkit/serialize.hpp"
+
+// Every allocation in this test program is counted, so that a test can show that respond()
+// makes none: the server calls it for every datagram.
+namespace {
+std::atomic<uint64_t> g_allocations{0};
+}  // namespace
+// GCC pairs the inlined free() with the library's operator new, not this one.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace ntpkit {
 namespace {
@@ -91,6 +111,32 @@ TEST(Respond, ClientRequestGetsFastXmitReply) {
   EXPECT_EQ(h.root_dispersion, f.state.root_dispersion);
   EXPECT_EQ(h.reference_id, f.state.reference_id);
   EXPECT_EQ(h.reference, f.state.reference_time);
+}
+
+TEST(Respond, AllocatesNothing) {
+  Fixture f;
+  Packet with_ef = request();
+  with_ef.extensions.push_back({0x7777, std::vector<uint8_t>(28, 0), std::nullopt});
+  Packet with_mac = request();
+  with_mac.mac = Mac{7, std::vector<uint8_t>(16, 0xAB)};
+  const std::vector<std::vector<uint8_t>> requests{serialize(request()), serialize(with_ef), serialize(with_mac),
+                                                   serialize(request(0)), std::vector<uint8_t>(47, 0x23)};
+  const FixedClock clock(kNow);
+  std::array<uint8_t, 512> out{};
+  {
+    const uint64_t before = g_allocations.load();
+    std::vector<uint8_t> probe(requests.size() * 3);
+    ASSERT_GT(g_allocations.load(), before) << "the counter must see an allocation: " << probe.size();
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    for (RateVerdict rate : {RateVerdict::Allow, RateVerdict::KissOfDeath, RateVerdict::Drop}) {
+      RequestContext ctx{kReceive, rate, 42};
+      const uint64_t before = g_allocations.load();
+      const Action a = respond(requests[i], ctx, clock, f.state, f.policy, f.mb, out);
+      EXPECT_EQ(g_allocations.load(), before) << "request " << i;
+      (void)a;
+    }
+  }
 }
 
 TEST(Respond, OriginIsCopiedBitForBitForOddTransmitValues) {
