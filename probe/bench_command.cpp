@@ -60,6 +60,7 @@ struct Measured {
     return *server_cpu / static_cast<double>(replies) * 1e6;
   }
   [[nodiscard]] bool generator_short() const { return asked_rate > 0 && per_s(tally.sent) < kGeneratorShort * asked_rate; }
+  [[nodiscard]] bool ok() const { return loss() < kLossLimit && tally.valid > 0; }
 };
 
 class Bench {
@@ -93,9 +94,16 @@ class Bench {
     while (spent + o_.step <= budget + 1e-9 && error.empty()) {
       const auto step = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(o_.step));
       steps.push_back(measure({.outstanding = 0, .rate = rate, .duration = step}, error));
+      spent += steps.back().tally.seconds;  // the drain after each step is not counted against the budget
+      bool ok = steps.back().ok();
+      // One bad second on a shared machine must not cap the result: a failed step is tried
+      // again once, and the rate is bad only when both tries lose 1 % or more.
+      if (!ok && error.empty() && spent + o_.step <= budget + 1e-9) {
+        steps.push_back(measure({.outstanding = 0, .rate = rate, .duration = step}, error));
+        spent += steps.back().tally.seconds;
+        ok = steps.back().ok();
+      }
       const Measured& m = steps.back();
-      spent += m.tally.seconds;  // the drain after each step is not counted against the budget
-      const bool ok = m.loss() < kLossLimit && m.tally.valid > 0;
       if (ok && (!best || rate > steps[*best].asked_rate)) best = steps.size() - 1;
       if (ok && m.generator_short()) break;  // we cannot send faster: the server is not the limit
       if (ok) {
