@@ -166,9 +166,18 @@ FileResult analyse(const std::string& name, bool seekable, const std::set<uint16
 
 FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports, const DatagramTap& tap,
                         const Progress& progress) {
-  return analyse(
-      path, path != "-", ports, tap, progress, [&] { return path == "-" ? stdin : std::fopen(path.c_str(), "rb"); },
-      [&] { return std::make_unique<std::ifstream>(path, std::ios::binary); });
+  // libpcap reads record by record through stdio, whose default buffer (st_blksize, 4 KiB) costs
+  // a read(2) per 40 frames; 64 KiB takes 16 times fewer and still fits in L2, from where libpcap
+  // copies each record. glibc ignores the size unless it is handed the buffer, which must outlive
+  // the FILE (libpcap closes it before analyse() returns).
+  std::vector<char> buffer(64 * 1024);
+  const auto open_file = [&] {
+    FILE* file = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+    if (file != nullptr) std::setvbuf(file, buffer.data(), _IOFBF, buffer.size());
+    return file;
+  };
+  return analyse(path, path != "-", ports, tap, progress, open_file,
+                 [&] { return std::make_unique<std::ifstream>(path, std::ios::binary); });
 }
 
 FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_t>& ports) {

@@ -438,8 +438,9 @@ FrameDecoder::FrameDecoder() : FrameDecoder(Limits{}) {}
 FrameDecoder::FrameDecoder(Limits limits) : limits_(limits) {}
 
 DecodedFrame FrameDecoder::decode(uint32_t linktype, std::span<const uint8_t> frame, int64_t time_ns) {
-  outputs_.clear();
-  evict_expired(time_ns);
+  // Most captures hold no fragments: then there is nothing to release or to age, and no call.
+  if (!outputs_.empty()) outputs_.clear();
+  if (!by_age_.empty()) evict_expired(time_ns);
   Walk w{*this, time_ns};
   w.link(linktype, frame);
   return w.out;

@@ -1,8 +1,8 @@
 #include "ntpkit/replay.hpp"
 
 #include <array>
+#include <cstring>
 #include <limits>
-#include <functional>
 
 #include "ntpkit/conformance/checks.hpp"
 #include "ntpkit/parse.hpp"
@@ -49,10 +49,27 @@ const Rule& rule(std::string_view id) {
   return kRules[0];  // unreachable: every id used below is in the table
 }
 
-size_t hash_endpoint(const net::Endpoint& e) {
-  size_t h = std::hash<uint64_t>()(e.port) ^ (e.address.v6 ? 0x9e3779b97f4a7c15ULL : 0);
-  for (uint8_t b : e.address.bytes) h = h * 131 + b;
-  return h;
+uint64_t word(const uint8_t* bytes) {
+  uint64_t w;
+  std::memcpy(&w, bytes, sizeof w);
+  return w;
+}
+
+// Fibonacci multiply and a shift per word, finished with MurmurHash3's fmix64 so that both the
+// low bits (the slot) and the high bits (FlatMap's tag) depend on every input bit.
+uint64_t combine(uint64_t h, uint64_t w) {
+  h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+  return h ^ (h >> 29);
+}
+uint64_t finish_hash(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
+}
+uint64_t flow_hash(const uint64_t (&c)[2], const uint64_t (&s)[2], uint64_t ports) {
+  return combine(combine(combine(combine(combine(0, c[0]), c[1]), s[0]), s[1]), ports);
 }
 
 bool is_ntp_mode(uint8_t first_byte, Mode m) { return static_cast<Mode>(first_byte & 0x7) == m; }
@@ -61,17 +78,46 @@ bool is_ntp_mode(uint8_t first_byte, Mode m) { return static_cast<Mode>(first_by
 
 std::span<const Rule> rules() { return kRules; }
 
-size_t Analyzer::Hash::operator()(const FlowKey& k) const {
-  return hash_endpoint(k.client) * 31 + hash_endpoint(k.server);
+uint64_t Analyzer::Hash::operator()(const FlowKey& k) const {
+  return finish_hash(flow_hash(k.client_address, k.server_address, k.ports_and_families));
 }
-size_t Analyzer::Hash::operator()(const ExchangeKey& k) const {
-  return (hash_endpoint(k.client) * 31 + hash_endpoint(k.server)) * 31 + std::hash<uint64_t>()(k.stamp);
+uint64_t Analyzer::Hash::operator()(const ExchangeKey& k) const {
+  return finish_hash(combine(flow_hash(k.flow.client_address, k.flow.server_address, k.flow.ports_and_families), k.stamp));
 }
+uint64_t Analyzer::Hash::operator()(const net::Address& a) const {
+  return finish_hash(combine(combine(a.v6 ? 1 : 0, word(a.bytes.data())), word(a.bytes.data() + 8)));
+}
+
+Analyzer::Flow Analyzer::flow(const net::Endpoint& client, const net::Endpoint& server) const {
+  Flow f{};
+  f.key.client_address[0] = word(client.address.bytes.data());
+  f.key.client_address[1] = word(client.address.bytes.data() + 8);
+  f.key.server_address[0] = word(server.address.bytes.data());
+  f.key.server_address[1] = word(server.address.bytes.data() + 8);
+  f.key.ports_and_families = uint64_t{client.port} | uint64_t{server.port} << 16 |
+                             uint64_t{client.address.v6} << 32 | uint64_t{server.address.v6} << 33;
+  f.hash = flow_hash(f.key.client_address, f.key.server_address, f.key.ports_and_families);
+  f.client = &client;
+  f.server = &server;
+  return f;
+}
+
+// Equal to Hash{}(ExchangeKey{f.key, stamp}) without hashing the endpoints again.
+uint64_t Analyzer::exchange_hash(const Flow& f, uint64_t stamp) { return finish_hash(combine(f.hash, stamp)); }
 
 Analyzer::Analyzer(Options options) : options_(options) {}
 
 void Analyzer::add(const Datagram& d) {
   ++stats_.datagrams;
+  // A request's table slot is new, so most likely not in cache: its key is read from the raw
+  // bytes (the transmit timestamp) to load the slot while eviction and parsing run.
+  Flow forward{};
+  if (d.payload.size() >= kHeaderLength && is_ntp_mode(d.payload[0], Mode::Client)) {
+    forward = flow(d.source, d.destination);
+    uint64_t transmit = 0;
+    for (size_t i = 40; i < kHeaderLength; ++i) transmit = transmit << 8 | d.payload[i];
+    exchanges_.prefetch(exchange_hash(forward, transmit));
+  }
   evict(d.time_ns);
   if (d.payload.empty()) {
     ++stats_.malformed;
@@ -85,7 +131,7 @@ void Analyzer::add(const Datagram& d) {
   auto parsed = parse(d.payload);
   if (!parsed) {
     ++stats_.malformed;
-    report(rule("rfc5905/7.3/well-formed"), {d.source, d.destination}, d.frame, 0, "a well-formed NTP packet",
+    report(rule("rfc5905/7.3/well-formed"), d.source, d.destination, d.frame, 0, "a well-formed NTP packet",
            std::to_string(d.payload.size()) + " bytes; " + describe(parsed.error()));
     return;
   }
@@ -93,13 +139,14 @@ void Analyzer::add(const Datagram& d) {
   // A datagram that answers a pending request (on the reverse flow, origin = the request's
   // transmit) is a reply whatever its mode: a server answering in mode 3 or 5 is judged for it,
   // not taken for another client or a broadcaster.
-  if (h.mode != Mode::Server && !h.origin.is_zero() &&
-      requests_.count(ExchangeKey{d.destination, d.source, h.origin.raw()}) != 0) {
-    return add_reply(d, *parsed);
+  if (h.mode == Mode::Server) return add_reply(d, *parsed, flow(d.destination, d.source));
+  if (!h.origin.is_zero()) {
+    const Flow reverse = flow(d.destination, d.source);
+    const Exchange* e = exchanges_.find({reverse.key, h.origin.raw()}, exchange_hash(reverse, h.origin.raw()));
+    if (e != nullptr && e->state == State::Pending) return add_reply(d, *parsed, reverse);
   }
   switch (h.mode) {
-    case Mode::Client: return add_request(d, h);
-    case Mode::Server: return add_reply(d, *parsed);
+    case Mode::Client: return add_request(d, h, forward);
     case Mode::SymmetricActive:
     case Mode::SymmetricPassive: return add_symmetric(d, h);
     case Mode::Broadcast: ++stats_.broadcast; return;
@@ -107,70 +154,86 @@ void Analyzer::add(const Datagram& d) {
   }
 }
 
-void Analyzer::add_request(const Datagram& d, const Header& h) {
+void Analyzer::add_request(const Datagram& d, const Header& h, const Flow& f) {
   ++stats_.requests;
-  const FlowKey flow{d.source, d.destination};
-  const ExchangeKey key{d.source, d.destination, h.transmit.raw()};
-  // A reply that came first in the file (misordered capture) waits for its request here.
-  if (auto held = held_replies_.find(key); held != held_replies_.end()) {
-    Request req{d.frame, d.time_ns, h, d.payload.size(), true};
-    auto reply = parse(held->second.bytes);
+  const ExchangeKey key{f.key, h.transmit.raw()};
+  const uint64_t hash = exchange_hash(f, key.stamp);
+  auto [e, added] = exchanges_.try_emplace(key, hash);
+  if (!added) {
+    if (e->state != State::Held) {
+      ++stats_.retransmissions;  // the same request again, pending or already answered
+      return;
+    }
+    // A reply that came first in the file (misordered capture) waited for its request here.
+    const uint32_t side = e->side;
     ++stats_.replies_before_request;
-    if (reply) judge(flow, req, held->second.frame, *reply);
-    remember_answered(key, d.time_ns);
-    held_replies_.erase(held);
+    if (auto reply = parse(sides_[side].held)) judge(f, {d.frame, h, d.payload.size()}, sides_[side].frame, *reply);
+    free_side(side);
+    answer(*e, key, hash, d.time_ns);
     return;
   }
-  if (requests_.count(key) != 0 || answered_.count(key) != 0) {
-    ++stats_.retransmissions;
-    return;
-  }
-  requests_[key] = Request{d.frame, d.time_ns, h, d.payload.size(), false};
-  request_ages_.push_back({d.time_ns, key});
-  last_request_[flow] = key;
+  const uint32_t side = new_side();
+  *e = Exchange{d.time_ns, side, State::Pending};
+  sides_[side].frame = d.frame;
+  sides_[side].header = h;
+  sides_[side].length = d.payload.size();
+  request_ages_.push_back({d.time_ns, key, hash});
+  *last_request_.try_emplace(f.key, finish_hash(f.hash)).first = key.stamp;
 }
 
-void Analyzer::add_reply(const Datagram& d, const PacketView& reply) {
+void Analyzer::add_reply(const Datagram& d, const PacketView& reply, const Flow& f) {
   ++stats_.replies;
-  const FlowKey flow{d.destination, d.source};
-  const ExchangeKey key{d.destination, d.source, reply.header.origin.raw()};
-  if (auto it = requests_.find(key); it != requests_.end()) {
-    judge(flow, it->second, d.frame, reply);
-    remember_answered(key, d.time_ns);
-    forget_request(it);
-    return;
-  }
-  if (answered_.count(key) != 0) {
-    ++stats_.duplicate_replies;
-    report(rule("rfc5905/8/one-reply"), flow, 0, d.frame, "one reply per request",
-           "another reply with origin " + conformance::describe_timestamp(reply.header.origin));
+  const ExchangeKey key{f.key, reply.header.origin.raw()};
+  const uint64_t hash = exchange_hash(f, key.stamp);
+  if (Exchange* e = exchanges_.find(key, hash); e != nullptr && e->state != State::Held) {
+    if (e->state == State::Answered) {
+      ++stats_.duplicate_replies;
+      report(rule("rfc5905/8/one-reply"), *f.client, *f.server, 0, d.frame, "one reply per request",
+             "another reply with origin " + conformance::describe_timestamp(reply.header.origin));
+      return;
+    }
+    const Side& side = sides_[e->side];
+    judge(f, {side.frame, side.header, side.length}, d.frame, reply);
+    free_side(e->side);
+    answer(*e, key, hash, d.time_ns);
+    forget_last_request(key, finish_hash(f.hash));
     return;
   }
   // No request with this transmit: pair with the flow's latest request, whose origin then
   // does not match (what a server that does not copy the origin produces).
-  if (auto last = last_request_.find(flow); last != last_request_.end()) {
+  if (const uint64_t* last = last_request_.find(f.key, finish_hash(f.hash)); last != nullptr) {
     // Only a recent request: a reply long after the flow's last request is more likely the
     // answer to a request that comes later in a misordered capture, so it is held instead.
-    if (auto it = requests_.find(last->second); it != requests_.end() && it->second.time_ns <= d.time_ns &&
-                                                 d.time_ns - it->second.time_ns <= kFallbackWindowNs) {
+    const ExchangeKey last_key{f.key, *last};
+    const uint64_t last_hash = exchange_hash(f, *last);
+    Exchange* e = exchanges_.find(last_key, last_hash);
+    if (e != nullptr && e->state == State::Pending && e->time_ns <= d.time_ns &&
+        d.time_ns - e->time_ns <= kFallbackWindowNs) {
       ++stats_.paired_by_fallback;
-      judge(flow, it->second, d.frame, reply);
-      remember_answered(it->first, d.time_ns);
-      forget_request(it);
+      const Side& side = sides_[e->side];
+      judge(f, {side.frame, side.header, side.length}, d.frame, reply);
+      free_side(e->side);
+      answer(*e, last_key, last_hash, d.time_ns);
+      forget_last_request(last_key, finish_hash(f.hash));
       return;
     }
   }
-  held_replies_[key] = HeldReply{d.frame, d.time_ns, {reply.bytes.begin(), reply.bytes.end()}};
-  held_ages_.push_back({d.time_ns, key});
+  // Held until its request comes; a second reply with the same origin takes the first's place.
+  auto [e, added] = exchanges_.try_emplace(key, hash);
+  if (added) *e = Exchange{0, new_side(), State::Held};
+  e->time_ns = d.time_ns;
+  sides_[e->side].frame = d.frame;
+  sides_[e->side].held.assign(reply.bytes.begin(), reply.bytes.end());
+  held_ages_.push_back({d.time_ns, key, hash});
 }
 
-void Analyzer::judge(const FlowKey& flow, const Request& req, uint64_t reply_frame, const PacketView& reply) {
+void Analyzer::judge(const Flow& f, const Request& req, uint64_t reply_frame, const PacketView& reply) {
   ++stats_.exchanges;
-  ++stats_.servers[flow.server.address].exchanges;
+  ++server(f.server->address).exchanges;
   const Header& rq = req.header;
   const Header& rp = reply.header;
   const auto check = [&](std::string_view id, Check c) {
-    if (c) report(rule(id), flow, req.frame, reply_frame, c->expected, c->actual);
+    if (c) report(rule(id), *f.client, *f.server, req.frame, reply_frame, c->expected, c->actual);
   };
   check("rfc5905/8/origin-copy", conformance::check_origin(rq, rp));
   check("rfc5905/8/reply-mode", conformance::check_mode(rq, rp));
@@ -188,18 +251,18 @@ void Analyzer::add_symmetric(const Datagram& d, const Header& h) {
   ++stats_.symmetric_packets;
   // RFC 5905 §8: a symmetric packet's origin is the transmit of the last packet from the peer;
   // on first contact it is 0. Only judged when the capture holds the peer's previous packet.
-  const FlowKey from_peer{d.destination, d.source};
-  if (auto it = symmetric_last_.find(from_peer); it != symmetric_last_.end()) {
+  if (const LastTransmit* last = symmetric_last_.find(flow(d.destination, d.source).key); last != nullptr) {
     ++stats_.symmetric_checks;
-    if (h.origin != it->second.transmit) {
+    if (h.origin != last->transmit) {
       ++stats_.symmetric_failures;
-      report(rule("rfc5905/9.2/symmetric-origin"), {d.source, d.destination}, 0, d.frame,
-             "origin " + conformance::describe_timestamp(it->second.transmit) + " (the peer's last transmit)",
+      report(rule("rfc5905/9.2/symmetric-origin"), d.source, d.destination, 0, d.frame,
+             "origin " + conformance::describe_timestamp(last->transmit) + " (the peer's last transmit)",
              "origin " + conformance::describe_timestamp(h.origin));
     }
   }
-  symmetric_last_[FlowKey{d.source, d.destination}] = {h.transmit, d.time_ns};
-  symmetric_ages_.push_back({d.time_ns, FlowKey{d.source, d.destination}});
+  const FlowKey from_here = flow(d.source, d.destination).key;
+  *symmetric_last_.try_emplace(from_here).first = {h.transmit, d.time_ns};
+  symmetric_ages_.push_back({d.time_ns, from_here});
 }
 
 void Analyzer::add_control(const Datagram& d, Mode mode) {
@@ -216,23 +279,44 @@ void Analyzer::add_control(const Datagram& d, Mode mode) {
   }
 }
 
-void Analyzer::report(const Rule& r, const FlowKey& flow, uint64_t request_frame, uint64_t reply_frame,
-                      std::string expected, std::string actual) {
-  ++stats_.servers[flow.server.address].findings;
-  findings_.push_back({&r, request_frame, reply_frame, flow.client, flow.server, std::move(expected), std::move(actual)});
+void Analyzer::report(const Rule& r, const net::Endpoint& client, const net::Endpoint& server_endpoint,
+                      uint64_t request_frame, uint64_t reply_frame, std::string expected, std::string actual) {
+  ++server(server_endpoint.address).findings;
+  findings_.push_back({&r, request_frame, reply_frame, client, server_endpoint, std::move(expected), std::move(actual)});
 }
 
-void Analyzer::remember_answered(const ExchangeKey& key, int64_t time_ns) {
-  answered_[key] = time_ns;
-  answered_ages_.push_back({time_ns, key});
+ServerSummary& Analyzer::server(const net::Address& address) {
+  auto [cached, added] = servers_.try_emplace(address);
+  if (added) *cached = &stats_.servers[address];
+  return **cached;
 }
 
-void Analyzer::forget_request(std::unordered_map<ExchangeKey, Request, Hash>::iterator it) {
-  const FlowKey flow{it->first.client, it->first.server};
-  if (auto last = last_request_.find(flow); last != last_request_.end() && last->second == it->first) {
-    last_request_.erase(last);
+// An exchange is answered (judged or a held reply matched): kept until the window has passed, to
+// tell a duplicate reply or a retransmitted request from a stray.
+void Analyzer::answer(Exchange& e, const ExchangeKey& key, uint64_t hash, int64_t time_ns) {
+  e = Exchange{time_ns, 0, State::Answered};
+  answered_ages_.push_back({time_ns, key, hash});
+}
+
+void Analyzer::forget_last_request(const ExchangeKey& key, uint64_t flow_hash) {
+  if (uint64_t* last = last_request_.find(key.flow, flow_hash); last != nullptr && *last == key.stamp) {
+    last_request_.erase_at(last);
   }
-  requests_.erase(it);
+}
+
+uint32_t Analyzer::new_side() {
+  if (free_sides_.empty()) {
+    sides_.emplace_back();
+    return static_cast<uint32_t>(sides_.size() - 1);
+  }
+  const uint32_t side = free_sides_.back();
+  free_sides_.pop_back();
+  return side;
+}
+
+void Analyzer::free_side(uint32_t side) {
+  sides_[side].held.clear();
+  free_sides_.push_back(side);
 }
 
 void Analyzer::evict(int64_t now_ns) {
@@ -240,42 +324,47 @@ void Analyzer::evict(int64_t now_ns) {
   const int64_t horizon = now_ns < std::numeric_limits<int64_t>::min() + options_.flow_timeout_ns
                               ? std::numeric_limits<int64_t>::min()
                               : now_ns - options_.flow_timeout_ns;
-  while (!request_ages_.empty() && request_ages_.front().time_ns < horizon) {
-    const auto [t, key] = request_ages_.front();
-    request_ages_.pop_front();
-    auto it = requests_.find(key);
-    if (it == requests_.end() || it->second.time_ns != t) continue;  // answered, or renewed
+  // Pops the old front of `ages` while it names an exchange in `state` of that time, and hands
+  // each to `drop`, which removes it.
+  const auto pop = [&](RingQueue<AgedExchange>& ages, State state, auto drop) {
+    while (!ages.empty() && ages.front().time_ns < horizon) {
+      const AgedExchange& a = ages.front();
+      Exchange* e = exchanges_.find(a.key, a.hash);
+      if (e != nullptr && e->state == state && e->time_ns == a.time_ns) drop(a.key, e);
+      ages.pop_front();
+    }
+    // The entry two places on comes due in a packet or two: its table slot, written 120 s ago and
+    // long out of cache, is loaded now so that its lookup does not wait for memory.
+    if (ages.size() > 2) exchanges_.prefetch(ages[2].hash);
+  };
+  pop(request_ages_, State::Pending, [&](const ExchangeKey& key, Exchange* e) {
     ++stats_.unanswered;
-    forget_request(it);
-  }
-  while (!held_ages_.empty() && held_ages_.front().time_ns < horizon) {
-    const auto [t, key] = held_ages_.front();
-    held_ages_.pop_front();
-    auto it = held_replies_.find(key);
-    if (it == held_replies_.end() || it->second.time_ns != t) continue;
+    free_side(e->side);
+    exchanges_.erase_at(e);
+    forget_last_request(key, Hash{}(key.flow));
+  });
+  pop(held_ages_, State::Held, [&](const ExchangeKey&, Exchange* e) {
     ++stats_.unsolicited;
-    held_replies_.erase(it);
-  }
-  while (!answered_ages_.empty() && answered_ages_.front().time_ns < horizon) {
-    const auto [t, key] = answered_ages_.front();
-    answered_ages_.pop_front();
-    auto it = answered_.find(key);
-    if (it != answered_.end() && it->second == t) answered_.erase(it);
-  }
+    free_side(e->side);
+    exchanges_.erase_at(e);
+  });
+  pop(answered_ages_, State::Answered, [&](const ExchangeKey&, Exchange* e) { exchanges_.erase_at(e); });
   while (!symmetric_ages_.empty() && symmetric_ages_.front().time_ns < horizon) {
     const auto [t, key] = symmetric_ages_.front();
     symmetric_ages_.pop_front();
-    auto it = symmetric_last_.find(key);
-    if (it != symmetric_last_.end() && it->second.time_ns == t) symmetric_last_.erase(it);
+    LastTransmit* last = symmetric_last_.find(key);
+    if (last != nullptr && last->time_ns == t) symmetric_last_.erase_at(last);
   }
 }
 
 void Analyzer::evict_all() {
-  stats_.unanswered += requests_.size();
-  stats_.unsolicited += held_replies_.size();
-  requests_.clear();
-  held_replies_.clear();
-  answered_.clear();
+  exchanges_.for_each([&](const ExchangeKey&, Exchange& e) {
+    if (e.state == State::Pending) ++stats_.unanswered;
+    if (e.state == State::Held) ++stats_.unsolicited;
+  });
+  exchanges_.clear();
+  sides_.clear();
+  free_sides_.clear();
   last_request_.clear();
   symmetric_last_.clear();
   request_ages_.clear();

@@ -4,15 +4,14 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "ntpkit/conformance/case.hpp"
+#include "ntpkit/flat_map.hpp"
 #include "ntpkit/frame.hpp"
 #include "ntpkit/packet.hpp"
 
@@ -88,66 +87,99 @@ class Analyzer {
   [[nodiscard]] const Stats& stats() const { return stats_; }
 
  private:
+  // Client and server endpoints packed into words: compared with five word compares and hashed
+  // once per packet (a lookup by a pair of net::Endpoints compared and hashed bytes one by one).
   struct FlowKey {
-    net::Endpoint client, server;
+    uint64_t client_address[2], server_address[2];
+    uint64_t ports_and_families;
     bool operator==(const FlowKey&) const = default;
   };
   struct ExchangeKey {
-    net::Endpoint client, server;
+    FlowKey flow;
     uint64_t stamp;  // request transmit / reply origin
     bool operator==(const ExchangeKey&) const = default;
   };
   struct Hash {
-    size_t operator()(const FlowKey& k) const;
-    size_t operator()(const ExchangeKey& k) const;
+    uint64_t operator()(const FlowKey& k) const;
+    uint64_t operator()(const ExchangeKey& k) const;
+    uint64_t operator()(const net::Address& a) const;
+  };
+  // A flow as one packet sees it: the packed key, its hash (before finishing; the exchange keys'
+  // hashes are derived from it), and the endpoints findings name.
+  struct Flow {
+    FlowKey key;
+    uint64_t hash;
+    const net::Endpoint* client;
+    const net::Endpoint* server;
+  };
+  // One table for every exchange the window holds. An exchange is in one state at a time:
+  // a request waiting for its reply, answered (kept to tell a duplicate reply or a retransmission
+  // from a stray), or a reply held until its request comes (a misordered capture).
+  enum class State : uint8_t { Pending, Answered, Held };
+  struct Exchange {
+    int64_t time_ns;  // of the request (Pending), the answer (Answered), the reply (Held)
+    uint32_t side;    // Pending and Held: index into sides_
+    State state;
+  };
+  // What a pending request or a held reply needs beyond its key, kept out of the table so that
+  // the table's entries (most of them answered) stay one cache line each.
+  struct Side {
+    uint64_t frame = 0;
+    Header header;             // Pending: the request
+    size_t length = 0;         // Pending: the request's size
+    std::vector<uint8_t> held; // Held: the reply
   };
   struct Request {
     uint64_t frame;
-    int64_t time_ns;
-    Header header;
+    const Header& header;
     size_t length;
-    bool answered = false;
-  };
-  struct HeldReply {
-    uint64_t frame;
-    int64_t time_ns;
-    std::vector<uint8_t> bytes;
   };
 
-  void add_request(const Datagram& d, const Header& h);
-  void add_reply(const Datagram& d, const PacketView& reply);
+  [[nodiscard]] Flow flow(const net::Endpoint& client, const net::Endpoint& server) const;
+  [[nodiscard]] static uint64_t exchange_hash(const Flow& f, uint64_t stamp);
+  void add_request(const Datagram& d, const Header& h, const Flow& flow);  // flow: source to destination
+  void add_reply(const Datagram& d, const PacketView& reply, const Flow& flow);
   void add_symmetric(const Datagram& d, const Header& h);
   void add_control(const Datagram& d, Mode mode);
-  void judge(const FlowKey& flow, const Request& req, uint64_t reply_frame, const PacketView& reply);
-  void report(const Rule& rule, const FlowKey& flow, uint64_t request_frame, uint64_t reply_frame, std::string expected,
-              std::string actual);
+  void judge(const Flow& flow, const Request& req, uint64_t reply_frame, const PacketView& reply);
+  void report(const Rule& rule, const net::Endpoint& client, const net::Endpoint& server, uint64_t request_frame,
+              uint64_t reply_frame, std::string expected, std::string actual);
+  ServerSummary& server(const net::Address& address);
+  void answer(Exchange& e, const ExchangeKey& key, uint64_t hash, int64_t time_ns);
+  void forget_last_request(const ExchangeKey& key, uint64_t flow_hash);  // flow_hash: Hash{}(key.flow)
+  uint32_t new_side();
+  void free_side(uint32_t side);
   void evict(int64_t now_ns);
   void evict_all();
-  void remember_answered(const ExchangeKey& key, int64_t time_ns);
-  void forget_request(std::unordered_map<ExchangeKey, Request, Hash>::iterator it);
 
   Options options_;
   Stats stats_;
   std::vector<Finding> findings_;
-  std::unordered_map<ExchangeKey, Request, Hash> requests_;            // by transmit
-  std::unordered_map<FlowKey, ExchangeKey, Hash> last_request_;        // per flow, for fallback pairing
-  std::unordered_map<ExchangeKey, HeldReply, Hash> held_replies_;      // replies seen before their request
-  std::unordered_map<ExchangeKey, int64_t, Hash> answered_;            // to tell duplicates from strays
+  FlatMap<ExchangeKey, Exchange, Hash> exchanges_;
+  std::vector<Side> sides_;
+  std::vector<uint32_t> free_sides_;
+  FlatMap<FlowKey, uint64_t, Hash> last_request_;  // per flow, its latest request's transmit (fallback pairing)
   struct LastTransmit {
     Timestamp transmit;
     int64_t time_ns;
   };
-  std::unordered_map<FlowKey, LastTransmit, Hash> symmetric_last_;     // last transmit from a peer (key: from, to)
+  FlatMap<FlowKey, LastTransmit, Hash> symmetric_last_;  // last transmit from a peer (key: from, to)
+  FlatMap<net::Address, ServerSummary*, Hash> servers_;  // into stats_.servers, whose nodes do not move
   // Insertion-ordered (time, key) queues: eviction pops what is old from the front, so its cost
-  // is proportional to what it removes, not to what is kept. An entry whose key is gone, or
-  // whose table entry is newer, is skipped.
-  template <class Key>
-  struct Aged {
+  // is proportional to what it removes, not to what is kept. An entry whose exchange is gone,
+  // in another state, or newer, is skipped. The key's hash is kept to look the next entry up
+  // ahead of time (FlatMap::prefetch): it is 120 s old and its table slot long out of cache.
+  struct AgedExchange {
     int64_t time_ns;
-    Key key;
+    ExchangeKey key;
+    uint64_t hash;
   };
-  std::deque<Aged<ExchangeKey>> request_ages_, held_ages_, answered_ages_;
-  std::deque<Aged<FlowKey>> symmetric_ages_;
+  struct AgedFlow {
+    int64_t time_ns;
+    FlowKey key;
+  };
+  RingQueue<AgedExchange> request_ages_, held_ages_, answered_ages_;
+  RingQueue<AgedFlow> symmetric_ages_;
 };
 
 }  // namespace ntpkit::replay
