@@ -36,6 +36,8 @@ for h in "${harnesses[@]}"; do
   mkdir -p "$work/corpus" fuzz/corpus/"$h"
   cp -n fuzz/corpus/"$h"/* "$work/corpus/" 2>/dev/null || true
   log=$work/fuzz.log
+  # Logs of an earlier run with --jobs would be counted as this run's.
+  rm -f "$work"/fuzz-*.log
   parallel=()
   [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
   set +e
