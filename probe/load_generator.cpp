@@ -25,6 +25,7 @@ constexpr unsigned kBatch = 32;
 // bit of the origin would hand us another in-flight request's exact transmit timestamp.
 constexpr unsigned kRingBits = 18;
 constexpr uint64_t kRingSize = uint64_t{1} << kRingBits;
+static_assert(kRingSize == kMaxInFlight);
 constexpr uint64_t kRingMask = kRingSize - 1;
 constexpr uint64_t slot_of(uint64_t seq) { return (seq * 0x9E3779B97F4A7C15ULL) & kRingMask; }  // odd: a bijection
 constexpr size_t kReplyBuffer = 1024;  // longer replies arrive truncated; the header is enough
@@ -48,6 +49,7 @@ std::string errno_text(const char* what) { return std::string(what) + ": " + std
 struct Slot {
   uint64_t transmit = 0;  // 0: free
   int64_t sent_ns = 0;    // CLOCK_REALTIME, to compare with the kernel's receive timestamp
+  int64_t sent_mono = 0;  // CLOCK_MONOTONIC, for the timeout: a step of the wall clock moves nothing
 };
 
 }  // namespace
@@ -81,7 +83,7 @@ struct LoadGenerator::Impl {
   unsigned send_batch(unsigned count);
   void receive(int fd);
   void take_reply(std::span<const uint8_t> bytes, const msghdr& m);
-  void expire(int64_t now_real, bool all);
+  void expire(int64_t now_mono, bool all);
   std::string network_error() const;
 };
 
@@ -135,9 +137,10 @@ unsigned LoadGenerator::Impl::send_batch(unsigned count) {
   const int fd = fds[next_socket];
   next_socket = (next_socket + 1) % static_cast<unsigned>(fds.size());
   const int64_t now = realtime_ns();
+  const int64_t now_mono = monotonic_ns();
   const uint64_t high = Timestamp::from_unix_nanoseconds(now).raw() & ~kRingMask;
   for (unsigned i = 0; i < count; ++i) {
-    if (next_seq + i - oldest >= kRingSize) expire(now, false);
+    if (next_seq + i - oldest >= kRingSize) expire(now_mono, false);
     if (next_seq + i - oldest >= kRingSize) {  // the oldest is still in flight: give it up
       Slot& s = ring[slot_of(oldest)];
       if (s.transmit != 0) {
@@ -149,7 +152,7 @@ unsigned LoadGenerator::Impl::send_batch(unsigned count) {
     }
     const uint64_t slot = slot_of(next_seq + i);
     const uint64_t transmit = high | slot;
-    ring[slot] = {transmit, now};
+    ring[slot] = {transmit, now, now_mono};
     for (int b = 0; b < 8; ++b) out[i][40 + b] = static_cast<uint8_t>(transmit >> (56 - 8 * b));
   }
   int sent = sendmmsg(fd, tx.data(), count, 0);
@@ -158,9 +161,10 @@ unsigned LoadGenerator::Impl::send_batch(unsigned count) {
     if (errno != EAGAIN && errno != ENOBUFS) ++tally->send_errors;
     sent = 0;
   }
-  // Slots of requests that did not leave are freed again, in order, as if never taken.
+  // Requests that did not leave give their numbers back: the next batch takes them again, so
+  // that failing sends cannot run through the ring and push out requests still in flight.
   for (unsigned i = static_cast<unsigned>(sent); i < count; ++i) ring[slot_of(next_seq + i)].transmit = 0;
-  next_seq += count;
+  next_seq += static_cast<uint64_t>(sent);
   in_flight += static_cast<uint64_t>(sent);
   tally->sent += static_cast<uint64_t>(sent);
   return static_cast<unsigned>(sent);
@@ -231,12 +235,12 @@ void LoadGenerator::Impl::take_reply(std::span<const uint8_t> bytes, const msghd
 
 // Requests older than the timeout (all of them with `all`) are lost; `oldest` moves past every
 // slot that is free.
-void LoadGenerator::Impl::expire(int64_t now_real, bool all) {
+void LoadGenerator::Impl::expire(int64_t now_mono, bool all) {
   const int64_t timeout = config.timeout.count();
   while (oldest < next_seq) {
     Slot& s = ring[slot_of(oldest)];
     if (s.transmit != 0) {
-      if (!all && now_real - s.sent_ns < timeout) return;
+      if (!all && now_mono - s.sent_mono < timeout) return;
       s.transmit = 0;
       --in_flight;
       ++tally->lost;
@@ -311,7 +315,7 @@ LoadTally LoadGenerator::run(const LoadPhase& phase, const std::function<void(co
       break;
     }
     for (int i = 0; i < n; ++i) g.receive(g.fds[events[static_cast<size_t>(i)].data.u32]);
-    g.expire(realtime_ns(), false);
+    g.expire(monotonic_ns(), false);
     if (progress && now >= next_progress) {
       next_progress = now + 250'000'000;
       tally.seconds = static_cast<double>(now - start) / 1e9;

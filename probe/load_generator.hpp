@@ -31,6 +31,10 @@ struct LoadTally {
   double seconds = 0;          // wall time the tally covers (sending until the last wait ended)
 };
 
+// Requests in flight are numbered by 18 bits of their transmit timestamp: at most this many
+// can wait for a reply at once; beyond it the oldest is counted lost before its timeout.
+inline constexpr uint64_t kMaxInFlight = uint64_t{1} << 18;
+
 struct LoadConfig {
   sockaddr_storage target{};
   socklen_t target_len = 0;

@@ -388,12 +388,23 @@ TEST(BenchE2E, RampFindsARateAndListsItsSteps) {
   Server s({"--listen", "127.0.0.1:0"});
   const uint16_t port = s.port();
   const auto r = test::run_command(
-      bench_args(port, {"--ramp", "--ramp-start", "1000", "--ramp-factor", "2", "--step", "0.2", "-d", "0.6"}), 20000ms);
+      bench_args(port, {"--ramp", "--ramp-start", "1000", "--ramp-factor", "2", "--step", "0.2", "-d", "0.7"}), 20000ms);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find(R"("mode":"ramp")"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"("steps":[{"rate":1000,)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find(R"({"rate":4000,)"), std::string::npos) << "three steps of 0.2 s fit in 0.6 s: " << r.out;
+  EXPECT_NE(r.out.find(R"({"rate":4000,)"), std::string::npos) << "three steps of 0.2 s (and their last replies) fit in 0.7 s: " << r.out;
   EXPECT_EQ(json_number(r.out, "max_rate"), 4000) << r.out;
+}
+
+TEST(BenchE2E, RampCountsKissOfDeathAgainstTheServer) {
+  // Every request answered, none served: no rate passes, however fast the answers come.
+  Server s({"--listen", "127.0.0.1:0", "--misbehave", "kod-rate-always"});
+  const uint16_t port = s.port();
+  const auto r = test::run_command(
+      bench_args(port, {"--ramp", "--ramp-start", "1000", "--ramp-factor", "2", "--step", "0.2", "-d", "1"}), 20000ms);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find(R"("max_rate":null)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"("steps":[{"rate":1000,)"), std::string::npos) << r.out;
 }
 
 TEST(BenchE2E, MisbehavingServersAreNotCountedValid) {
