@@ -72,24 +72,36 @@ void read_with_libpcap(FILE* file, bool seekable, Sink& sink) {
     r.error = "link type " + std::to_string(linktype) + " (" + (dlt != nullptr ? dlt : "?") + ") is not supported";
     return;
   }
-  pcap_pkthdr* h = nullptr;
-  const u_char* data = nullptr;
-  for (;;) {
-    const int rc = pcap_next_ex(p.get(), &h, &data);
-    if (rc == PCAP_ERROR_BREAK) return;  // end of file
-    if (rc != 1) {
-      // A damaged or truncated file: say where, keep what was read.
-      const long offset = seekable ? std::ftell(pcap_file(p.get())) : -1;
-      r.error = "damaged after frame " + std::to_string(r.frames) +
-                (offset >= 0 ? " (byte offset " + std::to_string(offset) + ")" : "") + ": " + pcap_geterr(p.get());
-      return;
-    }
+  // pcap_dispatch reads the whole file in one call, handing each record to a callback: the loop
+  // stays inside libpcap, instead of a pcap_next_ex call (and its own dispatch of one record) per
+  // frame.
+  struct Loop {
+    Sink& sink;
+    pcap_t* p;
+    uint32_t linktype;
+    bool seekable;
+  } loop{sink, p.get(), linktype, seekable};
+  const auto on_record = [](u_char* user, const pcap_pkthdr* h, const u_char* data) {
+    Loop& l = *reinterpret_cast<Loop*>(user);
     // Nanosecond precision was asked for: tv_usec holds nanoseconds.
     // Clamped (about 1843 to 2096) so that no difference of two capture times overflows.
     const int64_t secs = std::clamp<int64_t>(h->ts.tv_sec, -4'000'000'000, 4'000'000'000);
-    sink.frame(linktype, {data, h->caplen}, secs * 1'000'000'000 + h->ts.tv_usec);
-    if (sink.progress && (r.frames & 0xFFFF) == 0 && seekable) sink.progress(static_cast<uint64_t>(std::ftell(pcap_file(p.get()))));
-  }
+    l.sink.frame(l.linktype, {data, h->caplen}, secs * 1'000'000'000 + h->ts.tv_usec);
+    if (l.sink.progress && (l.sink.r.frames & 0xFFFF) == 0 && l.seekable) {
+      l.sink.progress(static_cast<uint64_t>(std::ftell(pcap_file(l.p))));
+    }
+  };
+  // A count of -1 reads a savefile to its end, but at most INT_MAX records a call: called again
+  // until it reads none (the end of the file) or fails (PCAP_ERROR).
+  int rc = 0;
+  do {
+    rc = pcap_dispatch(p.get(), -1, on_record, reinterpret_cast<u_char*>(&loop));
+  } while (rc > 0);
+  if (rc == 0) return;
+  // A damaged or truncated file: say where, keep what was read.
+  const long offset = seekable ? std::ftell(pcap_file(p.get())) : -1;
+  r.error = "damaged after frame " + std::to_string(r.frames) +
+            (offset >= 0 ? " (byte offset " + std::to_string(offset) + ")" : "") + ": " + pcap_geterr(p.get());
 }
 
 // pcapng whose interfaces have different link types, which libpcap 1.10 refuses: read block

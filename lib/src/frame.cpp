@@ -158,10 +158,13 @@ std::string Endpoint::to_string() const {
 
 // Each layer gets the bytes from its own header on and `base`, their offset in the frame (or in
 // the reassembled payload), so that truncated_at always points into what the caller can see.
+// `out` is the caller's return value, written in place: a DecodedFrame kept here and copied out
+// was read back in 16-byte words right after being written field by field (a store-forwarding
+// stall on every frame).
 struct FrameDecoder::Walk {
   FrameDecoder& decoder;
   int64_t now;
-  DecodedFrame out{};
+  DecodedFrame& out;
 
   void set(DecodedFrame::Kind kind, Bytes payload = {}) {
     out.kind = kind;
@@ -247,17 +250,16 @@ void FrameDecoder::Walk::ethertype(uint16_t type, Bytes f, size_t pos, size_t ba
 void FrameDecoder::Walk::ipv4(Bytes b, size_t base) {
   // RFC 791 §3.1.
   if (b.size() < kIpv4Header) return truncated(base);
-  ByteReader r(b);
-  const uint8_t version_ihl = r.u8().value_or(0);
-  (void)r.u8();  // type of service
-  const size_t total = r.u16().value_or(0);
-  const uint16_t id = r.u16().value_or(0);
-  const uint16_t flags_offset = r.u16().value_or(0);
-  (void)r.u8();  // time to live
-  const uint8_t protocol = r.u8().value_or(0);
-  (void)r.u16();  // header checksum: a capture shows what was sent, right or wrong (and offload leaves it 0)
-  const Address src = ipv4_address(r.bytes(4).value_or(Bytes{}));
-  const Address dst = ipv4_address(r.bytes(4).value_or(Bytes{}));
+  // Fixed offsets inside the 20 bytes checked above (a ByteReader's optionals per field showed).
+  const uint8_t version_ihl = b[0];
+  const size_t total = be16(b, 2);
+  const uint16_t id = be16(b, 4);
+  const uint16_t flags_offset = be16(b, 6);
+  const uint8_t protocol = b[9];
+  // Bytes 1 (type of service), 8 (TTL) and 10-11, the header checksum, are not read: a capture
+  // shows what was sent, right or wrong (and offload leaves it 0).
+  const Address src = ipv4_address(b.subspan(12, 4));
+  const Address dst = ipv4_address(b.subspan(16, 4));
 
   if (version_ihl >> 4 != 4) return set(DecodedFrame::Kind::NotIp);
   out.source = {src, 0};
@@ -366,10 +368,9 @@ void FrameDecoder::Walk::transport(uint8_t protocol, Bytes b, size_t base, bool 
 void FrameDecoder::Walk::udp(Bytes b, size_t base, bool v6) {
   // RFC 768: ports, length (header included), checksum.
   if (b.size() < kUdpHeader) return truncated(base);
-  ByteReader r(b);
-  const uint16_t sport = r.u16().value_or(0);
-  const uint16_t dport = r.u16().value_or(0);
-  size_t length = r.u16().value_or(0);
+  const uint16_t sport = be16(b, 0);
+  const uint16_t dport = be16(b, 2);
+  size_t length = be16(b, 4);
   // RFC 2675 §4: over IPv6 a zero length means a jumbogram's, given by the IP layer.
   if (length == 0 && v6) length = b.size();
   if (length < kUdpHeader || length > b.size()) return truncated(base);
@@ -441,9 +442,10 @@ DecodedFrame FrameDecoder::decode(uint32_t linktype, std::span<const uint8_t> fr
   // Most captures hold no fragments: then there is nothing to release or to age, and no call.
   if (!outputs_.empty()) outputs_.clear();
   if (!by_age_.empty()) evict_expired(time_ns);
-  Walk w{*this, time_ns};
+  DecodedFrame out;
+  Walk w{*this, time_ns, out};
   w.link(linktype, frame);
-  return w.out;
+  return out;
 }
 
 size_t FrameDecoder::fragments_pending() const {

@@ -128,6 +128,8 @@ void Analyzer::add(const Datagram& d) {
   if (is_ntp_mode(first, Mode::Control)) return add_control(d, Mode::Control);
   if (is_ntp_mode(first, Mode::Private)) return add_control(d, Mode::Private);
 
+  // Most datagrams are a bare header: parsed in place, without a Result to copy out of.
+  if (d.payload.size() == kHeaderLength) return add_packet(d, parse_bare(d.payload.first<kHeaderLength>()), forward);
   auto parsed = parse(d.payload);
   if (!parsed) {
     ++stats_.malformed;
@@ -135,15 +137,19 @@ void Analyzer::add(const Datagram& d) {
            std::to_string(d.payload.size()) + " bytes; " + describe(parsed.error()));
     return;
   }
-  const Header& h = parsed->header;
+  add_packet(d, *parsed, forward);
+}
+
+void Analyzer::add_packet(const Datagram& d, const PacketView& packet, const Flow& forward) {
+  const Header& h = packet.header;
   // A datagram that answers a pending request (on the reverse flow, origin = the request's
   // transmit) is a reply whatever its mode: a server answering in mode 3 or 5 is judged for it,
   // not taken for another client or a broadcaster.
-  if (h.mode == Mode::Server) return add_reply(d, *parsed, flow(d.destination, d.source));
+  if (h.mode == Mode::Server) return add_reply(d, packet, flow(d.destination, d.source));
   if (!h.origin.is_zero()) {
     const Flow reverse = flow(d.destination, d.source);
     const Exchange* e = exchanges_.find({reverse.key, h.origin.raw()}, exchange_hash(reverse, h.origin.raw()));
-    if (e != nullptr && e->state == State::Pending) return add_reply(d, *parsed, reverse);
+    if (e != nullptr && e->state == State::Pending) return add_reply(d, packet, reverse);
   }
   switch (h.mode) {
     case Mode::Client: return add_request(d, h, forward);
@@ -334,8 +340,10 @@ void Analyzer::evict(int64_t now_ns) {
       ages.pop_front();
     }
     // The entry two places on comes due in a packet or two: its table slot, written 120 s ago and
-    // long out of cache, is loaded now so that its lookup does not wait for memory.
+    // long out of cache, is loaded now so that its lookup does not wait for memory. The queue's own
+    // entries are as old: those 16 places on are loaded too, for the prefetch above to read.
     if (ages.size() > 2) exchanges_.prefetch(ages[2].hash);
+    if (ages.size() > 16) __builtin_prefetch(&ages[16]);
   };
   pop(request_ages_, State::Pending, [&](const ExchangeKey& key, Exchange* e) {
     ++stats_.unanswered;

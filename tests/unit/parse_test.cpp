@@ -434,6 +434,35 @@ TEST(ParseExtension, Vn5To7WalkExtensionFieldsLikeVn4) {
 
 // --- Error text --------------------------------------------------------------------------------
 
+// parse_bare is parse() for a datagram of exactly 48 bytes, the capture replay's common case:
+// every field where parse_header reads it (each byte distinct, so a field read from the wrong
+// offset or in the wrong order shows), and nothing after the header, for every LI/VN/mode byte.
+TEST(ParseBare, EqualsParseForEveryFirstByte) {
+  std::array<uint8_t, kHeaderLength> b{};
+  for (size_t i = 1; i < b.size(); ++i) b[i] = static_cast<uint8_t>(0x11 * i + 7);
+  for (int first = 0; first < 256; ++first) {
+    SCOPED_TRACE(first);
+    b[0] = static_cast<uint8_t>(first);
+    const PacketView bare = parse_bare(b);
+    auto full = parse(std::span<const uint8_t>(b));
+    ASSERT_TRUE(full);
+    EXPECT_EQ(bare.header, full->header);
+    EXPECT_EQ(bare.header, parse_header(b));
+    EXPECT_EQ(bare.bytes.data(), b.data());
+    EXPECT_EQ(bare.size(), kHeaderLength);
+    EXPECT_EQ(bare.extensions_end, full->extensions_end);
+    EXPECT_EQ(bare.extension_count, 0u);
+    EXPECT_EQ(full->extension_count, 0u);
+    EXPECT_FALSE(bare.mac.has_value());
+    EXPECT_FALSE(full->mac.has_value());
+  }
+  const Header h = parse_bare(b).header;
+  EXPECT_EQ(h.stratum, 0x18);
+  EXPECT_EQ(h.poll, static_cast<int8_t>(0x29));
+  EXPECT_EQ(h.root_delay.raw(), 0x4b5c6d7eu);
+  EXPECT_EQ(h.transmit.raw(), 0xafc0d1e2f3041526ULL);
+}
+
 TEST(ParseError, EveryCodeHasADistinctNameAndASentence) {
   std::set<std::string> names;
   for (size_t i = 0; i < kParseErrorCodeCount; ++i) {

@@ -5,8 +5,11 @@
 //
 // Linear probing with backward-shift deletion (no tombstones, so a table with steady churn does
 // not degrade); a power-of-two capacity at most half full (fuller, the runs that a lookup, an
-// insert and an erase's backward shift walk grow long); a control byte per slot holding 7 bits of
-// the hash, so that most mismatches are rejected without comparing keys. The caller may pass a
+// insert and an erase's backward shift walk grow long); a 4-byte control word per slot holding
+// the low 31 bits of the hash: most mismatches are rejected without comparing keys, and an erase's
+// backward shift and a grow find each entry's home slot there, without loading or hashing its key
+// (the replay's eviction spent much of its time rehashing 48-byte keys of the entries it shifted;
+// a control byte with 7 bits of the hash could not tell it the home slot). The caller may pass a
 // hash it has already computed (find(key, hash)): it must equal Hash{}(key).
 //
 // Pointers to values stay valid until the next insert or erase (either may move entries).
@@ -36,7 +39,7 @@ class FlatMap {
   [[nodiscard]] Value* find(const Key& key) { return find(key, Hash{}(key)); }
   [[nodiscard]] Value* find(const Key& key, uint64_t hash) {
     if (size_ == 0) return nullptr;
-    const uint8_t tag = tag_of(hash);
+    const uint32_t tag = tag_of(hash);
     for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
       if (control_[i] == 0) return nullptr;
       if (control_[i] == tag && slots_[i].key == key) return &slots_[i].value;
@@ -57,7 +60,7 @@ class FlatMap {
   std::pair<Value*, bool> try_emplace(const Key& key) { return try_emplace(key, Hash{}(key)); }
   std::pair<Value*, bool> try_emplace(const Key& key, uint64_t hash) {
     if ((size_ + 1) * 2 > capacity()) grow();
-    const uint8_t tag = tag_of(hash);
+    const uint32_t tag = tag_of(hash);
     size_t i = hash & mask_;
     for (; control_[i] != 0; i = (i + 1) & mask_) {
       if (control_[i] == tag && slots_[i].key == key) return {&slots_[i].value, false};
@@ -83,7 +86,7 @@ class FlatMap {
     // Backward shift: pull each later entry of the probe run into the hole unless its home slot
     // lies cyclically after the hole (then it would no longer be found from there).
     for (size_t j = (hole + 1) & mask_; control_[j] != 0; j = (j + 1) & mask_) {
-      const size_t home = Hash{}(slots_[j].key) & mask_;
+      const size_t home = control_[j] & mask_;
       if (((j - home) & mask_) < ((j - hole) & mask_)) continue;
       control_[hole] = control_[j];
       slots_[hole] = std::move(slots_[j]);
@@ -125,9 +128,10 @@ class FlatMap {
   };
 
   [[nodiscard]] size_t capacity() const { return slots_ ? mask_ + 1 : 0; }
-  // The top 7 bits of the hash, with the high bit set so that 0 means empty; the low bits pick
-  // the slot, so the two are independent.
-  static uint8_t tag_of(uint64_t hash) { return static_cast<uint8_t>(0x80u | (hash >> 57)); }
+  // The low 31 bits of the hash, with the high bit set so that 0 means empty. The bits under the
+  // mask are the home slot (capacities stay far below 2^31); those above it tell apart most keys
+  // that share a run.
+  static uint32_t tag_of(uint64_t hash) { return static_cast<uint32_t>(hash) | 0x8000'0000u; }
   size_t index_of(const Value* value) const {
     const auto* first = reinterpret_cast<const char*>(&slots_[0].value);
     return static_cast<size_t>(reinterpret_cast<const char*>(value) - first) / sizeof(Slot);
@@ -139,11 +143,11 @@ class FlatMap {
     auto old_slots = std::move(slots_);
     auto old_control = std::move(control_);
     slots_ = std::make_unique<Slot[]>(new_capacity);
-    control_ = std::make_unique<uint8_t[]>(new_capacity);  // zeroed: all empty
+    control_ = std::make_unique<uint32_t[]>(new_capacity);  // zeroed: all empty
     mask_ = new_capacity - 1;
     for (size_t i = 0; i < old_capacity; ++i) {
       if (old_control[i] == 0) continue;
-      size_t j = Hash{}(old_slots[i].key) & mask_;
+      size_t j = old_control[i] & mask_;
       while (control_[j] != 0) j = (j + 1) & mask_;
       control_[j] = old_control[i];
       slots_[j] = std::move(old_slots[i]);
@@ -151,7 +155,7 @@ class FlatMap {
   }
 
   std::unique_ptr<Slot[]> slots_;
-  std::unique_ptr<uint8_t[]> control_;
+  std::unique_ptr<uint32_t[]> control_;
   size_t mask_ = 0;
   size_t size_ = 0;
 };

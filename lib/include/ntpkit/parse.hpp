@@ -37,5 +37,8 @@ struct ParseError {
 
 [[nodiscard]] Header parse_header(std::span<const uint8_t, kHeaderLength> bytes);
 [[nodiscard]] Result<PacketView, ParseError> parse(std::span<const uint8_t> bytes);
+// A datagram of exactly the header's length, the common case: what parse() returns for it
+// (nothing after the header to frame, so it cannot fail), built in place without a Result.
+[[nodiscard]] PacketView parse_bare(std::span<const uint8_t, kHeaderLength> bytes);
 
 }  // namespace ntpkit

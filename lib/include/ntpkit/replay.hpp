@@ -137,6 +137,7 @@ class Analyzer {
 
   [[nodiscard]] Flow flow(const net::Endpoint& client, const net::Endpoint& server) const;
   [[nodiscard]] static uint64_t exchange_hash(const Flow& f, uint64_t stamp);
+  void add_packet(const Datagram& d, const PacketView& packet, const Flow& forward);  // forward: as add() made it
   void add_request(const Datagram& d, const Header& h, const Flow& flow);  // flow: source to destination
   void add_reply(const Datagram& d, const PacketView& reply, const Flow& flow);
   void add_symmetric(const Datagram& d, const Header& h);
