@@ -157,17 +157,7 @@ start_server() {
     chronyd)
       # As start_chronyd in lib.sh, but `allow 127/8`: the load comes from 127.0.0.1..N.
       conf=$WORK/chronyd.conf
-      cat > "$conf" <<CONF
-local stratum 8
-allow 127/8
-port $port
-bindaddress 127.0.0.1
-cmdport 0
-bindcmdaddress /
-pidfile $WORK/chronyd.pid
-driftfile $WORK/chronyd.drift
-CONF
-      echo "chronyd.conf:"; sed 's/^/    /' "$conf"
+      chronyd_conf "$conf" "$port" 127/8
       start_bg "" "$LOG" "${pin[@]}" "$CHRONYD" -x -d -u root -f "$conf"
       PID=$BG_PID
       wait_until 10 "$PID" udp_bound "" "$port" "$PID" || rc=$?
@@ -176,17 +166,7 @@ CONF
       # As start_ntpsec in lib.sh, but all of 127/8 unrestricted (not `limited`): the load
       # comes from 127.0.0.1..N and must not be rate-limited.
       conf=$WORK/ntpsec.conf port=123 SNS=$NS
-      cat > "$conf" <<CONF
-refclock local stratum 7 minpoll 0 maxpoll 0 prefer
-disable ntp
-disable kernel
-driftfile $WORK/ntpsec.drift
-statsdir $WORK/
-restrict default kod nomodify nopeer noquery limited
-restrict 127.0.0.0 mask 255.0.0.0
-restrict ::1
-CONF
-      echo "ntpsec.conf:"; sed 's/^/    /' "$conf"
+      ntpsec_conf "$conf" "127.0.0.0 mask 255.0.0.0"
       start_bg "$NS" "$LOG" "${pin[@]}" "$NTPD" -n -c "$conf" -p "$WORK/ntpsec.pid"
       PID=$BG_PID
       wait_until 10 "$PID" udp_bound "$NS" 123 "$PID" || rc=$?

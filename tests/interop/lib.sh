@@ -336,6 +336,40 @@ stop_daemon() {
     show_log "$2, exit $STOP_RC after SIGTERM" "$3"
 }
 
+# chronyd_conf FILE PORT ALLOW — the configuration start_chronyd uses (and the server benchmark,
+# with a wider ALLOW): local stratum 8 on 127.0.0.1:PORT, no sources, no command port, every
+# file under $WORK; clients from ALLOW (an address or a subnet such as 127/8). Shows it.
+chronyd_conf() {
+    cat > "$1" <<CONF
+local stratum 8
+allow $3
+port $2
+bindaddress 127.0.0.1
+cmdport 0
+bindcmdaddress /
+pidfile $WORK/chronyd.pid
+driftfile $WORK/chronyd.drift
+CONF
+    echo "chronyd.conf:"; sed 's/^/    /' "$1"
+}
+
+# ntpsec_conf FILE UNLIMITED — the configuration start_ntpsec uses (see there): the LOCAL
+# refclock, discipline off, files under $WORK, everyone rate-limited but ::1 and UNLIMITED
+# (`127.0.0.1`, or `127.0.0.0 mask 255.0.0.0` for the server benchmark's many addresses). Shows it.
+ntpsec_conf() {
+    cat > "$1" <<CONF
+refclock local stratum 7 minpoll 0 maxpoll 0 prefer
+disable ntp
+disable kernel
+driftfile $WORK/ntpsec.drift
+statsdir $WORK/
+restrict default kod nomodify nopeer noquery limited
+restrict $2
+restrict ::1
+CONF
+    echo "ntpsec.conf:"; sed 's/^/    /' "$1"
+}
+
 # start_chronyd — chronyd -x (never touches the clock) serving its local reference at stratum
 # 8 on 127.0.0.1 and a free high port; no sources, no command port. chronyd exits ("Nothing
 # to do") when it cannot bind its port, so a few ports are tried. Sets CHRONYD_PID,
@@ -345,17 +379,7 @@ start_chronyd() {
     CHRONYD_LOG=$WORK/chronyd.log
     for attempt in 1 2 3 4 5; do
         CHRONYD_PORT=$(pick_port "$attempt")
-        cat > "$conf" <<CONF
-local stratum 8
-allow 127.0.0.1
-port $CHRONYD_PORT
-bindaddress 127.0.0.1
-cmdport 0
-bindcmdaddress /
-pidfile $WORK/chronyd.pid
-driftfile $WORK/chronyd.drift
-CONF
-        echo "chronyd.conf:"; sed 's/^/    /' "$conf"
+        chronyd_conf "$conf" "$CHRONYD_PORT" 127.0.0.1
         start_bg "" "$CHRONYD_LOG" "$CHRONYD" -x -d -u root -f "$conf"
         CHRONYD_PID=$BG_PID
         rc=0
@@ -383,17 +407,7 @@ CONF
 start_ntpsec() {
     local ns=$1 conf=$WORK/ntpsec.conf
     NTPSEC_LOG=$WORK/ntpsec.log
-    cat > "$conf" <<CONF
-refclock local stratum 7 minpoll 0 maxpoll 0 prefer
-disable ntp
-disable kernel
-driftfile $WORK/ntpsec.drift
-statsdir $WORK/
-restrict default kod nomodify nopeer noquery limited
-restrict 127.0.0.1
-restrict ::1
-CONF
-    echo "ntpsec.conf:"; sed 's/^/    /' "$conf"
+    ntpsec_conf "$conf" 127.0.0.1
     start_bg "$ns" "$NTPSEC_LOG" "$NTPD" -n -c "$conf" -p "$WORK/ntpsec.pid"
     NTPSEC_PID=$BG_PID
     daemon_wait_bound "ntpsec ntpd" "$NTPSEC_PID" "$NTPSEC_LOG" "$ns" 123 "$NTPSEC_PID"
