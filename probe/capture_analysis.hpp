@@ -36,9 +36,14 @@ using DatagramTap = std::function<void(const replay::Datagram&)>;
 // Called now and then with the bytes of the file read so far (not for standard input).
 using Progress = std::function<void(uint64_t bytes_read)>;
 
+// threads: 1 reads and judges on this thread; 2 judges on a second one while this one reads
+// (the same result, sooner); 0 is 2 when the process may run on two CPUs or more, else 1.
+// The tap is called on the judging thread.
 [[nodiscard]] FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports,
-                                      const DatagramTap& tap = {}, const Progress& progress = {});
+                                      const DatagramTap& tap = {}, const Progress& progress = {},
+                                      unsigned threads = 0);
 // The same from bytes in memory (libpcap reads them through fmemopen).
-[[nodiscard]] FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_t>& ports);
+[[nodiscard]] FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_t>& ports,
+                                        unsigned threads = 1);
 
 }  // namespace ntpkit::probe

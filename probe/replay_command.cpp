@@ -222,6 +222,10 @@ void setup_replay(CLI::App& app, ReplayOptions& o) {
   app.add_option("--json", o.json_file, "also write the JSON report to FILE");
   app.add_option("--max-listed", o.max_listed, "findings listed per rule in the text report")->capture_default_str();
   app.add_option("--color", o.colour, "auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
+  app.add_option("--threads", o.threads,
+                 "1: read and judge on one thread; 2: judge on a second thread while reading (the same report, "
+                 "sooner); default 2 when two CPUs are available")
+      ->check(CLI::Range(1U, 2U));
   app.add_option("--target", o.target, "live: resend the recorded client requests to HOST:PORT and judge its answers");
   app.add_option("--rate", o.rate, "live: requests per second (default: as fast as answers come back)")
       ->check(CLI::Range(0.0, 1e6));
@@ -344,7 +348,7 @@ int run_replay(const ReplayOptions& o) {
         std::fprintf(stderr, "\r%s: %3u%%", f.c_str(), static_cast<unsigned>(done * 100 / size));
       };
     }
-    results.push_back(analyse_file(f, ports, {}, progress));
+    results.push_back(analyse_file(f, ports, {}, progress, o.threads));
     if (progress) std::fprintf(stderr, "\r\x1b[K");
     if (!results.back().error.empty()) {
       std::fprintf(stderr, "ntp-probe replay: %s: %s\n", f.c_str(), results.back().error.c_str());

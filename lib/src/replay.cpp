@@ -105,7 +105,9 @@ Analyzer::Flow Analyzer::flow(const net::Endpoint& client, const net::Endpoint& 
 // Equal to Hash{}(ExchangeKey{f.key, stamp}) without hashing the endpoints again.
 uint64_t Analyzer::exchange_hash(const Flow& f, uint64_t stamp) { return finish_hash(combine(f.hash, stamp)); }
 
-Analyzer::Analyzer(Options options) : options_(options) {}
+Analyzer::Analyzer(Options options) : options_(options) {
+  if (options_.flow_timeout_ns < 0) options_.flow_timeout_ns = 0;
+}
 
 void Analyzer::add(const Datagram& d) {
   ++stats_.datagrams;
@@ -175,7 +177,8 @@ void Analyzer::add_request(const Datagram& d, const Header& h, const Flow& f) {
     ++stats_.replies_before_request;
     if (auto reply = parse(sides_[side].held)) judge(f, {d.frame, h, d.payload.size()}, sides_[side].frame, *reply);
     free_side(side);
-    answer(*e, key, hash, d.time_ns);
+    *e = Exchange{d.time_ns, 0, State::Answered};
+    request_ages_.push_back({d.time_ns, key, hash});
     return;
   }
   const uint32_t side = new_side();
@@ -200,8 +203,7 @@ void Analyzer::add_reply(const Datagram& d, const PacketView& reply, const Flow&
     }
     const Side& side = sides_[e->side];
     judge(f, {side.frame, side.header, side.length}, d.frame, reply);
-    free_side(e->side);
-    answer(*e, key, hash, d.time_ns);
+    answer(*e);
     forget_last_request(key, finish_hash(f.hash));
     return;
   }
@@ -218,8 +220,7 @@ void Analyzer::add_reply(const Datagram& d, const PacketView& reply, const Flow&
       ++stats_.paired_by_fallback;
       const Side& side = sides_[e->side];
       judge(f, {side.frame, side.header, side.length}, d.frame, reply);
-      free_side(e->side);
-      answer(*e, last_key, last_hash, d.time_ns);
+      answer(*e);
       forget_last_request(last_key, finish_hash(f.hash));
       return;
     }
@@ -297,11 +298,13 @@ ServerSummary& Analyzer::server(const net::Address& address) {
   return **cached;
 }
 
-// An exchange is answered (judged or a held reply matched): kept until the window has passed, to
-// tell a duplicate reply or a retransmitted request from a stray.
-void Analyzer::answer(Exchange& e, const ExchangeKey& key, uint64_t hash, int64_t time_ns) {
-  e = Exchange{time_ns, 0, State::Answered};
-  answered_ages_.push_back({time_ns, key, hash});
+// A pending request is answered (judged): kept, with its request's time, until the window has
+// passed since the request, to tell a duplicate reply or a retransmitted request from a stray.
+// Its entry in request_ages_ evicts it then: nothing is queued for it a second time.
+void Analyzer::answer(Exchange& e) {
+  free_side(e.side);
+  e.side = 0;
+  e.state = State::Answered;
 }
 
 void Analyzer::forget_last_request(const ExchangeKey& key, uint64_t flow_hash) {
@@ -330,13 +333,13 @@ void Analyzer::evict(int64_t now_ns) {
   const int64_t horizon = now_ns < std::numeric_limits<int64_t>::min() + options_.flow_timeout_ns
                               ? std::numeric_limits<int64_t>::min()
                               : now_ns - options_.flow_timeout_ns;
-  // Pops the old front of `ages` while it names an exchange in `state` of that time, and hands
-  // each to `drop`, which removes it.
-  const auto pop = [&](RingQueue<AgedExchange>& ages, State state, auto drop) {
+  // Pops the old front of `ages` while it names an exchange of that time, and hands each to
+  // `drop`, which removes it (or leaves it, when it is in a state this queue does not age).
+  const auto pop = [&](RingQueue<AgedExchange>& ages, auto drop) {
     while (!ages.empty() && ages.front().time_ns < horizon) {
       const AgedExchange& a = ages.front();
       Exchange* e = exchanges_.find(a.key, a.hash);
-      if (e != nullptr && e->state == state && e->time_ns == a.time_ns) drop(a.key, e);
+      if (e != nullptr && e->time_ns == a.time_ns) drop(a.key, e);
       ages.pop_front();
     }
     // The entry two places on comes due in a packet or two: its table slot, written 120 s ago and
@@ -345,18 +348,21 @@ void Analyzer::evict(int64_t now_ns) {
     if (ages.size() > 2) exchanges_.prefetch(ages[2].hash);
     if (ages.size() > 16) __builtin_prefetch(&ages[16]);
   };
-  pop(request_ages_, State::Pending, [&](const ExchangeKey& key, Exchange* e) {
+  // A request, answered or not, goes when the window has passed since it was sent.
+  pop(request_ages_, [&](const ExchangeKey& key, Exchange* e) {
+    if (e->state == State::Answered) return exchanges_.erase_at(e);
+    if (e->state != State::Pending) return;
     ++stats_.unanswered;
     free_side(e->side);
     exchanges_.erase_at(e);
     forget_last_request(key, Hash{}(key.flow));
   });
-  pop(held_ages_, State::Held, [&](const ExchangeKey&, Exchange* e) {
+  pop(held_ages_, [&](const ExchangeKey&, Exchange* e) {
+    if (e->state != State::Held) return;
     ++stats_.unsolicited;
     free_side(e->side);
     exchanges_.erase_at(e);
   });
-  pop(answered_ages_, State::Answered, [&](const ExchangeKey&, Exchange* e) { exchanges_.erase_at(e); });
   while (!symmetric_ages_.empty() && symmetric_ages_.front().time_ns < horizon) {
     const auto [t, key] = symmetric_ages_.front();
     symmetric_ages_.pop_front();
@@ -377,7 +383,6 @@ void Analyzer::evict_all() {
   symmetric_last_.clear();
   request_ages_.clear();
   held_ages_.clear();
-  answered_ages_.clear();
   symmetric_ages_.clear();
 }
 

@@ -131,6 +131,22 @@ TEST(Replay, UnansweredUnsolicitedRetransmittedAndDuplicated) {
   EXPECT_EQ(f.rules(), std::vector<std::string_view>{"rfc5905/8/one-reply"});
 }
 
+// The window runs from the request: an answered exchange is kept 120 s after its request, to tell
+// a late duplicate reply from a stray, then forgotten.
+TEST(Replay, AnAnsweredExchangeIsKeptForTheWindowAfterItsRequest) {
+  Feed f;
+  f.packet(kClient, kServer, request_header(0x7777), 0);
+  f.packet(kServer, kClient, reply_header(0x7777), kSecond);
+  f.packet(kServer, kClient, reply_header(0x7777), 119 * kSecond);  // still a duplicate
+  f.packet(kServer, kClient, reply_header(0x7777), 121 * kSecond);  // the exchange is gone: a stray
+  f.analyzer.finish();
+  const Stats& s = f.analyzer.stats();
+  EXPECT_EQ(s.exchanges, 1U);
+  EXPECT_EQ(s.duplicate_replies, 1U);
+  EXPECT_EQ(s.unsolicited, 1U);
+  EXPECT_EQ(s.unanswered, 0U);
+}
+
 TEST(Replay, EveryExchangeRuleFires) {
   Feed f;
   Header bad = reply_header(0x6666, 3);  // version not echoed

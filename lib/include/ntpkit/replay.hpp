@@ -74,7 +74,7 @@ struct Stats {
 };
 
 struct Options {
-  int64_t flow_timeout_ns = 120'000'000'000;  // a request unanswered this long (capture time) is given up
+  int64_t flow_timeout_ns = 120'000'000'000;  // a request unanswered this long (capture time) is given up; >= 0
 };
 
 class Analyzer {
@@ -117,7 +117,7 @@ class Analyzer {
   // from a stray), or a reply held until its request comes (a misordered capture).
   enum class State : uint8_t { Pending, Answered, Held };
   struct Exchange {
-    int64_t time_ns;  // of the request (Pending), the answer (Answered), the reply (Held)
+    int64_t time_ns;  // of the request (Pending, Answered), of the reply (Held)
     uint32_t side;    // Pending and Held: index into sides_
     State state;
   };
@@ -146,7 +146,7 @@ class Analyzer {
   void report(const Rule& rule, const net::Endpoint& client, const net::Endpoint& server, uint64_t request_frame,
               uint64_t reply_frame, std::string expected, std::string actual);
   ServerSummary& server(const net::Address& address);
-  void answer(Exchange& e, const ExchangeKey& key, uint64_t hash, int64_t time_ns);
+  void answer(Exchange& e);
   void forget_last_request(const ExchangeKey& key, uint64_t flow_hash);  // flow_hash: Hash{}(key.flow)
   uint32_t new_side();
   void free_side(uint32_t side);
@@ -179,7 +179,8 @@ class Analyzer {
     int64_t time_ns;
     FlowKey key;
   };
-  RingQueue<AgedExchange> request_ages_, held_ages_, answered_ages_;
+  RingQueue<AgedExchange> request_ages_;  // Pending and Answered, by their request's time
+  RingQueue<AgedExchange> held_ages_;
   RingQueue<AgedFlow> symmetric_ages_;
 };
 
