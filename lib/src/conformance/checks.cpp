@@ -18,50 +18,58 @@ std::string describe_mode(Mode m) {
   return std::to_string(static_cast<int>(m)) + " (" + std::string(to_string(m)) + ")";
 }
 
-bool is_kiss_of_death(const Header& h) {
-  return h.stratum == 0 && (h.reference_id.kiss_code().has_value() || h.leap != Leap::Unsynchronized);
-}
+namespace detail {
 
-Check check_mode(const Header& request, const Header& reply) {
-  // RFC 5905 §9.2 (Figure 19/20): a client request is answered in server mode; a symmetric
-  // active one, if at all, in symmetric passive mode.
-  const Mode want = request.mode == Mode::SymmetricActive ? Mode::SymmetricPassive : Mode::Server;
-  if (reply.mode == want) return std::nullopt;
-  return violated("mode " + describe_mode(want), "mode " + describe_mode(reply.mode));
-}
+Violation mode_violation(Mode want, Mode got) { return {"mode " + describe_mode(want), "mode " + describe_mode(got)}; }
 
-Check check_origin(const Header& request, const Header& reply) {
-  // RFC 5905 §8 and A.5.3 fast_xmit: the reply's origin is the request's transmit, copied.
-  if (reply.origin == request.transmit) return std::nullopt;
-  const uint64_t diff = reply.origin.raw() ^ request.transmit.raw();
+Violation origin_violation(Timestamp transmit, Timestamp origin) {
+  const uint64_t diff = origin.raw() ^ transmit.raw();
   std::array<char, 32> bits{};
   std::snprintf(bits.data(), bits.size(), "%016llx", static_cast<unsigned long long>(diff));
-  return violated("origin " + describe_timestamp(request.transmit) + " (the request's transmit, byte for byte)",
-                  "origin " + describe_timestamp(reply.origin) + " (differs in bits " + bits.data() + ")");
+  return {"origin " + describe_timestamp(transmit) + " (the request's transmit, byte for byte)",
+          "origin " + describe_timestamp(origin) + " (differs in bits " + bits.data() + ")"};
 }
 
-Check check_version_echo(const Header& request, const Header& reply) {
-  if (reply.version == request.version) return std::nullopt;
-  return violated("VN " + std::to_string(request.version) + " (the request's, echoed)",
-                  "VN " + std::to_string(reply.version));
+Violation version_violation(uint8_t want, uint8_t got) {
+  return {"VN " + std::to_string(want) + " (the request's, echoed)", "VN " + std::to_string(got)};
 }
 
-Check check_poll_echo(const Header& request, const Header& reply) {
-  if (reply.poll == request.poll) return std::nullopt;
-  return violated("poll " + std::to_string(request.poll) + " (the request's, echoed)", "poll " + std::to_string(reply.poll));
+Violation poll_violation(int8_t want, int8_t got) {
+  return {"poll " + std::to_string(want) + " (the request's, echoed)", "poll " + std::to_string(got)};
 }
 
-Check check_transmit_nonzero(const Header& reply) {
-  if (!reply.transmit.is_zero()) return std::nullopt;
-  return violated("a non-zero transmit timestamp", "transmit 00000000.00000000");
-}
+Violation transmit_zero_violation() { return {"a non-zero transmit timestamp", "transmit 00000000.00000000"}; }
 
-Check check_receive_not_after_transmit(const Header& reply) {
-  if (reply.receive.is_zero() || reply.transmit.is_zero()) return std::nullopt;  // judged elsewhere
+Violation receive_after_transmit_violation(const Header& reply) {
   const Duration d = reply.transmit - reply.receive;
-  if (d.raw() >= 0) return std::nullopt;
-  return violated("receive <= transmit", "receive " + describe_timestamp(reply.receive) + " is " +
-                                             format_seconds(-d) + " s after transmit " + describe_timestamp(reply.transmit));
+  return {"receive <= transmit", "receive " + describe_timestamp(reply.receive) + " is " + format_seconds(-d) +
+                                     " s after transmit " + describe_timestamp(reply.transmit)};
+}
+
+Violation stratum_range_violation(uint8_t stratum) {
+  return {"stratum 0-16", "stratum " + std::to_string(stratum) + " (reserved)"};
+}
+
+Violation kiss_shape_violation(const Header& reply) {
+  return {"stratum 0 with a kiss code in the reference ID (RFC 5905 Figure 13), or LI 3",
+          "stratum 0 with reference ID '" + reply.reference_id.ascii() + "' (" + reply.reference_id.ipv4() +
+              "), no kiss code"};
+}
+
+Violation leap_violation(const Header& reply) {
+  return {"LI 3 (alarm) only with stratum 0 or 16",
+          "LI " + leap_text(reply.leap) + " with stratum " + std::to_string(reply.stratum)};
+}
+
+Violation amplification_violation(size_t request_length, size_t reply_length) {
+  return {"a reply no longer than the request (" + std::to_string(request_length) + " bytes)",
+          "a reply of " + std::to_string(reply_length) + " bytes"};
+}
+
+}  // namespace detail
+
+bool is_kiss_of_death(const Header& h) {
+  return h.stratum == 0 && (h.reference_id.kiss_code().has_value() || h.leap != Leap::Unsynchronized);
 }
 
 Check check_transmit_differs_from_receive(const Header& reply) {
@@ -70,35 +78,11 @@ Check check_transmit_differs_from_receive(const Header& reply) {
                   "transmit equals receive (" + describe_timestamp(reply.receive) + ")");
 }
 
-Check check_stratum_range(const Header& reply) {
-  // RFC 5905 Figure 11: 0 kiss-o'-death/unspecified, 1-15, 16 unsynchronized, 17-255 reserved.
-  if (reply.stratum <= 16) return std::nullopt;
-  return violated("stratum 0-16", "stratum " + std::to_string(reply.stratum) + " (reserved)");
-}
-
-Check check_kiss_shape(const Header& reply) {
-  // RFC 5905 §7.3 sends an unsynchronized server's stratum 16 as 0, and §7.4 says the reference
-  // ID *can* then carry a kiss code: stratum 0 with LI 3 and no kiss code is an unsynchronized
-  // server, not a malformed kiss-o'-death.
-  if (reply.stratum != 0 || reply.leap == Leap::Unsynchronized) return std::nullopt;
-  if (reply.reference_id.kiss_code()) return std::nullopt;
-  return violated("stratum 0 with a kiss code in the reference ID (RFC 5905 Figure 13), or LI 3",
-                  "stratum 0 with reference ID '" + reply.reference_id.ascii() + "' (" +
-                      reply.reference_id.ipv4() + "), no kiss code");
-}
-
 Check check_stratum1_refid(const Header& reply) {
   if (reply.stratum != 1) return std::nullopt;
   if (reply.reference_id.is_printable_ascii()) return std::nullopt;
   return violated("a stratum-1 reference ID of up to four ASCII characters, left-justified, zero-padded",
                   "reference ID " + reply.reference_id.ipv4() + " ('" + reply.reference_id.ascii() + "')");
-}
-
-Check check_leap_consistent(const Header& reply) {
-  // LI 3 means the server's clock is not synchronized; a synchronized stratum contradicts it.
-  if (reply.leap != Leap::Unsynchronized || reply.stratum == 0 || reply.stratum >= 16) return std::nullopt;
-  return violated("LI 3 (alarm) only with stratum 0 or 16", "LI " + leap_text(reply.leap) + " with stratum " +
-                                                                 std::to_string(reply.stratum));
 }
 
 Check check_precision(const Header& reply) {
@@ -129,12 +113,6 @@ Check check_reference_fresh(const Header& reply, Duration max_age) {
   if (age <= max_age) return std::nullopt;
   return violated("reference time at most " + format_seconds(max_age) + " s before transmit",
                   "reference time " + format_seconds(age) + " s before transmit");
-}
-
-Check check_no_amplification(size_t request_length, size_t reply_length) {
-  if (reply_length <= request_length) return std::nullopt;
-  return violated("a reply no longer than the request (" + std::to_string(request_length) + " bytes)",
-                  "a reply of " + std::to_string(reply_length) + " bytes");
 }
 
 Check check_no_extension_echo(const PacketView& reply) {
