@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Replay benchmark: ntp-probe replay against tshark and a bare libpcap read loop on a synthetic
 # 1,000,000-packet capture with planted faults (bench/gen_capture.py), median of 3 wall-clock
-# runs each; checks that ntp-probe finds exactly the planted faults, and its peak RSS on a
+# runs each (ntp-probe as it runs by default, on two threads where two CPUs are free, and with
+# --threads 1); checks that ntp-probe finds exactly the planted faults, and its peak RSS on a
 # 100k-packet and the 1M-packet file. Then the same at about 100k packets/s of capture time
 # ("busy": the 120 s flow window then holds far more state), 100k and 1M packets, one run each.
 # See bench/README.md.
@@ -114,6 +115,7 @@ PY
 
 echo "timing ($RUNS runs each, timeout ${TIMEOUT}s per run) ..." >&2
 measure probe "$RUNS" "$OUT/probe-$PACKETS.json" "$PROBE" replay --format json "$BIG"
+measure probe1 "$RUNS" "$OUT/probe1-$PACKETS.json" "$PROBE" replay --threads 1 --format json "$BIG"
 measure probe-small "$RUNS" "$OUT/probe-$SMALL.json" "$PROBE" replay --format json "$SMALLCAP"
 measure floor "$RUNS" "$OUT/floor.txt" "$FLOOR" "$BIG"
 if [[ $TSHARK == 1 ]]; then
@@ -130,6 +132,11 @@ set +e
 VERIFY_BIG=$?
 "$PY" "$GEN" verify "${SMALLCAP%.pcap}.expected.json" "$OUT/probe-$SMALL.json" >"$OUT/verify-small.txt"
 VERIFY_SMALL=$?
+# One thread or two: the same report, byte for byte.
+if cmp -s "$OUT/probe-$PACKETS.json" "$OUT/probe1-$PACKETS.json"; then echo same >"$OUT/verify-threads.txt"; else
+  echo "ntp-probe --threads 1 and --threads 2 reports differ: $OUT/probe-$PACKETS.json $OUT/probe1-$PACKETS.json" >"$OUT/verify-threads.txt"
+  VERIFY_SMALL=1
+fi
 VERIFY_BUSY=0
 if [[ $BUSY == 1 ]]; then
   "$PY" "$GEN" verify "${BUSYBIG%.pcap}.expected.json" "$OUT/busy-$PACKETS.json" >"$OUT/verify-busy.txt"
@@ -144,7 +151,7 @@ import json, os, statistics, sys
 out, n, n_small, big, with_tshark, v_big, v_small = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5] == "1", int(sys.argv[6]), int(sys.argv[7])
 with_busy, v_busy = sys.argv[8] == "1", int(sys.argv[9])
 load = lambda name: json.load(open(os.path.join(out, name + ".json")))
-probe, small, floor = load("probe"), load("probe-small"), load("floor")
+probe, probe1, small, floor = load("probe"), load("probe1"), load("probe-small"), load("floor")
 tshark = load("tshark") if with_tshark else None
 busy, busy_small = (load("busy"), load("busy-small")) if with_busy else (None, None)
 ok = True
@@ -159,7 +166,7 @@ def rate(r):
     return "%.2f M" % (pps / 1e6) if pps >= 1e6 else "%.0f k" % (pps / 1e3)
 
 # ntp-probe exits 1 when a MUST is broken (planted here); anything else is a failure.
-for name, r, good in (("ntp-probe", probe, {1}), ("ntp-probe (100k)", small, {1}), ("pcap_floor", floor, {0}),
+for name, r, good in (("ntp-probe", probe, {1}), ("ntp-probe --threads 1", probe1, {1}), ("ntp-probe (100k)", small, {1}), ("pcap_floor", floor, {0}),
                       ("tshark", tshark, {0}), ("ntp-probe (busy)", busy, {1}), ("ntp-probe (busy, 100k)", busy_small, {1})):
     if r and any(c not in good for c in r["codes"]):
         print("%s failed: exit codes %s (%s)" % (name, r["codes"], " ".join(r["cmd"])))
@@ -172,11 +179,12 @@ if floor_out[:2] != ["packets", str(n)]:
 tp = median(probe)
 print("replay benchmark, {:,} packets ({:.1f} MB), median of {} wall-clock runs".format(n, os.path.getsize(big) / 1e6, len(probe["times"])))
 print("%-20s%-14s%s" % ("tool", "packets/s", "ratio"))
-print("%-20s%-14s%s" % ("ntp-probe replay", rate(probe), "1.00"))
+print("%-20s%-14s%s" % ("ntp-probe replay", rate(probe), "1.00 (two threads: reading, judging)"))
+print("%-20s%-14s%s" % ("  --threads 1", rate(probe1), "%.2f" % (tp / median(probe1))))
 if tshark:
     print("%-20s%-14s%s" % ("tshark -Y ntp", rate(tshark), "%.1fx slower" % (median(tshark) / tp)))
 print("%-20s%-14s%s" % ("libpcap read loop", rate(floor), "floor (ntp-probe takes %.1fx the floor's time)" % (tp / median(floor))))
-for name, r in (("ntp-probe", probe), ("tshark", tshark), ("floor", floor)):
+for name, r in (("ntp-probe", probe), ("1 thread", probe1), ("tshark", tshark), ("floor", floor)):
     if r:
         print("  %-10s runs: %s s" % (name, ", ".join("%.3f" % t for t in r["times"])))
 for name in ("verify-big", "verify-small"):
@@ -186,6 +194,8 @@ for name in ("verify-big", "verify-small"):
     print(lines[0] + " [" + label + "]" if lines else "verify: no output [%s]" % label)
     for line in lines[1:]:
         print("  " + line)
+threads_verdict = open(os.path.join(out, "verify-threads.txt")).read().strip()
+print("one thread and two: " + ("the same report, byte for byte" if threads_verdict == "same" else threads_verdict))
 ok = ok and v_big == 0 and v_small == 0 and v_busy == 0
 mb = lambda r: max(r["maxrss_kb"]) / 1024
 print("peak RSS: {:,} packets {:.1f} MB, {:,} packets {:.1f} MB ({})".format(n_small, mb(small), n, mb(probe), probe["rss_from"]))
