@@ -16,6 +16,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "ntpkit/frame.hpp"
@@ -101,7 +102,9 @@ class Handoff {
       uint32_t t = 0;
       for (int spins = 0; (t = tail_.load(std::memory_order_acquire)) == head_; ++spins) {
         if (spins < kSpins) {
-          __builtin_ia32_pause();
+#if defined(__x86_64__) || defined(__i386__)
+          __builtin_ia32_pause();  // tells the core it spins: less power, the other hyperthread runs
+#endif
         } else {
           tail_.wait(t, std::memory_order_acquire);
         }
@@ -111,6 +114,7 @@ class Handoff {
 
    private:
     static constexpr uint32_t kRing = 8;  // a power of two over kBatches + 1 (the end)
+    static_assert(kRing >= kBatches + 1 && (kRing & (kRing - 1)) == 0);
     static constexpr int kSpins = 2000;   // about 20-50 us of pause instructions
     std::array<Batch*, kRing> slots_{};
     alignas(64) std::atomic<uint32_t> tail_{0};  // written by the putting thread
@@ -179,7 +183,13 @@ struct Sink {
   Sink(FileResult& result, const std::bitset<65536>& port_set, const DatagramTap& datagram_tap, const Progress& p,
        unsigned threads)
       : r(result), ports(port_set), tap(datagram_tap), progress(p) {
-    if (threads >= 2) handoff = std::make_unique<Handoff>(analyzer, tap);
+    if (threads >= 2) {
+      try {
+        handoff = std::make_unique<Handoff>(analyzer, tap);
+      } catch (const std::system_error&) {
+        // No second thread to be had (a process or memory limit): one thread gives the same report.
+      }
+    }
   }
 
   void frame(uint32_t linktype, std::span<const uint8_t> bytes, int64_t time_ns) {

@@ -300,6 +300,7 @@ int run_live(const ReplayOptions& o, const std::set<uint16_t>& ports, bool colou
   lo.recorded_timing = o.timing == "recorded";
   lo.max_requests = o.max_requests;
   lo.timeout = o.timeout;
+  lo.threads = o.threads;
   int code = 0;
   JsonWriter j;
   j.begin_object();

@@ -27,7 +27,8 @@ struct Recorded {
 // The capture's client requests, each with the reply recorded for it (paired by flow and
 // origin, as the analyzer pairs them). Keyed by frame, so a second pass over the file (the
 // pcapng fallback) overwrites rather than duplicates.
-std::map<uint64_t, Recorded> collect(const std::string& path, const std::set<uint16_t>& ports, size_t max, FileResult& file) {
+std::map<uint64_t, Recorded> collect(const std::string& path, const std::set<uint16_t>& ports, size_t max, unsigned threads,
+                                     FileResult& file) {
   std::map<uint64_t, Recorded> requests;
   std::map<std::tuple<net::Endpoint, net::Endpoint, uint64_t>, uint64_t> by_transmit;
   file = analyse_file(path, ports, [&](const replay::Datagram& d) {
@@ -40,7 +41,7 @@ std::map<uint64_t, Recorded> collect(const std::string& path, const std::set<uin
       auto it = by_transmit.find({d.destination, d.source, h.origin.raw()});
       if (it != by_transmit.end()) requests[it->second].reply.assign(d.payload.begin(), d.payload.end());
     }
-  });
+  }, {}, threads);
   return requests;
 }
 
@@ -75,7 +76,7 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
   LiveResult r;
   r.target = o.target.spec;
   FileResult file;
-  auto recorded = collect(capture, ports, o.max_requests, file);
+  auto recorded = collect(capture, ports, o.max_requests, o.threads, file);
   r.requests_in_capture = file.stats.requests;
   if (!file.error.empty() && recorded.empty()) {
     r.error = file.error;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,7 @@ class PcapWriter {
   std::vector<uint8_t> bytes_;
 };
 
-// Exchanges of 300 clients over about 10 minutes of capture time (the analyzer's 120 s window
+// Exchanges of 300 clients over about 20 minutes of capture time (20,000 exchanges) (the analyzer's 120 s window
 // is crossed: state is evicted on the way), with a fault every few exchanges, retransmissions,
 // duplicates, misordered replies, and now and then a datagram of 40-60 KB (a batch is also
 // handed over when its payload bytes are full).
@@ -144,12 +145,16 @@ void expect_same(const FileResult& a, const FileResult& b) {
   EXPECT_EQ(x.retransmissions, y.retransmissions);
   EXPECT_EQ(x.duplicate_replies, y.duplicate_replies);
   EXPECT_EQ(x.symmetric_packets, y.symmetric_packets);
+  EXPECT_EQ(x.symmetric_checks, y.symmetric_checks);
   EXPECT_EQ(x.symmetric_failures, y.symmetric_failures);
   EXPECT_EQ(x.broadcast, y.broadcast);
   EXPECT_EQ(x.other_modes, y.other_modes);
-  EXPECT_EQ(x.mode6.requests, y.mode6.requests);
-  EXPECT_EQ(x.mode6.response_bytes, y.mode6.response_bytes);
-  EXPECT_EQ(x.mode7.requests, y.mode7.requests);
+  for (const auto& [c, d] : {std::pair{x.mode6, y.mode6}, std::pair{x.mode7, y.mode7}}) {
+    EXPECT_EQ(c.requests, d.requests);
+    EXPECT_EQ(c.request_bytes, d.request_bytes);
+    EXPECT_EQ(c.responses, d.responses);
+    EXPECT_EQ(c.response_bytes, d.response_bytes);
+  }
   ASSERT_EQ(x.servers.size(), y.servers.size());
   for (const auto& [address, s] : x.servers) {
     ASSERT_TRUE(y.servers.contains(address)) << address.to_string();
@@ -216,6 +221,29 @@ TEST(CaptureAnalysis, TheTapSeesEveryDatagramInFileOrderOnTwoThreads) {
     ASSERT_EQ(frames.size(), r.stats.datagrams) << threads;
     for (size_t i = 0; i < frames.size(); ++i) ASSERT_EQ(frames[i], i + 1) << threads;
     EXPECT_GT(payload_bytes, frames.size() * 48) << threads;
+  }
+  std::filesystem::remove(path);
+}
+
+// What the judging thread throws reaches the caller, as it would on one thread: the reader stops
+// (it does not wait for the batches forever) and nothing is lost silently.
+TEST(CaptureAnalysis, AnExceptionOnTheJudgingThreadReachesTheCaller) {
+  const auto bytes = synthetic_capture(5000, 11);
+  const std::filesystem::path path = std::filesystem::path(TEST_WORK_DIR) / "capture_analysis_throw.pcap";
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                              static_cast<std::streamsize>(bytes.size()));
+  for (unsigned threads : {1U, 2U}) {
+    size_t seen = 0;
+    const auto tap = [&](const replay::Datagram&) {
+      if (++seen == 3000) throw std::runtime_error("tap gave up");
+    };
+    try {
+      (void)analyse_file(path.string(), {123}, tap, {}, threads);
+      ADD_FAILURE() << "no exception with " << threads << " thread(s)";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "tap gave up") << threads;
+    }
+    EXPECT_EQ(seen, 3000U) << threads;  // nothing judged after the failure
   }
   std::filesystem::remove(path);
 }

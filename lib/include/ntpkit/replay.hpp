@@ -170,6 +170,8 @@ class Analyzer {
   // is proportional to what it removes, not to what is kept. An entry whose exchange is gone,
   // in another state, or newer, is skipped. The key's hash is kept to look the next entry up
   // ahead of time (FlatMap::prefetch): it is 120 s old and its table slot long out of cache.
+  // Where capture time goes back, an entry waits behind a later one at the front: what it names
+  // is kept longer than the window, never less (a late duplicate is then still called one).
   struct AgedExchange {
     int64_t time_ns;
     ExchangeKey key;
