@@ -122,6 +122,14 @@ std::vector<uint8_t> synthetic_capture(size_t exchanges, uint32_t seed) {
   return w.bytes();
 }
 
+// analyse_file reads a path: the capture goes to a file in the build tree (removed by the test).
+std::filesystem::path write_capture(const std::string& name, const std::vector<uint8_t>& bytes) {
+  const std::filesystem::path path = std::filesystem::path(TEST_WORK_DIR) / name;
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                              static_cast<std::streamsize>(bytes.size()));
+  return path;
+}
+
 void expect_same(const FileResult& a, const FileResult& b) {
   EXPECT_EQ(a.error, b.error);
   EXPECT_EQ(a.link_type, b.link_type);
@@ -203,10 +211,7 @@ TEST(CaptureAnalysis, ADamagedTailIsReportedTheSameOnTwoThreads) {
 }
 
 TEST(CaptureAnalysis, TheTapSeesEveryDatagramInFileOrderOnTwoThreads) {
-  const auto bytes = synthetic_capture(5000, 7);
-  const std::filesystem::path path = std::filesystem::path(TEST_WORK_DIR) / "capture_analysis_tap.pcap";
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
+  const std::filesystem::path path = write_capture("capture_analysis_tap.pcap", synthetic_capture(5000, 7));
   for (unsigned threads : {1U, 2U}) {
     std::vector<uint64_t> frames;
     size_t payload_bytes = 0;
@@ -228,10 +233,7 @@ TEST(CaptureAnalysis, TheTapSeesEveryDatagramInFileOrderOnTwoThreads) {
 // What the judging thread throws reaches the caller, as it would on one thread: the reader stops
 // (it does not wait for the batches forever) and nothing is lost silently.
 TEST(CaptureAnalysis, AnExceptionOnTheJudgingThreadReachesTheCaller) {
-  const auto bytes = synthetic_capture(5000, 11);
-  const std::filesystem::path path = std::filesystem::path(TEST_WORK_DIR) / "capture_analysis_throw.pcap";
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
+  const std::filesystem::path path = write_capture("capture_analysis_throw.pcap", synthetic_capture(5000, 11));
   for (unsigned threads : {1U, 2U}) {
     size_t seen = 0;
     const auto tap = [&](const replay::Datagram&) {
