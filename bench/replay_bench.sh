@@ -135,7 +135,6 @@ VERIFY_SMALL=$?
 # One thread or two: the same report, byte for byte.
 if cmp -s "$OUT/probe-$PACKETS.json" "$OUT/probe1-$PACKETS.json"; then echo same >"$OUT/verify-threads.txt"; else
   echo "ntp-probe --threads 1 and --threads 2 reports differ: $OUT/probe-$PACKETS.json $OUT/probe1-$PACKETS.json" >"$OUT/verify-threads.txt"
-  VERIFY_SMALL=1
 fi
 VERIFY_BUSY=0
 if [[ $BUSY == 1 ]]; then
@@ -196,7 +195,7 @@ for name in ("verify-big", "verify-small"):
         print("  " + line)
 threads_verdict = open(os.path.join(out, "verify-threads.txt")).read().strip()
 print("one thread and two: " + ("the same report, byte for byte" if threads_verdict == "same" else threads_verdict))
-ok = ok and v_big == 0 and v_small == 0 and v_busy == 0
+ok = ok and v_big == 0 and v_small == 0 and v_busy == 0 and threads_verdict == "same"
 mb = lambda r: max(r["maxrss_kb"]) / 1024
 print("peak RSS: {:,} packets {:.1f} MB, {:,} packets {:.1f} MB ({})".format(n_small, mb(small), n, mb(probe), probe["rss_from"]))
 if busy:

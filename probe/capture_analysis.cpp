@@ -172,7 +172,7 @@ struct Sink {
   net::FrameDecoder decoder;
   // On a second thread the analyzer writes its counters for every datagram: on cache lines of
   // their own, away from the reader's state on this stack (a line written by both threads in
-  // turn costs more than the judging: the first two-thread version spent a third more CPU).
+  // turn costs more than the judging: the first two-thread version spent a fifth more CPU).
   struct alignas(128) Isolated {
     replay::Analyzer analyzer;
   };

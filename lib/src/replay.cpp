@@ -350,7 +350,10 @@ void Analyzer::evict(int64_t now_ns) {
   };
   // A request, answered or not, goes when the window has passed since it was sent.
   pop(request_ages_, [&](const ExchangeKey& key, Exchange* e) {
-    if (e->state == State::Answered) return exchanges_.erase_at(e);
+    if (e->state == State::Answered) {
+      exchanges_.erase_at(e);
+      return;
+    }
     if (e->state != State::Pending) return;
     ++stats_.unanswered;
     free_side(e->side);
