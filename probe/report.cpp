@@ -117,4 +117,32 @@ std::string reproduction(const Report& r, const CaseResult& c) {
   return "ntp-probe --case " + std::string(c.test->id) + " " + r.target + " -v";
 }
 
+std::string describe_rate_limit(const RateLimitReport& rl) {
+  if (!rl.detected && rl.silences == 0 && rl.retried == 0) return "";
+  std::string out = rl.detected ? "the server rate-limits this client" : "the server went silent after answering";
+  std::vector<std::string> how;
+  if (rl.rate_kisses > 0) how.push_back(std::to_string(rl.rate_kisses) + " RATE kiss-o'-death");
+  if (rl.silences > 0) how.push_back(std::to_string(rl.silences) + " case(s) with silent brackets");
+  if (!how.empty()) {
+    out += " (";
+    for (size_t i = 0; i < how.size(); ++i) out += (i ? ", " : "") + how[i];
+    out += ")";
+  }
+  out += ", first after " + std::to_string(rl.answered_before) + " answered datagram(s)";
+  if (rl.sources > 1) out += ", on " + std::to_string(rl.sources_limited) + " of " + std::to_string(rl.sources) + " source addresses";
+  if (rl.retried > 0) {
+    std::array<char, 64> pace{};
+    std::snprintf(pace.data(), pace.size(), "%.1f", rl.final_interval_s);
+    out += "; " + std::to_string(rl.retried) + " case(s) run again, paced down to one datagram every " + pace.data() +
+           " s: " + std::to_string(rl.concluded) + " concluded, " + std::to_string(rl.unresolved) + " inconclusive";
+  }
+  if (rl.budget_spent) {
+    std::array<char, 64> b{};
+    std::snprintf(b.data(), b.size(), "%.0f", rl.budget_s);
+    out += " (the --budget of " + std::string(b.data()) + " s ran out)";
+  }
+  if (!rl.detected) out += "; no answer came when paced either: the server may have stopped";
+  return out;
+}
+
 }  // namespace ntpkit::probe

@@ -26,6 +26,22 @@ struct Entry {
   [[nodiscard]] bool counts_as_failure() const;  // fails the run
 };
 
+// How the server limited us, as the run saw it.
+struct RateLimitReport {
+  bool detected = false;          // a RATE kiss-o'-death, or silence after the server had answered
+  size_t rate_kisses = 0;         // RATE kiss-o'-death packets (to stimuli and to brackets)
+  size_t silences = 0;            // cases whose brackets went silent after the server had answered
+  size_t answered_before = 0;     // datagrams answered on the first limited address before the first sign
+  size_t sources = 1;             // addresses we sent from
+  size_t sources_limited = 0;     // ... of which the server limited
+  size_t retried = 0;             // cases run again, paced
+  size_t concluded = 0;           // ... that then concluded
+  size_t unresolved = 0;          // ... that stayed inconclusive (rate limited)
+  double final_interval_s = 0;    // the slowest pace the retries reached
+  bool budget_spent = false;
+  double budget_s = 0;
+};
+
 struct Report {
   std::string suite;
   std::string target;   // as given
@@ -33,6 +49,7 @@ struct Report {
   bool strict = false;
   double seconds = 0;
   std::vector<Entry> entries;
+  RateLimitReport rate_limit;
 };
 
 struct Summary {
@@ -40,6 +57,9 @@ struct Summary {
   size_t expected_failures = 0, unexpected_passes = 0;
 };
 [[nodiscard]] Summary summarize(const Report& r);
+
+// One sentence on how the server limited the run ("" when nothing was seen).
+[[nodiscard]] std::string describe_rate_limit(const RateLimitReport& rl);
 
 // 0 no failure, 1 a conformance failure (or a stale waiver), 3 every case inconclusive.
 [[nodiscard]] int exit_code(const Report& r);

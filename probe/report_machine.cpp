@@ -62,6 +62,23 @@ std::string render_json(const Report& r) {
   j.key("expected_failures").value(static_cast<uint64_t>(s.expected_failures));
   j.key("unexpected_passes").value(static_cast<uint64_t>(s.unexpected_passes));
   j.end_object();
+  {
+    const RateLimitReport& rl = r.rate_limit;
+    j.key("rate_limiting").begin_object();
+    j.key("detected").value(rl.detected);
+    j.key("rate_kisses").value(static_cast<uint64_t>(rl.rate_kisses));
+    j.key("silent_cases").value(static_cast<uint64_t>(rl.silences));
+    j.key("answered_before_first").value(static_cast<uint64_t>(rl.answered_before));
+    j.key("sources").value(static_cast<uint64_t>(rl.sources));
+    j.key("sources_limited").value(static_cast<uint64_t>(rl.sources_limited));
+    j.key("retried").value(static_cast<uint64_t>(rl.retried));
+    j.key("concluded").value(static_cast<uint64_t>(rl.concluded));
+    j.key("unresolved").value(static_cast<uint64_t>(rl.unresolved));
+    j.key("final_interval_s").seconds(static_cast<int64_t>(rl.final_interval_s * 1e9));
+    j.key("budget_spent").value(rl.budget_spent);
+    j.key("summary").value(describe_rate_limit(rl));
+    j.end_object();
+  }
   j.key("cases").begin_array();
   for (const auto& e : r.entries) {
     const CaseResult& c = e.result;
@@ -105,6 +122,9 @@ std::string render_junit(const Report& r) {
          std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\" skipped=\"" +
          std::to_string(s.skip + s.info) + "\" time=\"" + secs.data() + "\" hostname=\"" + xml_escape(r.target) +
          "\">\n";
+  if (const std::string rl = describe_rate_limit(r.rate_limit); !rl.empty()) {
+    out += "    <properties>\n      <property name=\"rate-limiting\" value=\"" + xml_escape(rl) + "\"/>\n    </properties>\n";
+  }
   for (const auto& e : r.entries) {
     const CaseResult& c = e.result;
     out += "    <testcase classname=\"" + xml_escape(r.suite) + "\" name=\"" + xml_escape(c.test->id) + "\" time=\"0\">\n";
@@ -147,6 +167,7 @@ std::string render_tap(const Report& r) {
       out += "  reproduce: " + yaml_quote(reproduction(r, c)) + "\n  ...\n";
     }
   }
+  if (const std::string rl = describe_rate_limit(r.rate_limit); !rl.empty()) out += "# rate limiting: " + rl + "\n";
   return out;
 }
 

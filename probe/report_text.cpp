@@ -40,7 +40,7 @@ void evidence(std::string& out, const Report& r, const Entry& e) {
     for (const auto& h : hex_lines(s.bytes)) line("             ", h);
   }
   for (const auto& rc : c.observation.received) {
-    recv_bytes += rc.bytes.size();
+    recv_bytes += rc.size();
     line("received:    ", decode_fields(rc.bytes) + " from " + rc.source);
     for (const auto& h : hex_lines(rc.bytes)) line("             ", h);
   }
@@ -66,6 +66,9 @@ std::string render_text(const Report& r, bool colour, bool verbose) {
     const bool bad = e.result.outcome == Outcome::Fail || e.result.outcome == Outcome::Warn ||
                      e.result.outcome == Outcome::Inconclusive || e.unexpected_pass();
     if (verbose || bad) evidence(out, r, e);
+  }
+  if (const std::string rl = describe_rate_limit(r.rate_limit); !rl.empty()) {
+    out += "\n" + paint("rate limiting:", Colour::Yellow, colour) + " " + rl + "\n";
   }
   const Summary s = summarize(r);
   std::array<char, 320> sum{};

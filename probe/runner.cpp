@@ -2,11 +2,20 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <numeric>
+#include <memory>
+#include <optional>
 #include <mutex>
 #include <thread>
 
 #include "ntpkit/clock.hpp"
+#include "ntpkit/conformance/checks.hpp"
 #include "ntpkit/parse.hpp"
 #include "ntpkit/serialize.hpp"
 
@@ -44,15 +53,41 @@ uint64_t seed() {
   return s;
 }
 
+// One source address's view of the server: the server limits each client address on its own,
+// so each lane has its own limiting state and, when its cases are run again, its own pace.
+struct Lane {
+  const sockaddr_storage* source = nullptr;
+  std::atomic<bool> limited{false};
+  std::atomic<size_t> answered{0};        // datagrams from the target on this lane
+  std::atomic<size_t> answered_before{0};  // ... before the first sign of limiting
+  std::chrono::milliseconds interval{0};  // set for the paced retries, which run on one thread a lane
+  Clock::time_point next{};
+  std::mutex mutex;                       // guards `deferred` in the concurrent phase
+  std::vector<size_t> deferred;           // case indices to run again, paced
+
+  void mark_limited() {
+    if (!limited.exchange(true)) answered_before = answered.load();
+  }
+};
+
+struct Shared {
+  std::atomic<size_t> answered{0};  // on every lane
+  std::atomic<size_t> rate_kisses{0};
+  std::atomic<size_t> silences{0};
+  Clock::time_point deadline;
+};
+
 class CaseRun {
  public:
-  CaseRun(const Case& c, const RunSettings& s, Pacer& pacer) : c_(c), s_(s), pacer_(pacer), rng_(seed()) {}
+  CaseRun(const Case& c, const RunSettings& s, Pacer& pacer, Lane& lane, Shared& shared)
+      : c_(c), s_(s), pacer_(pacer), lane_(lane), shared_(shared), rng_(seed()) {}
 
-  CaseResult run() {
+  // nullopt: the budget ran out before the case could finish.
+  std::optional<CaseResult> run() {
     Observation obs;
     obs.target_port = s_.target.port;
     // Unconnected: a reply from another address or port must be seen, not filtered away.
-    auto client = UdpClient::connect(s_.target, s_.family, false);
+    auto client = UdpClient::connect(s_.target, s_.family, false, lane_.source);
     if (!client) {
       CaseResult r;
       r.test = &c_;
@@ -65,7 +100,7 @@ class CaseRun {
 
     // Silence means something only if the server answers a valid request around it.
     if (c_.expect != Expect::Reply) obs.alive_before = bracket();
-    if (obs.alive_before) {
+    if (obs.alive_before && !out_of_time_) {
       for (unsigned attempt = 0; attempt <= s_.retries; ++attempt) {
         // A late answer to an earlier attempt must not be judged against this one.
         for (const auto& sent : obs.sent) {
@@ -75,32 +110,69 @@ class CaseRun {
         }
         obs.sent.clear();
         obs.received.clear();
-        send_stimulus(obs);
+        obs.received_total = 0;
+        if (!send_stimulus(obs)) break;
         collect(obs);
         // Lost UDP: a missing reply is retried with a fresh stimulus before it counts.
         if (c_.expect != Expect::Reply || !obs.received.empty()) break;
       }
     }
-    if (c_.expect != Expect::Reply || obs.received.empty()) obs.alive_after = bracket();
-    return evaluate(c_, std::move(obs), s_.judge, s_.strict);
+    if (!out_of_time_ && (c_.expect != Expect::Reply || obs.received.empty())) obs.alive_after = bracket();
+    if (out_of_time_) return std::nullopt;
+    CaseResult r = evaluate(c_, std::move(obs), s_.judge, s_.strict);
+    // Brackets that go silent after the server has answered: the server limits us (or has
+    // stopped; the paced retries tell which).
+    const Observation& o = r.observation;
+    if (r.outcome == Outcome::Inconclusive && r.limit == Limit::None && shared_.answered > 0 &&
+        (!o.alive_before || (o.received.empty() && !o.alive_after))) {
+      r.limit = Limit::Silence;
+      ++shared_.silences;
+      lane_.mark_limited();
+    }
+    return r;
   }
 
  private:
-  void send(std::span<const uint8_t> bytes, Observation* obs) {
+  // False when the budget does not leave time to send.
+  bool send(std::span<const uint8_t> bytes, Observation* obs) {
+    if (lane_.interval.count() > 0) {
+      const auto slot = std::max(Clock::now(), lane_.next);
+      if (slot + s_.timeout > shared_.deadline) {
+        out_of_time_ = true;
+        return false;
+      }
+      lane_.next = slot + lane_.interval;
+      std::this_thread::sleep_until(slot);
+    } else if (Clock::now() >= shared_.deadline) {
+      out_of_time_ = true;
+      return false;
+    }
     pacer_.wait();
     const Timestamp t1 = SystemClock().now();
     (void)client_->send(bytes);  // a send error shows as silence, bracketed like any other
     if (s_.log != nullptr) s_.log->add(t1, local_, client_->peer_sockaddr(), {bytes.begin(), bytes.end()});
     if (obs != nullptr) obs->sent.push_back({{bytes.begin(), bytes.end()}, t1});
+    return true;
   }
 
-  void send_stimulus(Observation& obs) {
+  bool send_stimulus(Observation& obs) {
     StimulusContext ctx{rng_, SystemClock().now()};
-    for (const auto& d : c_.stimulus(ctx)) send(d, &obs);
+    for (const auto& d : c_.stimulus(ctx)) {
+      if (!send(d, &obs)) return false;
+    }
+    return true;
   }
 
-  void logged(const Datagram& d) const {
+  // Every datagram that comes: logged, and counted for the limiting state.
+  void arrived(const Datagram& d) {
     if (s_.log != nullptr && d.from_peer) s_.log->add(d.received, client_->peer_sockaddr(), local_, d.bytes);
+    if (!d.from_peer) return;
+    ++lane_.answered;
+    ++shared_.answered;
+    if (d.bytes.size() >= kHeaderLength && is_rate_limit(parse_header(std::span<const uint8_t>(d.bytes).first<kHeaderLength>()))) {
+      ++shared_.rate_kisses;
+      lane_.mark_limited();
+    }
   }
 
   // Is this datagram a (late) answer to one of our bracket requests or to an earlier attempt?
@@ -132,9 +204,15 @@ class CaseRun {
         }
         return;
       }
-      logged(*d);
+      arrived(*d);
       if (is_stale_reply(d->bytes)) continue;
-      obs.received.push_back({std::move(d->bytes), d->received, d->from_peer, d->source});
+      // A flood is counted; the first replies, each cut to kMaxKeptBytes, are the evidence.
+      ++obs.received_total;
+      if (obs.received.size() < kMaxKeptReplies + obs.sent.size()) {
+        const size_t length = d->bytes.size();
+        if (length > kMaxKeptBytes) d->bytes.resize(kMaxKeptBytes);
+        obs.received.push_back({std::move(d->bytes), d->received, d->from_peer, d->source, length});
+      }
       if (c_.expect == Expect::Reply && obs.received.size() == 1) deadline = std::min(deadline, Clock::now() + grace);
     }
   }
@@ -148,7 +226,7 @@ class CaseRun {
       h.transmit = Timestamp::from_raw(rng_());
       bracket_transmits_.push_back(h.transmit);
       const auto b = serialize_header(h);
-      send(b, nullptr);
+      if (!send(b, nullptr)) return false;
       const auto deadline = Clock::now() + s_.timeout;
       std::string error;
       for (;;) {
@@ -159,9 +237,9 @@ class CaseRun {
           if (!error.empty()) return false;  // port closed: not alive
           break;
         }
-        logged(*d);
+        arrived(*d);
         // Any answer shows the server is there, even one that breaks the rules we judge
-        // elsewhere (a wrong origin, a wrong length).
+        // elsewhere (a wrong origin, a wrong length, a kiss-o'-death).
         return true;
       }
     }
@@ -171,37 +249,196 @@ class CaseRun {
   const Case& c_;
   const RunSettings& s_;
   Pacer& pacer_;
+  Lane& lane_;
+  Shared& shared_;
   std::mt19937_64 rng_;
   UdpClient* client_ = nullptr;
   sockaddr_storage local_{};
   std::vector<Timestamp> bracket_transmits_;
   std::vector<Timestamp> stale_transmits_;
+  bool out_of_time_ = false;
 };
+
+CaseResult inconclusive(const Case& c, std::string why) {
+  CaseResult r;
+  r.test = &c;
+  r.outcome = Outcome::Inconclusive;
+  r.judgement = {Finding::Inconclusive, std::move(why), "", ""};
+  return r;
+}
+
+std::string seconds_text(std::chrono::milliseconds ms) {
+  std::array<char, 32> b{};
+  std::snprintf(b.data(), b.size(), "%.1f", static_cast<double>(ms.count()) / 1000.0);
+  return b.data();
+}
+
+// Would running the case again, paced, tell more? A kiss-o'-death RATE or silent brackets say
+// so outright; any silence seen while its address was limited may be the limiter's too.
+bool needs_retry(const CaseResult& r, bool lane_limited) {
+  if (r.limit == Limit::RateKiss || r.limit == Limit::Silence) return true;
+  if (r.limit == Limit::Denied || !lane_limited) return false;
+  return r.observation.received.empty();
+}
 
 }  // namespace
 
-std::vector<CaseResult> run_cases(const std::vector<const Case*>& cases, const RunSettings& settings,
-                                  const Progress& progress) {
-  std::vector<CaseResult> results(cases.size());
+RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& settings, const Progress& progress,
+                    const std::function<void(const std::string&)>& notice) {
+  RunResult out;
+  std::vector<std::optional<CaseResult>> results(cases.size());
   Pacer pacer(settings.interval);
+  Shared shared;
+  shared.deadline = Clock::now() + settings.budget;
+  std::vector<std::unique_ptr<Lane>> lanes;
+  for (const auto& source : settings.sources) {
+    lanes.push_back(std::make_unique<Lane>());
+    lanes.back()->source = &source;
+  }
+  if (lanes.empty()) lanes.push_back(std::make_unique<Lane>());
+  const auto lane_of = [&](size_t i) -> Lane& { return *lanes[i % lanes.size()]; };
+
+  // Concurrently, each case from its own port. Once an address is limited, its cases that have
+  // not started wait for the paced phase instead of feeding the limiter.
   std::atomic<size_t> next{0};
   std::mutex progress_mutex;
   size_t done = 0;
+  const auto finished = [&] {
+    std::lock_guard lock(progress_mutex);
+    ++done;
+    if (progress) progress(done, cases.size());
+  };
   const size_t workers = std::max<size_t>(1, std::min<size_t>(settings.jobs, cases.size()));
+  // Bursts last: a limit they provoke must not fall on the other cases.
+  std::vector<size_t> order(cases.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !cases[i]->floods; });
+  const size_t first_burst = static_cast<size_t>(
+      std::find_if(order.begin(), order.end(), [&](size_t i) { return cases[i]->floods; }) - order.begin());
+  std::atomic<size_t> first_wave_done{0};
   std::vector<std::thread> threads;
   threads.reserve(workers);
   for (size_t w = 0; w < workers; ++w) {
     threads.emplace_back([&] {
-      for (size_t i = next++; i < cases.size(); i = next++) {
-        results[i] = CaseRun(*cases[i], settings, pacer).run();
-        std::lock_guard lock(progress_mutex);
-        ++done;
-        if (progress) progress(done, cases.size());
+      for (size_t k = next++; k < cases.size(); k = next++) {
+        const size_t i = order[k];
+        if (k >= first_burst) {
+          while (first_wave_done < first_burst) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        Lane& lane = lane_of(i);
+        bool final = false;
+        if (!lane.limited) {
+          results[i] = CaseRun(*cases[i], settings, pacer, lane, shared).run();
+          final = results[i] && !needs_retry(*results[i], lane.limited);
+        }
+        if (final) {
+          finished();
+        } else {
+          std::lock_guard lock(lane.mutex);
+          lane.deferred.push_back(i);
+        }
+        if (k < first_burst) ++first_wave_done;
       }
     });
   }
   for (auto& t : threads) t.join();
-  return results;
+
+  // Paced: one thread a limited address, its cases one after the other, slower while the server
+  // still limits, within the budget.
+  RateLimitReport& rl = out.rate_limit;
+  rl.sources = lanes.size();
+  rl.budget_s = static_cast<double>(settings.budget.count()) / 1000.0;
+  size_t to_retry = 0;
+  for (auto& lane : lanes) {
+    std::sort(lane->deferred.begin(), lane->deferred.end());
+    to_retry += lane->deferred.size();
+  }
+  if (to_retry > 0 && notice) {
+    notice("the server limits this client: " + std::to_string(to_retry) + " case(s) run again, one at a time, from " +
+           seconds_text(std::max(settings.retry_interval, settings.interval)) + " s between datagrams (budget " +
+           seconds_text(settings.budget) + " s)");
+  }
+  std::mutex report_mutex;
+  std::chrono::milliseconds slowest{0};
+  threads.clear();
+  for (auto& lane_ptr : lanes) {
+    Lane& lane = *lane_ptr;
+    if (lane.deferred.empty()) continue;
+    threads.emplace_back([&] {
+      lane.interval = std::max(settings.retry_interval, settings.interval);
+      lane.next = Clock::now() + lane.interval;  // a first pause: let the limiter recover
+      std::deque<size_t> queue(lane.deferred.begin(), lane.deferred.end());
+      std::map<size_t, unsigned> rounds;
+      const size_t retried = lane.deferred.size();
+      size_t concluded = 0, unresolved = 0;
+      bool spent = false;
+      while (!queue.empty()) {
+        const size_t i = queue.front();
+        queue.pop_front();
+        auto r = spent ? std::nullopt : CaseRun(*cases[i], settings, pacer, lane, shared).run();
+        if (!r) {
+          spent = true;
+          const bool was_limited = results[i].has_value();
+          results[i] = inconclusive(*cases[i], std::string(was_limited ? "rate limited: not concluded"
+                                                                       : "rate limited: not run") +
+                                                       " within the --budget of " + seconds_text(settings.budget) + " s");
+          results[i]->limit = Limit::Silence;
+          ++unresolved;
+          finished();
+          continue;
+        }
+        const bool again = r->limit == Limit::RateKiss || r->limit == Limit::Silence;
+        if (again && ++rounds[i] < settings.max_retry_rounds) {
+          lane.interval = std::min(lane.interval * 2, std::max(settings.max_retry_interval, lane.interval));
+          results[i] = std::move(r);
+          queue.push_back(i);
+          continue;
+        }
+        if (again) {
+          const bool kiss = r->limit == Limit::RateKiss;
+          results[i] = std::move(r);
+          results[i]->outcome = Outcome::Inconclusive;
+          results[i]->judgement = {Finding::Inconclusive,
+                                   std::string("rate limited: ") +
+                                       (kiss ? "a RATE kiss-o'-death" : "no answer around the request") + " in " +
+                                       std::to_string(settings.max_retry_rounds) + " paced attempts (the last at one datagram every " +
+                                       seconds_text(lane.interval) + " s)",
+                                   "", ""};
+          ++unresolved;
+          finished();
+          continue;
+        }
+        results[i] = std::move(r);
+        ++concluded;
+        finished();
+      }
+      std::lock_guard lock(report_mutex);
+      rl.retried += retried;
+      rl.concluded += concluded;
+      rl.unresolved += unresolved;
+      rl.budget_spent = rl.budget_spent || spent;
+      slowest = std::max(slowest, lane.interval);
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  rl.rate_kisses = shared.rate_kisses;
+  rl.silences = shared.silences;
+  rl.final_interval_s = static_cast<double>(slowest.count()) / 1000.0;
+  for (const auto& lane : lanes) {
+    if (!lane->limited) continue;
+    if (rl.sources_limited++ == 0) rl.answered_before = lane->answered_before;
+  }
+  // Limiting, as opposed to a server that stopped: a RATE kiss-o'-death, or cases that
+  // concluded once paced.
+  rl.detected = rl.rate_kisses > 0 || rl.concluded > 0;
+  out.results.reserve(cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    out.results.push_back(results[i] ? std::move(*results[i])
+                                      : inconclusive(*cases[i], "not run: the --budget of " + seconds_text(settings.budget) +
+                                                                    " s was spent"));
+  }
+  return out;
 }
 
 }  // namespace ntpkit::probe

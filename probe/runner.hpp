@@ -1,13 +1,19 @@
 // Sends each case's stimulus and waits: the only part of the suite that touches the network.
-// Cases run concurrently, each from its own socket (so its own source port).
+// Cases run concurrently, each from its own socket (so its own source port). A server that
+// rate-limits is noticed, and the cases it kept from concluding are run again, one at a time and
+// paced, within a time budget.
 #pragma once
+
+#include <netinet/in.h>
 
 #include <chrono>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "ntpkit/conformance/case.hpp"
 #include "packet_log.hpp"
+#include "report.hpp"
 #include "udp_client.hpp"
 
 namespace ntpkit::probe {
@@ -22,14 +28,28 @@ struct RunSettings {
   bool strict = false;
   conformance::JudgeContext judge;
   PacketLog* log = nullptr;  // --pcap-out: every datagram, brackets included
+  // --source-address: cases are spread over these addresses (each a client of its own to a
+  // per-address rate limit); empty: the kernel's choice.
+  std::vector<sockaddr_storage> sources;
+  std::chrono::milliseconds budget{120'000};  // --budget: then what is not concluded is inconclusive
+  // Paced retries start one datagram per `retry_interval` on each source address and slow
+  // down (doubling, up to `max_retry_interval`) while the server still limits.
+  std::chrono::milliseconds retry_interval{1000};
+  std::chrono::milliseconds max_retry_interval{16'000};
+  unsigned max_retry_rounds = 4;
+};
+
+struct RunResult {
+  std::vector<conformance::CaseResult> results;  // in the order of the cases
+  RateLimitReport rate_limit;
 };
 
 // Called from worker threads (serialised by the runner) as each case finishes.
 using Progress = std::function<void(size_t done, size_t total)>;
 
-// Results in the order of `cases`. Network errors that stop a case (cannot connect) make it
-// inconclusive with the reason; they never throw.
-[[nodiscard]] std::vector<conformance::CaseResult> run_cases(const std::vector<const conformance::Case*>& cases,
-                                                             const RunSettings& settings, const Progress& progress);
+// Network errors that stop a case (cannot connect) make it inconclusive with the reason; they
+// never throw. `notice` (may be empty) gets a line when the run changes pace.
+[[nodiscard]] RunResult run_cases(const std::vector<const conformance::Case*>& cases, const RunSettings& settings,
+                                  const Progress& progress, const std::function<void(const std::string&)>& notice = {});
 
 }  // namespace ntpkit::probe

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -43,6 +44,15 @@ void setup_suite(CLI::App& app, SuiteOptions& o) {
   app.add_option("--max-offset", o.max_offset, "seconds the server's clock may differ from ours")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
+  app.add_option("--budget", o.budget,
+                 "seconds the run may take; a server that rate-limits is retried, paced, until then, and what "
+                 "is not concluded by then is inconclusive")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
+  app.add_option("--source-address", o.source_addresses,
+                 "send from these addresses of ours, cases spread over them (repeatable; ADDR or an IPv4 range "
+                 "FIRST-LAST, e.g. 127.0.1.1-127.0.1.66): each is a client of its own to a per-address rate limit")
+      ->allow_extra_args(false);
   app.add_flag("-v,--verbose", o.verbose, "show the evidence of every case, not just the failing ones");
   app.add_option("--color", o.colour, "auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
   app.add_flag("-4", o.ipv4, "use IPv4 only");
@@ -115,7 +125,40 @@ int run_suite(const SuiteOptions& o) {
     std::fprintf(stderr, "ntp-probe: %s\n", target.error().c_str());
     return 2;
   }
-  const Family family = o.ipv4 ? Family::V4 : o.ipv6 ? Family::V6 : Family::Any;
+  if (!std::isfinite(o.budget)) {
+    std::fprintf(stderr, "ntp-probe: --budget must be a number of seconds\n");
+    return 2;
+  }
+  std::vector<sockaddr_storage> sources;
+  for (const auto& spec : o.source_addresses) {
+    auto parsed = parse_source_addresses(spec);
+    if (!parsed) {
+      std::fprintf(stderr, "ntp-probe: %s\n", parsed.error().c_str());
+      return 2;
+    }
+    sources.insert(sources.end(), parsed->begin(), parsed->end());
+  }
+  if (sources.size() > 65536) {
+    std::fprintf(stderr, "ntp-probe: --source-address: more than 65,536 addresses in all\n");
+    return 2;
+  }
+  Family family = o.ipv4 ? Family::V4 : o.ipv6 ? Family::V6 : Family::Any;
+  if (!sources.empty()) {
+    const sa_family_t f = sources.front().ss_family;
+    for (const auto& src : sources) {
+      if (src.ss_family != f) {
+        std::fprintf(stderr, "ntp-probe: --source-address: give addresses of one family (IPv4 or IPv6), not both\n");
+        return 2;
+      }
+    }
+    const Family want = f == AF_INET ? Family::V4 : Family::V6;
+    if (family != Family::Any && family != want) {
+      std::fprintf(stderr, "ntp-probe: --source-address is IPv%s but -%s was given\n", f == AF_INET ? "4" : "6",
+                   family == Family::V4 ? "4" : "6");
+      return 2;
+    }
+    family = want;
+  }
   // Resolve once; every case then talks to the same address.
   auto probe = UdpClient::connect(*target, family);
   if (!probe) {
@@ -137,14 +180,19 @@ int run_suite(const SuiteOptions& o) {
   s.judge.pivot_unix_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   s.judge.max_offset = Duration::from_nanoseconds(static_cast<int64_t>(o.max_offset * 1e9));
+  s.sources = std::move(sources);
+  s.budget = std::chrono::milliseconds(static_cast<int64_t>(o.budget * 1000));
 
   PacketLog log;
   if (!o.pcap_out.empty()) s.log = &log;
   const bool tty = isatty(fileno(stderr)) != 0;
   const auto started = std::chrono::steady_clock::now();
-  auto results = run_cases(cases, s, [&](size_t done, size_t total) {
-    if (tty) std::fprintf(stderr, "\r%zu/%zu cases%s", done, total, done == total ? "\r\x1b[K" : "");
-  });
+  auto run = run_cases(
+      cases, s,
+      [&](size_t done, size_t total) {
+        if (tty) std::fprintf(stderr, "\r%zu/%zu cases%s", done, total, done == total ? "\r\x1b[K" : "");
+      },
+      [&](const std::string& line) { std::fprintf(stderr, "%sntp-probe: %s\n", tty ? "\r\x1b[K" : "", line.c_str()); });
 
   Report report;
   report.suite = o.suite;
@@ -152,7 +200,8 @@ int run_suite(const SuiteOptions& o) {
   report.address = probe->peer();
   report.strict = o.strict;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  for (auto& r : results) {
+  report.rate_limit = run.rate_limit;
+  for (auto& r : run.results) {
     Entry e{std::move(r), std::nullopt};
     for (const auto& w : waivers) {
       if (glob_match(w.pattern, e.result.test->id)) e.waiver = w.reason;

@@ -29,6 +29,8 @@ struct SuiteOptions {
   std::string colour = "auto";
   bool ipv4 = false;
   bool ipv6 = false;
+  double budget = 120;                      // seconds
+  std::vector<std::string> source_addresses;  // --source-address ADDR or FIRST-LAST
 };
 
 void setup_suite(CLI::App& app, SuiteOptions& o);

@@ -29,6 +29,52 @@ std::string format_address(const sockaddr* sa, bool with_port) {
 
 }  // namespace
 
+std::string format_sockaddr(const sockaddr_storage& ss, bool with_port) {
+  return format_address(reinterpret_cast<const sockaddr*>(&ss), with_port);
+}
+
+Result<std::vector<sockaddr_storage>, std::string> parse_source_addresses(const std::string& spec) {
+  const auto one = [](const std::string& text, sockaddr_storage& out) {
+    out = {};
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&out);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&out);
+    if (inet_pton(AF_INET, text.c_str(), &v4->sin_addr) == 1) {
+      v4->sin_family = AF_INET;
+      return true;
+    }
+    const std::string bare = text.size() > 2 && text.front() == '[' && text.back() == ']' ? text.substr(1, text.size() - 2) : text;
+    if (inet_pton(AF_INET6, bare.c_str(), &v6->sin6_addr) == 1) {
+      v6->sin6_family = AF_INET6;
+      return true;
+    }
+    return false;
+  };
+  std::vector<sockaddr_storage> out;
+  const auto dash = spec.find('-');
+  sockaddr_storage first{}, last{};
+  if (dash == std::string::npos) {
+    if (!one(spec, first)) return Failure{"--source-address '" + spec + "': not an IPv4 or IPv6 address (no names, no port)"};
+    out.push_back(first);
+    return out;
+  }
+  if (!one(spec.substr(0, dash), first) || !one(spec.substr(dash + 1), last) || first.ss_family != AF_INET ||
+      last.ss_family != AF_INET) {
+    return Failure{"--source-address '" + spec + "': a range is two IPv4 addresses, e.g. 127.0.1.1-127.0.1.66"};
+  }
+  const uint32_t a = ntohl(reinterpret_cast<const sockaddr_in&>(first).sin_addr.s_addr);
+  const uint32_t b = ntohl(reinterpret_cast<const sockaddr_in&>(last).sin_addr.s_addr);
+  if (b < a) return Failure{"--source-address '" + spec + "': the range ends before it starts"};
+  if (b - a >= 65536) return Failure{"--source-address '" + spec + "': more than 65,536 addresses"};
+  for (uint64_t x = a; x <= b; ++x) {
+    sockaddr_storage ss{};
+    auto& sin = reinterpret_cast<sockaddr_in&>(ss);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(static_cast<uint32_t>(x));
+    out.push_back(ss);
+  }
+  return out;
+}
+
 Result<Target, std::string> parse_target(const std::string& spec, uint16_t default_port) {
   Target t;
   t.spec = spec;
@@ -66,7 +112,8 @@ UdpClient::UdpClient(UdpClient&& o) noexcept
       address_(std::move(o.address_)),
       peer_sa_(o.peer_sa_),
       peer_len_(o.peer_len_),
-      connected_(o.connected_) {
+      connected_(o.connected_),
+      buffer_(std::move(o.buffer_)) {
   o.fd_ = -1;
 }
 
@@ -74,9 +121,11 @@ UdpClient::~UdpClient() {
   if (fd_ >= 0) close(fd_);
 }
 
-Result<UdpClient, std::string> UdpClient::connect(const Target& t, Family f, bool filter) {
+Result<UdpClient, std::string> UdpClient::connect(const Target& t, Family f, bool filter,
+                                                  const sockaddr_storage* source) {
   addrinfo hints{};
   hints.ai_family = f == Family::V4 ? AF_INET : f == Family::V6 ? AF_INET6 : AF_UNSPEC;
+  if (source != nullptr) hints.ai_family = source->ss_family;
   hints.ai_socktype = SOCK_DGRAM;
   hints.ai_flags = AI_NUMERICSERV;
   addrinfo* res = nullptr;
@@ -98,9 +147,15 @@ Result<UdpClient, std::string> UdpClient::connect(const Target& t, Family f, boo
     // Unfiltered, we bind an ephemeral port now so that local_sockaddr() is known at once.
     sockaddr_storage any{};
     any.ss_family = static_cast<sa_family_t>(ai->ai_family);
-    const int rc = filter ? ::connect(fd, ai->ai_addr, ai->ai_addrlen)
-                          : ::bind(fd, reinterpret_cast<sockaddr*>(&any),
-                                   ai->ai_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+    const socklen_t local_len = ai->ai_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    if (source != nullptr && ::bind(fd, reinterpret_cast<const sockaddr*>(source), local_len) != 0) {
+      last_error = "cannot bind the source address " + format_sockaddr(*source, false) + ": " + std::strerror(errno);
+      close(fd);
+      continue;
+    }
+    const int rc = filter              ? ::connect(fd, ai->ai_addr, ai->ai_addrlen)
+                   : source != nullptr ? 0
+                                       : ::bind(fd, reinterpret_cast<sockaddr*>(&any), local_len);
     if (rc != 0) {
       last_error = "cannot reach " + format_address(ai->ai_addr, true) + ": " + std::strerror(errno);
       close(fd);
@@ -153,9 +208,9 @@ std::optional<Datagram> UdpClient::receive(std::chrono::milliseconds timeout, st
       return std::nullopt;
     }
     if (r == 0) return std::nullopt;
+    if (buffer_.empty()) buffer_.resize(65536);
     Datagram d;
-    d.bytes.resize(65536);
-    iovec iov{d.bytes.data(), d.bytes.size()};
+    iovec iov{buffer_.data(), buffer_.size()};
     std::array<char, 256> control{};
     sockaddr_storage from{};
     msghdr m{};
@@ -173,7 +228,7 @@ std::optional<Datagram> UdpClient::receive(std::chrono::milliseconds timeout, st
                                                 : std::strerror(errno));
       return std::nullopt;
     }
-    d.bytes.resize(static_cast<size_t>(n));
+    d.bytes.assign(buffer_.begin(), buffer_.begin() + n);
     if (connected_) {
       d.source = peer_;
     } else {

@@ -44,7 +44,9 @@ class UdpClient {
 
   // Resolves and connects; the error is one sentence. With `filter` false the socket stays
   // unconnected, so datagrams from any source arrive and say where they came from.
-  [[nodiscard]] static Result<UdpClient, std::string> connect(const Target& t, Family f, bool filter = true);
+  // `source` (an address, port 0) binds the socket to one of our addresses (--source-address).
+  [[nodiscard]] static Result<UdpClient, std::string> connect(const Target& t, Family f, bool filter = true,
+                                                              const sockaddr_storage* source = nullptr);
   [[nodiscard]] std::string peer() const { return peer_; }          // "127.0.0.1:123"
   [[nodiscard]] std::string address() const { return address_; }    // "127.0.0.1"
   [[nodiscard]] std::string local() const;                          // our address:port
@@ -62,6 +64,14 @@ class UdpClient {
   sockaddr_storage peer_sa_{};
   socklen_t peer_len_ = 0;
   bool connected_ = true;
+  // Every datagram is read into this one buffer (the largest UDP payload) and copied out at its
+  // own length: a flood of replies costs its bytes, not 64 KiB each.
+  std::vector<uint8_t> buffer_;
 };
+
+// "127.0.0.1", "::1", or an IPv4 range "127.0.1.1-127.0.1.66" (at most 65,536 addresses), as
+// sockaddrs with port 0. The error is one sentence.
+[[nodiscard]] Result<std::vector<sockaddr_storage>, std::string> parse_source_addresses(const std::string& spec);
+[[nodiscard]] std::string format_sockaddr(const sockaddr_storage& ss, bool with_port);
 
 }  // namespace ntpkit::probe

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ntpkit/conformance/checks.hpp"
+#include "ntpkit/parse.hpp"
 
 namespace ntpkit::conformance {
 
@@ -39,7 +40,7 @@ CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, boo
   size_t longest_request = 0;
   for (const auto& s : o.sent) longest_request = std::max(longest_request, s.bytes.size());
   for (const auto& rcv : o.received) {
-    if (auto v = check_no_amplification(longest_request, rcv.bytes.size())) {
+    if (auto v = check_no_amplification(longest_request, rcv.size())) {
       r.amplified = true;
       r.judgement = {Finding::Violated, "the reply is longer than the request: amplification", v->expected, v->actual};
       // A time reply (modes 1-5) longer than its request breaks fast_xmit: fail. A mode-6 or
@@ -60,6 +61,31 @@ CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, boo
       r.outcome = Outcome::Fail;
       r.judgement = {Finding::Violated, "a reply came from another address or port", "a reply from the target",
                      "a reply from " + rcv.source};
+      return r;
+    }
+  }
+
+  // A kiss-o'-death is a message, not an answer (RFC 5905 §7.4): outside the cases that judge
+  // kiss codes, it leaves the case open, and its timestamps are never judged as time.
+  if (!c.judges_kiss) {
+    for (const auto& rcv : o.received) {
+      auto parsed = parse(rcv.bytes);
+      if (!parsed || !is_kiss_of_death(parsed->header)) continue;
+      const Header& h = parsed->header;
+      const std::string code = h.reference_id.ascii();
+      r.outcome = Outcome::Inconclusive;
+      if (is_rate_limit(h)) {
+        r.limit = Limit::RateKiss;
+        r.judgement = {Finding::Inconclusive,
+                       "rate limited: the server answered with a RATE kiss-o'-death, not time", "", ""};
+      } else {
+        r.limit = Limit::Denied;
+        r.judgement = {Finding::Inconclusive,
+                       "the server answered with a kiss-o'-death '" + code + "' (" +
+                           std::string(h.reference_id.kiss_code() ? describe(*h.reference_id.kiss_code()) : "") +
+                           "), not time",
+                       "", ""};
+      }
       return r;
     }
   }

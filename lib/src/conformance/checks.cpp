@@ -51,9 +51,11 @@ Violation stratum_range_violation(uint8_t stratum) {
 }
 
 Violation kiss_shape_violation(const Header& reply) {
-  return {"stratum 0 with a kiss code in the reference ID (RFC 5905 Figure 13), or LI 3",
-          "stratum 0 with reference ID '" + reply.reference_id.ascii() + "' (" + reply.reference_id.ipv4() +
-              "), no kiss code"};
+  return {"stratum 0 with a four-character ASCII kiss code in the reference ID (RFC 5905 §7.3), e.g. INIT",
+          "stratum 0" + std::string(reply.leap == Leap::Unsynchronized ? " (LI 3)" : "") + " with reference ID " +
+              (reply.reference_id.raw() == 0 ? std::string("0x00000000")
+                                             : "'" + reply.reference_id.ascii() + "' (" + reply.reference_id.ipv4() + ")") +
+              ", no kiss code"};
 }
 
 Violation leap_violation(const Header& reply) {
@@ -67,10 +69,6 @@ Violation amplification_violation(size_t request_length, size_t reply_length) {
 }
 
 }  // namespace detail
-
-bool is_kiss_of_death(const Header& h) {
-  return h.stratum == 0 && (h.reference_id.kiss_code().has_value() || h.leap != Leap::Unsynchronized);
-}
 
 Check check_transmit_differs_from_receive(const Header& reply) {
   if (reply.transmit != reply.receive) return std::nullopt;

@@ -50,7 +50,8 @@ const std::vector<Case>& cases() {
          if (kods > 0) return satisfied("limits with a well-formed RATE kiss-o'-death: " + counts);
          if (served >= kBurst) return documented("no rate limiting: " + counts);
          return documented("limits by dropping: " + counts);
-       }},
+       },
+       true, true},
   };
   return c;
 }

@@ -36,8 +36,12 @@ Check timestamps_set(const Header&, const Header& reply) {
 }
 
 Check unsynchronized_shape(const Header&, const Header& reply) {
-  // §6: a server that is not synchronized says so with LI 3; stratum 0 then carries a kiss code.
-  if (auto v = check_kiss_shape(reply)) return v;
+  // §6: a server that is not synchronized says so with LI 3 (stratum 0, with a kiss code or
+  // none: RFC 4330 does not ask for one; rfc5905/7.4/kiss-code does). Stratum 0 under another
+  // LI needs a code to be a kiss-o'-death at all.
+  if (reply.leap != Leap::Unsynchronized) {
+    if (auto v = check_kiss_shape(reply)) return v;
+  }
   return check_leap_consistent(reply);
 }
 

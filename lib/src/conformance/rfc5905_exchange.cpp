@@ -111,7 +111,7 @@ const std::vector<Case>& cases() {
        plain_request,
        [](const Observation& o, const JudgeContext&) {
          return with_reply(o, [&](const Header&, const PacketView&, const Received& r) {
-           if (auto v = check_no_amplification(o.sent.front().bytes.size(), r.bytes.size())) {
+           if (auto v = check_no_amplification(o.sent.front().bytes.size(), r.size())) {
              return violated("the reply is longer than the request", *v);
            }
            return satisfied("the reply is no longer than the request");

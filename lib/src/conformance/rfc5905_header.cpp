@@ -25,19 +25,23 @@ const std::vector<Case>& cases() {
       header_case("rfc5905/7.3/stratum-range", "7.3", Level::Must,
                   "The stratum is 0 (kiss-o'-death), 1-15, or 16 (unsynchronized); 17-255 are reserved.",
                   check_stratum_range, "the stratum is in range"),
+      // RFC 5905 §7.3, Figure 12: "For packet stratum 0 (unspecified or invalid), this is a
+      // four-character ASCII [RFC1345] string, called the 'kiss code'". An unsynchronized server
+      // that sends stratum 0 says so with a code such as INIT; the sentence has no RFC 2119 word,
+      // so a missing code is a SHOULD-level warning, not a failure.
       {"rfc5905/7.4/kiss-code", "RFC 5905", "7.3, 7.4", Level::Should,
-       "A reply with stratum 0 is a kiss-o'-death with a code from Figure 13, or an unsynchronized server's (LI 3).",
+       "A reply with stratum 0 carries a four-character ASCII kiss code in its reference ID (e.g. INIT when "
+       "unsynchronized, RATE when limiting).",
        Expect::Reply, plain_request,
        [](const Observation& o, const JudgeContext&) {
          return with_reply(o, [](const Header&, const PacketView& rp, const Received&) {
            const Header& h = rp.header;
            if (auto v = check_kiss_shape(h)) return violated("stratum 0 without a kiss code", *v);
-           if (h.stratum == 0 && !h.reference_id.kiss_code()) {
-             return documented("unsynchronized: stratum 0 with LI 3 and reference ID '" + h.reference_id.ascii() + "'");
-           }
-           return satisfied(h.stratum == 0 ? "a known kiss code" : "not a kiss-o'-death");
+           if (h.stratum != 0) return satisfied("not stratum 0");
+           return satisfied("stratum 0 with kiss code '" + h.reference_id.ascii() + "'");
          });
-       }},
+       },
+       true},
       header_case("rfc5905/7.3/refid-stratum1", "7.3", Level::Should,
                   "A stratum-1 reference ID is a four-character ASCII string, left-justified and zero-padded.",
                   check_stratum1_refid, "the reference ID has the shape its stratum asks for"),

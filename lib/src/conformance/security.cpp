@@ -13,7 +13,7 @@ using namespace detail;
 std::string ledger(const Observation& o) {
   size_t in = 0, out = 0;
   for (const auto& s : o.sent) in += s.bytes.size();
-  for (const auto& r : o.received) out += r.bytes.size();
+  for (const auto& r : o.received) out += r.size();
   return std::to_string(o.received.size()) + " packet(s), " + std::to_string(out) + " bytes for " +
          std::to_string(o.sent.size()) + " packet(s), " + std::to_string(in) + " bytes";
 }
@@ -97,7 +97,8 @@ const std::vector<Case>& cases() {
          }
          if (kods == 0) return Judgement{Finding::NotApplicable, "no kiss-o'-death to a burst of 12 requests", "", ""};
          return satisfied(std::to_string(kods) + " kiss-o'-death packet(s), each with our origin");
-       }},
+       },
+       true, true},
       {"security/replay-fresh", "RFC 5905", "8", Level::Should,
        "The same request sent twice gets two answers with fresh receive and transmit timestamps, not a cached copy.",
        Expect::Reply,

@@ -36,12 +36,19 @@ struct Received {
   Timestamp local_time;
   bool from_target = true;  // source address and port are the target's
   std::string source;       // "127.0.0.1:123"
+  size_t length = 0;        // on the wire, when `bytes` keeps only the first kMaxKeptBytes
+  [[nodiscard]] size_t size() const { return length > bytes.size() ? length : bytes.size(); }
 };
+
+// A flood is counted, not kept: the first replies are the evidence.
+inline constexpr size_t kMaxKeptReplies = 16;  // beyond the number of datagrams a case sent
+inline constexpr size_t kMaxKeptBytes = 2048;   // of one reply: longer is amplification whatever it holds
 
 // Everything a case saw. Silence is an observation: `received` is empty.
 struct Observation {
   std::vector<Sent> sent;
-  std::vector<Received> received;
+  std::vector<Received> received;  // the first kMaxKeptReplies; the rest are only counted
+  size_t received_total = 0;       // every datagram that came, kept or not
   bool alive_before = true;  // a valid request just before the stimulus was answered
   bool alive_after = true;   // ... and just after
   uint16_t target_port = 123;
@@ -85,6 +92,21 @@ struct Case {
   Expect expect;
   std::function<std::vector<std::vector<uint8_t>>(StimulusContext&)> stimulus;
   std::function<Judgement(const Observation&, const JudgeContext&)> check;
+  // The case judges kiss-o'-death packets itself. In every other case a kiss-o'-death is not an
+  // answer (RFC 5905 §7.4: "no protocol significance"): the case is inconclusive, never judged
+  // on the packet's timestamps.
+  bool judges_kiss = false;
+  // The stimulus is a burst meant to provoke a rate limit: the runner starts such cases after
+  // the others, so that the limit they provoke judges nothing else.
+  bool floods = false;
+};
+
+// Why a case could not see the server's ordinary behaviour.
+enum class Limit : uint8_t {
+  None,
+  RateKiss,   // a RATE kiss-o'-death came instead of an answer
+  Denied,     // another kiss-o'-death (DENY, RSTR, ...) came instead of an answer
+  Silence,    // an expected answer was missing while the server answered others (set by the runner)
 };
 
 struct CaseResult {
@@ -93,6 +115,7 @@ struct CaseResult {
   Judgement judgement;
   Observation observation;
   bool amplified = false;  // some reply was longer than its request
+  Limit limit = Limit::None;
 };
 
 // Judges an observation: the case's check, the silence brackets, and the rule that holds in

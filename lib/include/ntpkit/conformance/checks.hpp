@@ -77,12 +77,12 @@ namespace detail {
   if (reply.stratum <= 16) return std::nullopt;
   return detail::stratum_range_violation(reply.stratum);
 }
-// Stratum 0 carries a known kiss code. RFC 5905 §7.3 sends an unsynchronized server's stratum 16
-// as 0, and §7.4 says the reference ID *can* then carry a kiss code: stratum 0 with LI 3 and no
-// kiss code is an unsynchronized server, not a malformed kiss-o'-death.
+// RFC 5905 §7.3: "For packet stratum 0 (unspecified or invalid), this [the reference ID] is a
+// four-character ASCII string, called the 'kiss code'". Stratum 0 with a reference ID that is no
+// ASCII code (0x00000000, an address) breaks that, whatever the leap indicator says.
 [[nodiscard]] inline Check check_kiss_shape(const Header& reply) {
-  if (reply.stratum != 0 || reply.leap == Leap::Unsynchronized) return std::nullopt;
-  if (reply.reference_id.kiss_code()) return std::nullopt;
+  if (reply.stratum != 0 || reply.reference_id.kiss_code()) return std::nullopt;
+  if (reply.reference_id.raw() != 0 && reply.reference_id.is_printable_ascii()) return std::nullopt;  // "XFOO"
   return detail::kiss_shape_violation(reply);
 }
 // LI 3 means the server's clock is not synchronized; a synchronized stratum contradicts it.
@@ -95,10 +95,29 @@ namespace detail {
   return detail::amplification_violation(request_length, reply_length);
 }
 
-// A kiss-o'-death (RFC 5905 §7.4): stratum 0 with a kiss code, or stratum 0 that does not say
-// it is merely unsynchronized (LI 3). Stratum 0, LI 3 and no kiss code is an unsynchronized
-// server's ordinary answer (§7.3 sends stratum 16 as 0).
-[[nodiscard]] bool is_kiss_of_death(const Header& h);
+// What a reply is before any rule judges it: the one definition the suites, replay, query and
+// bench share (RFC 5905 §7.3, §7.4).
+enum class ReplyKind : uint8_t {
+  Time,            // a time reply, perhaps from an unsynchronized server (LI 3, stratum 16)
+  Unsynchronized,  // stratum 0 that says the server has no time yet: LI 3, or the status codes INIT, STEP
+  KissOfDeath,     // stratum 0 with any other kiss code (RATE, DENY, RSTR, ...): a message, not time
+};
+// §7.4: "Other than displaying the kiss code, KoD packets have no protocol significance and are
+// discarded after inspection": a kiss-o'-death's timestamps are never judged as time.
+[[nodiscard]] inline ReplyKind classify(const Header& h) {
+  if (h.stratum != 0) return ReplyKind::Time;
+  if (const auto code = h.reference_id.kiss_code()) {
+    return *code == KissCode::INIT || *code == KissCode::STEP ? ReplyKind::Unsynchronized : ReplyKind::KissOfDeath;
+  }
+  // Stratum 0 without a code: unsynchronized under LI 3; otherwise a broken header judged as
+  // time (and by check_kiss_shape).
+  return h.leap == Leap::Unsynchronized ? ReplyKind::Unsynchronized : ReplyKind::Time;
+}
+[[nodiscard]] inline bool is_kiss_of_death(const Header& h) { return classify(h) == ReplyKind::KissOfDeath; }
+// The kiss codes of §7.4 that ask a client to back off (RATE) or to stop (DENY, RSTR).
+[[nodiscard]] inline bool is_rate_limit(const Header& h) {
+  return h.stratum == 0 && h.reference_id.kiss_code() == KissCode::RATE;
+}
 
 // Text helpers for messages.
 [[nodiscard]] std::string describe_timestamp(Timestamp t);  // "e6c69f5f.10000000"
