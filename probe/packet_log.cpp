@@ -73,6 +73,12 @@ std::vector<uint8_t> frame(const sockaddr_storage& from, const sockaddr_storage&
 
 void PacketLog::add(Timestamp when, const sockaddr_storage& from, const sockaddr_storage& to, std::vector<uint8_t> payload) {
   std::lock_guard lock(mutex_);
+  // Bounded: a server that floods us must not grow the log without end.
+  if (entries_.size() >= kMaxEntries || bytes_ + payload.size() > kMaxBytes) {
+    ++dropped_;
+    return;
+  }
+  bytes_ += payload.size();
   entries_.push_back({when, from, to, std::move(payload)});
 }
 

@@ -18,6 +18,13 @@ class PacketLog {
   // Writes a pcap file (link type RAW: IPv4/IPv6 + UDP, checksums computed), packets in time
   // order. Returns an error sentence or empty.
   [[nodiscard]] std::string write_pcap(const std::string& path, int64_t pivot_unix_seconds) const;
+  // Datagrams not kept: the log holds at most kMaxEntries datagrams and kMaxBytes of payload.
+  [[nodiscard]] size_t dropped() const {
+    std::lock_guard lock(mutex_);
+    return dropped_;
+  }
+  static constexpr size_t kMaxEntries = 200'000;
+  static constexpr size_t kMaxBytes = 32u << 20;
 
  private:
   struct Entry {
@@ -28,6 +35,8 @@ class PacketLog {
   };
   mutable std::mutex mutex_;
   std::vector<Entry> entries_;
+  size_t bytes_ = 0;
+  size_t dropped_ = 0;
 };
 
 }  // namespace ntpkit::probe

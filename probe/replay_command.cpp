@@ -244,7 +244,11 @@ namespace {
 
 std::string live_text(const std::string& file, const LiveResult& r, bool colour) {
   std::string out = file + " -> " + r.target + ": " + std::to_string(r.requests_in_capture) + " requests in the capture, " +
-                    std::to_string(r.sent) + " sent, " + std::to_string(r.answered) + " answered\n";
+                    std::to_string(r.sent) + " sent, " + std::to_string(r.answered) + " answered" +
+                    (r.received > r.answered ? ", " + std::to_string(r.received) + " datagrams back" : "") +
+                    (r.not_judged > 0 ? " (" + std::to_string(r.not_judged) + " of them beyond the flood bound, counted only)"
+                                      : "") +
+                    "\n";
   if (!r.error.empty()) out += "  " + paint("error", Colour::Red, colour) + ": " + r.error + "\n";
   for (const auto& x : r.findings) {
     const bool must = x.rule->level == conformance::Level::Must;
@@ -266,6 +270,8 @@ void live_json(JsonWriter& j, const std::string& file, const LiveResult& r) {
   j.key("requests_in_capture").value(r.requests_in_capture);
   j.key("sent").value(r.sent);
   j.key("answered").value(r.answered);
+  j.key("received").value(r.received);
+  j.key("not_judged").value(r.not_judged);
   j.key("findings").begin_array();
   for (const auto& x : r.findings) {
     j.begin_object();

@@ -1,11 +1,14 @@
 #include "replay_live.hpp"
 
+#include <arpa/inet.h>
 #include <poll.h>
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <deque>
 #include <map>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -70,6 +73,21 @@ void compare(uint64_t frame, const std::vector<uint8_t>& recorded, const std::ve
   }
 }
 
+net::Endpoint endpoint_of(const sockaddr_storage& ss) {
+  net::Endpoint e;
+  if (ss.ss_family == AF_INET) {
+    const auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
+    std::memcpy(e.address.bytes.data(), &sin.sin_addr, 4);
+    e.port = ntohs(sin.sin_port);
+  } else {
+    const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
+    std::memcpy(e.address.bytes.data(), &sin6.sin6_addr, 16);
+    e.address.v6 = true;
+    e.port = ntohs(sin6.sin6_port);
+  }
+  return e;
+}
+
 }  // namespace
 
 LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& ports, const LiveOptions& o) {
@@ -88,15 +106,15 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
     return r;
   }
 
-  // Everything the target sends back is kept, in order, with what was sent: the analyzer then
-  // pairs it as it pairs a capture (by origin, else by flow), so a reply with a wrong origin is
-  // judged, not lost. The requests go out byte for byte as recorded.
+  // Everything the target sends back is kept, in order, with what was sent, up to a bound (a
+  // server that floods is counted, not stored). The requests go out byte for byte as recorded.
   struct Event {
     bool reply;
     uint64_t frame;  // the request's frame in the capture (0 for replies)
     std::vector<uint8_t> bytes;
   };
   std::vector<Event> events;
+  size_t kept_reply_bytes = 0;
   std::string error;
   const auto drain = [&](std::chrono::milliseconds wait) {
     const auto deadline = Clock::now() + wait;
@@ -104,7 +122,15 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       auto d = client->receive(std::max(left, std::chrono::milliseconds(0)), error);
       if (!d) return;
-      if (d->from_peer) events.push_back({true, 0, std::move(d->bytes)});
+      if (d->from_peer) {
+        ++r.received;
+        if (r.received <= 4 * recorded.size() + 64 && kept_reply_bytes + d->bytes.size() <= kMaxKeptReplyBytes) {
+          kept_reply_bytes += d->bytes.size();
+          events.push_back({true, 0, std::move(d->bytes)});
+        } else {
+          ++r.not_judged;
+        }
+      }
       if (left.count() <= 0) return;
     }
   };
@@ -127,50 +153,45 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
   }
   drain(std::chrono::milliseconds(static_cast<int64_t>(o.timeout * 1000)));
 
-  // Judge the live exchanges with the analyzer the capture went through, in the order things
-  // happened. Each request gets a flow of its own; a reply goes to the flow of the request
-  // whose transmit it carries as origin or, carrying none, to the oldest request still
-  // unanswered (servers answer in order), where the analyzer pairs it by flow and judges its
-  // origin.
+  // Every datagram from the target answers a request we sent on this socket: the one whose
+  // transmit it carries as origin or, carrying none, the oldest still unanswered (servers answer
+  // in order), or else the latest one. It is judged as that request's reply whatever it holds
+  // (the analyzer's direct entry), so garbage, zeros or an echo break the rules they break.
   replay::Analyzer analyzer;
-  net::Endpoint them;
-  them.address.bytes = {127, 0, 0, 1};
-  them.port = o.target.port;
-  const auto flow_of = [](uint64_t frame) {
-    net::Endpoint us;
-    us.address.bytes = {127, 0, 0, 2};
-    us.port = static_cast<uint16_t>(frame % 65535 + 1);
-    return us;
-  };
+  const net::Endpoint us = endpoint_of(client->local_sockaddr());
+  const net::Endpoint them = endpoint_of(client->peer_sockaddr());
   std::unordered_map<uint64_t, uint64_t> frame_by_transmit;  // the first request with it
   std::map<uint64_t, std::vector<uint8_t>> live_replies;       // by request frame, for comparing
+  std::map<uint64_t, const std::vector<uint8_t>*> request_of;  // frame -> request bytes
   std::deque<uint64_t> outstanding;                            // requests without a reply, in order
+  std::set<uint64_t> answered;
   int64_t t = 0;
-  uint64_t received = 0;
+  uint64_t last_sent = 0;
   for (const auto& e : events) {
     ++t;
     if (!e.reply) {
-      analyzer.add({e.frame, t, flow_of(e.frame), them, e.bytes});
+      request_of[e.frame] = &e.bytes;
       outstanding.push_back(e.frame);
+      last_sent = e.frame;
       if (e.bytes.size() >= kHeaderLength) {
         frame_by_transmit.emplace(parse_header(std::span<const uint8_t>(e.bytes).first<kHeaderLength>()).transmit.raw(),
                                   e.frame);
       }
       continue;
     }
-    ++received;
     uint64_t frame = 0;
     if (e.bytes.size() >= kHeaderLength) {
       const Header h = parse_header(std::span<const uint8_t>(e.bytes).first<kHeaderLength>());
-      if (auto it = frame_by_transmit.find(h.origin.raw()); it != frame_by_transmit.end()) {
-        frame = it->second;
-        live_replies.emplace(frame, e.bytes);
-      }
+      if (auto it = frame_by_transmit.find(h.origin.raw()); it != frame_by_transmit.end()) frame = it->second;
     }
-    if (frame == 0 && !outstanding.empty()) frame = outstanding.front();
+    if (frame == 0) frame = !outstanding.empty() ? outstanding.front() : last_sent;
+    if (frame == 0) continue;  // nothing sent yet: cannot be an answer
     if (auto it = std::find(outstanding.begin(), outstanding.end(), frame); it != outstanding.end()) outstanding.erase(it);
-    analyzer.add({0, t, them, flow_of(frame), e.bytes});
+    const bool first = answered.insert(frame).second;
+    if (first) live_replies.emplace(frame, e.bytes);
+    analyzer.add_exchange({frame, t, us, them, *request_of[frame]}, {0, t, them, us, e.bytes}, first);
   }
+  for (uint64_t frame : outstanding) analyzer.add_unanswered({frame, 0, us, them, *request_of[frame]});
   for (const auto& [frame, rec] : recorded) {
     compare(frame, rec.reply, live_replies.count(frame) != 0 ? live_replies[frame] : std::vector<uint8_t>{}, r.differences);
   }
@@ -178,7 +199,7 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
   r.stats = analyzer.stats();
   r.findings = analyzer.findings();
   r.answered = r.stats.exchanges;
-  if (r.sent > 0 && received == 0) r.error = "the target answered none of the " + std::to_string(r.sent) + " requests";
+  if (r.sent > 0 && r.received == 0) r.error = "the target answered none of the " + std::to_string(r.sent) + " requests";
   return r;
 }
 

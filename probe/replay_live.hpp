@@ -32,11 +32,16 @@ struct LiveResult {
   uint64_t requests_in_capture = 0;
   uint64_t sent = 0;
   uint64_t answered = 0;
+  uint64_t received = 0;                // datagrams from the target
+  uint64_t not_judged = 0;              // ... beyond the bound a flood is kept to (counted only)
   replay::Stats stats;                  // the live exchanges, judged
   std::vector<replay::Finding> findings;
   std::vector<Difference> differences;  // live answer vs recorded answer
   std::string error;
 };
+
+// What live replay keeps of the target's datagrams at most (4 per request + 64, and this many bytes).
+inline constexpr size_t kMaxKeptReplyBytes = 32u << 20;
 
 [[nodiscard]] LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& ports, const LiveOptions& o);
 

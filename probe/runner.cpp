@@ -210,7 +210,7 @@ class CaseRun {
       ++obs.received_total;
       if (obs.received.size() < kMaxKeptReplies + obs.sent.size()) {
         const size_t length = d->bytes.size();
-        if (length > kMaxKeptBytes) d->bytes.resize(kMaxKeptBytes);
+        if (length > kMaxKeptBytes) d->bytes = std::vector<uint8_t>(d->bytes.begin(), d->bytes.begin() + kMaxKeptBytes);
         obs.received.push_back({std::move(d->bytes), d->received, d->from_peer, d->source, length});
       }
       if (c_.expect == Expect::Reply && obs.received.size() == 1) deadline = std::min(deadline, Clock::now() + grace);

@@ -230,6 +230,10 @@ int run_suite(const SuiteOptions& o) {
       std::fprintf(stderr, "ntp-probe: %s\n", err.c_str());
       return 3;
     }
+    if (log.dropped() > 0) {
+      std::fprintf(stderr, "ntp-probe: --pcap-out: %zu datagram(s) not recorded (the log keeps %zu datagrams, %zu MiB)\n",
+                   log.dropped(), PacketLog::kMaxEntries, PacketLog::kMaxBytes >> 20);
+    }
   }
   return exit_code(report);
 }

@@ -134,6 +134,28 @@ void Analyzer::add(const Datagram& d) {
   if (d.payload.size() == kHeaderLength) return add_packet(d, parse_bare(d.payload.first<kHeaderLength>()), forward);
   auto parsed = parse(d.payload);
   if (!parsed) {
+    // A malformed reply is still a reply: to a pending request (its header's origin names it)
+    // it is judged as that request's answer, amplification included, client and server the
+    // right way round.
+    if (d.payload.size() >= kHeaderLength) {
+      const Header h = parse_header(d.payload.first<kHeaderLength>());
+      const Flow reverse = flow(d.destination, d.source);
+      Exchange* e = exchanges_.find({reverse.key, h.origin.raw()}, exchange_hash(reverse, h.origin.raw()));
+      if (e != nullptr && e->state == State::Pending) {
+        ++stats_.replies;
+        const Side& side = sides_[e->side];
+        judge_malformed(reverse, {side.frame, side.header, side.length}, d, parsed.error());
+        answer(*e);
+        forget_last_request({reverse.key, h.origin.raw()}, finish_hash(reverse.hash));
+        return;
+      }
+      if (h.mode == Mode::Server) {  // a server's datagram: the server is its source
+        ++stats_.malformed;
+        report(rule("rfc5905/7.3/well-formed"), d.destination, d.source, 0, d.frame, "a well-formed NTP packet",
+               std::to_string(d.payload.size()) + " bytes; " + describe(parsed.error()));
+        return;
+      }
+    }
     ++stats_.malformed;
     report(rule("rfc5905/7.3/well-formed"), d.source, d.destination, d.frame, 0, "a well-formed NTP packet",
            std::to_string(d.payload.size()) + " bytes; " + describe(parsed.error()));
@@ -242,16 +264,71 @@ void Analyzer::judge(const Flow& f, const Request& req, uint64_t reply_frame, co
   const auto check = [&](std::string_view id, Check c) {
     if (c) report(rule(id), *f.client, *f.server, req.frame, reply_frame, c->expected, c->actual);
   };
-  check("rfc5905/8/origin-copy", conformance::check_origin(rq, rp));
+  check("rfc5905/8/no-amplification", conformance::check_no_amplification(req.length, reply.size()));
   check("rfc5905/8/reply-mode", conformance::check_mode(rq, rp));
   check("rfc5905/A.5.3/version-echo", conformance::check_version_echo(rq, rp));
-  check("rfc5905/8/poll-echo", conformance::check_poll_echo(rq, rp));
-  check("rfc5905/8/receive-before-transmit", conformance::check_receive_not_after_transmit(rp));
-  check("rfc5905/8/transmit-nonzero", conformance::check_transmit_nonzero(rp));
-  check("rfc5905/8/no-amplification", conformance::check_no_amplification(req.length, reply.size()));
   check("rfc5905/7.4/kiss-code", conformance::check_kiss_shape(rp));
+  // A kiss-o'-death is a message, not time (RFC 5905 §7.4): only its shape is judged, its
+  // origin among it; ntpd's RATE copies the request's transmit into every timestamp and raises
+  // the poll.
+  if (conformance::is_kiss_of_death(rp)) {
+    ++stats_.kiss_of_death;
+    check("rfc5905/8/origin-copy", conformance::check_origin(rq, rp));
+    return;
+  }
+  // RFC 9769 interleaved mode: the reply's origin is the request's receive field and its
+  // transmit belongs to the previous exchange, so receive may follow it.
+  const bool interleaved = conformance::is_interleaved(rq, rp);
+  if (interleaved) {
+    ++stats_.interleaved;
+  } else {
+    check("rfc5905/8/origin-copy", conformance::check_origin(rq, rp));
+    check("rfc5905/8/receive-before-transmit", conformance::check_receive_not_after_transmit(rp));
+  }
+  check("rfc5905/8/poll-echo", conformance::check_poll_echo(rq, rp));
+  check("rfc5905/8/transmit-nonzero", conformance::check_transmit_nonzero(rp));
   check("rfc5905/7.3/stratum-range", conformance::check_stratum_range(rp));
   check("rfc5905/7.3/leap-consistent", conformance::check_leap_consistent(rp));
+}
+
+void Analyzer::judge_malformed(const Flow& f, const Request& req, const Datagram& reply, const ParseError& error) {
+  ++stats_.malformed;
+  report(rule("rfc5905/7.3/well-formed"), *f.client, *f.server, req.frame, reply.frame, "a well-formed NTP packet",
+         std::to_string(reply.payload.size()) + " bytes; " + describe(error));
+  if (reply.payload.size() < kHeaderLength) {
+    ++stats_.exchanges;
+    ++server(f.server->address).exchanges;
+    return;
+  }
+  PacketView view = parse_bare(reply.payload.first<kHeaderLength>());
+  view.bytes = reply.payload;  // its real length, for amplification
+  judge(f, req, reply.frame, view);
+}
+
+void Analyzer::add_exchange(const Datagram& request, const Datagram& reply, bool first) {
+  stats_.datagrams += first ? 2 : 1;
+  if (first) ++stats_.requests;
+  ++stats_.replies;
+  if (request.payload.size() < kHeaderLength) return;  // no request we could have judged against
+  const Header rq = parse_header(request.payload.first<kHeaderLength>());
+  const Flow f = flow(request.source, request.destination);
+  const Request req{request.frame, rq, request.payload.size()};
+  if (!first) {
+    ++stats_.duplicate_replies;
+    report(rule("rfc5905/8/one-reply"), *f.client, *f.server, request.frame, reply.frame, "one reply per request",
+           "another reply, " + std::to_string(reply.payload.size()) + " bytes");
+    return;
+  }
+  if (reply.payload.size() == kHeaderLength) return judge(f, req, reply.frame, parse_bare(reply.payload.first<kHeaderLength>()));
+  auto parsed = parse(reply.payload);
+  if (!parsed) return judge_malformed(f, req, reply, parsed.error());
+  judge(f, req, reply.frame, *parsed);
+}
+
+void Analyzer::add_unanswered(const Datagram&) {
+  ++stats_.datagrams;
+  ++stats_.requests;
+  ++stats_.unanswered;
 }
 
 void Analyzer::add_symmetric(const Datagram& d, const Header& h) {

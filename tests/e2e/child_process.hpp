@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,6 +68,22 @@ class ChildProcess {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return exit_code_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return std::nullopt;
+  }
+
+  // Like wait(), and the process's peak resident set size in KiB (its rusage, from wait4).
+  std::optional<int> wait_with_peak_rss(std::chrono::milliseconds timeout, long& peak_kib) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      rusage ru{};
+      if (wait4(pid_, &status, WNOHANG, &ru) == pid_) {
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        peak_kib = ru.ru_maxrss;
         return exit_code_;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));

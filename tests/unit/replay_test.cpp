@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "ntpkit/serialize.hpp"
 
 namespace ntpkit::replay {
@@ -241,6 +243,123 @@ TEST(Replay, StateIsEvictedByCaptureTime) {
   EXPECT_GT(f.analyzer.stats().unanswered, 9000U);
   f.analyzer.finish();
   EXPECT_EQ(f.analyzer.stats().unanswered, 10000U);
+}
+
+// A RATE kiss-o'-death as ntpd and ntpsec send it: LI 3, stratum 0, poll raised, and the
+// request's transmit copied into origin, receive and transmit. Only its shape is judged.
+TEST(Replay, AKissOfDeathsTimestampsAreNotJudged) {
+  Feed f;
+  Header rq = request_header(0x4444);
+  rq.transmit = Timestamp{};  // a data-minimised client that sends transmit 0 gets all-zero timestamps
+  Header kod = reply_header(0);
+  kod.leap = Leap::Unsynchronized;
+  kod.stratum = 0;
+  kod.poll = 10;
+  kod.reference_id = ReferenceId::from_kiss(KissCode::RATE);
+  kod.origin = kod.receive = kod.transmit = rq.transmit;
+  f.packet(kClient, kServer, rq, 0);
+  f.packet(kServer, kClient, kod, kSecond / 100);
+  f.analyzer.finish();
+  EXPECT_EQ(f.analyzer.stats().exchanges, 1U);
+  EXPECT_EQ(f.analyzer.stats().kiss_of_death, 1U);
+  EXPECT_TRUE(f.analyzer.findings().empty()) << f.rules().front();
+  // The same reply as time breaks transmit-nonzero: the judgement above is not vacuous.
+  Feed g;
+  kod.stratum = 2;
+  kod.leap = Leap::NoWarning;
+  g.packet(kClient, kServer, rq, 0);
+  g.packet(kServer, kClient, kod, kSecond / 100);
+  g.analyzer.finish();
+  EXPECT_NE(std::find(g.rules().begin(), g.rules().end(), "rfc5905/8/transmit-nonzero"), g.rules().end());
+}
+
+TEST(Replay, AKissOfDeathWithoutOurOriginIsFound) {
+  Feed f;
+  Header kod = reply_header(0);
+  kod.stratum = 0;
+  kod.reference_id = ReferenceId::from_kiss(KissCode::RATE);
+  f.packet(kClient, kServer, request_header(0x5555), 0);
+  f.packet(kServer, kClient, kod, kSecond / 100);
+  f.analyzer.finish();
+  EXPECT_EQ(f.rules(), std::vector<std::string_view>{"rfc5905/8/origin-copy"});
+}
+
+// RFC 9769: the client's second request carries the server's earlier receive as origin; the
+// server answers with the request's receive field as origin and its previous transmit, which is
+// before this exchange's receive.
+TEST(Replay, AnInterleavedExchangeIsJudgedByRfc9769) {
+  Feed f;
+  f.packet(kClient, kServer, request_header(0x1000), 0);
+  Header first = reply_header(0x1000);
+  f.packet(kServer, kClient, first, kSecond / 100);
+  Header rq = request_header(0x2000);
+  rq.origin = first.receive;                      // the server's T2 of the first exchange
+  rq.receive = Timestamp::from_parts(1000, 99);   // the client's T4 of the first exchange
+  f.packet(kClient, kServer, rq, kSecond);
+  Header rp = reply_header(0);
+  rp.origin = rq.receive;
+  rp.receive = Timestamp::from_parts(1001, 0);
+  rp.transmit = Timestamp::from_parts(1000, 20);  // the first reply's real transmit time
+  f.packet(kServer, kClient, rp, kSecond + kSecond / 100);
+  f.analyzer.finish();
+  EXPECT_EQ(f.analyzer.stats().exchanges, 2U);
+  EXPECT_EQ(f.analyzer.stats().interleaved, 1U);
+  EXPECT_TRUE(f.analyzer.findings().empty()) << f.rules().front();
+  // A basic client (origin 0) that gets the same reply: a wrong origin.
+  Feed g;
+  rq.origin = Timestamp{};
+  g.packet(kClient, kServer, rq, 0);
+  g.packet(kServer, kClient, rp, kSecond / 100);
+  g.analyzer.finish();
+  EXPECT_NE(std::find(g.rules().begin(), g.rules().end(), "rfc5905/8/origin-copy"), g.rules().end());
+}
+
+// A reply the parser rejects is still the answer to its request: amplification is judged on it,
+// and the finding names the client and the server the right way round.
+TEST(Replay, AnUnparseableReplyIsJudgedForAmplification) {
+  Feed f;
+  f.packet(kClient, kServer, request_header(0x6666), 0);
+  auto b = serialize_header(reply_header(0x6666));
+  std::vector<uint8_t> bytes(b.begin(), b.end());
+  bytes.resize(1448, 0xAB);  // an extension field that overruns
+  f.raw(kServer, kClient, bytes, kSecond / 100);
+  f.analyzer.finish();
+  const auto rules = f.rules();
+  EXPECT_NE(std::find(rules.begin(), rules.end(), "rfc5905/7.3/well-formed"), rules.end());
+  EXPECT_NE(std::find(rules.begin(), rules.end(), "rfc5905/8/no-amplification"), rules.end());
+  for (const auto& x : f.analyzer.findings()) {
+    EXPECT_EQ(x.client, kClient) << x.rule->id;
+    EXPECT_EQ(x.server, kServer) << x.rule->id;
+  }
+  EXPECT_EQ(f.analyzer.stats().unanswered, 0U);
+}
+
+// Live replay's direct entry: what comes back on the request's socket is its reply, whatever
+// it holds.
+TEST(Replay, TheDirectEntryJudgesAnyDatagramAsTheReply) {
+  const auto rq = serialize_header(request_header(0x7777));
+  for (const auto& [name, reply] : std::vector<std::pair<std::string, std::vector<uint8_t>>>{
+           {"zeros", std::vector<uint8_t>(48, 0)},
+           {"ones", std::vector<uint8_t>(48, 0xFF)},
+           {"echo", std::vector<uint8_t>(rq.begin(), rq.end())}}) {
+    Analyzer a;
+    a.add_exchange({1, 0, kClient, kServer, rq}, {2, 1, kServer, kClient, reply});
+    a.finish();
+    bool mode = false, origin = false;
+    for (const auto& x : a.findings()) {
+      mode = mode || x.rule->id == "rfc5905/8/reply-mode";
+      origin = origin || x.rule->id == "rfc5905/8/origin-copy";
+    }
+    EXPECT_TRUE(mode) << name;
+    EXPECT_TRUE(origin || name == "echo") << name;  // an echo's origin is the request's origin, 0
+    EXPECT_EQ(a.stats().exchanges, 1U) << name;
+  }
+  Analyzer dup;
+  const auto rp = serialize_header(reply_header(0x7777));
+  dup.add_exchange({1, 0, kClient, kServer, rq}, {2, 1, kServer, kClient, rp});
+  dup.add_exchange({1, 0, kClient, kServer, rq}, {3, 2, kServer, kClient, rp}, false);
+  ASSERT_EQ(dup.findings().size(), 1U);
+  EXPECT_EQ(dup.findings().front().rule->id, "rfc5905/8/one-reply");
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "ntpkit/flat_map.hpp"
 #include "ntpkit/frame.hpp"
 #include "ntpkit/packet.hpp"
+#include "ntpkit/parse.hpp"
 
 namespace ntpkit::replay {
 
@@ -67,6 +68,8 @@ struct Stats {
   uint64_t retransmissions = 0; // the same request (same transmit) seen again
   uint64_t duplicate_replies = 0;
   uint64_t symmetric_packets = 0, symmetric_checks = 0, symmetric_failures = 0;
+  uint64_t interleaved = 0;     // exchanges answered in RFC 9769 interleaved mode
+  uint64_t kiss_of_death = 0;   // replies that are kiss-o'-death (judged for their shape only)
   uint64_t broadcast = 0;
   uint64_t other_modes = 0;     // mode 0 and anything else
   ControlTraffic mode6, mode7;
@@ -81,6 +84,12 @@ class Analyzer {
  public:
   explicit Analyzer(Options options = {});
   void add(const Datagram& d);
+  // Live replay: `reply` came back on the socket `request` went out on, so it answers it whatever
+  // it holds (another mode, garbage, an echo): judged as its reply, never taken for a request.
+  // A further datagram for the same request is a second reply (`first` false).
+  void add_exchange(const Datagram& request, const Datagram& reply, bool first = true);
+  // Live replay: a request that got no reply.
+  void add_unanswered(const Datagram& request);
   // End of input: what is still pending becomes unanswered or unsolicited.
   void finish();
   [[nodiscard]] const std::vector<Finding>& findings() const { return findings_; }
@@ -143,6 +152,8 @@ class Analyzer {
   void add_symmetric(const Datagram& d, const Header& h);
   void add_control(const Datagram& d, Mode mode);
   void judge(const Flow& flow, const Request& req, uint64_t reply_frame, const PacketView& reply);
+  // A reply the parser rejects: named, and judged on what its header and length still show.
+  void judge_malformed(const Flow& flow, const Request& req, const Datagram& reply, const ParseError& error);
   void report(const Rule& rule, const net::Endpoint& client, const net::Endpoint& server, uint64_t request_frame,
               uint64_t reply_frame, std::string expected, std::string actual);
   ServerSummary& server(const net::Address& address);

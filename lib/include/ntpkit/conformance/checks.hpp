@@ -55,6 +55,14 @@ namespace detail {
   if (reply.origin == request.transmit) return std::nullopt;
   return detail::origin_violation(request.transmit, reply.origin);
 }
+// RFC 9769 §2 (interleaved client/server mode): a client asks for it by sending, as its origin,
+// the server's receive timestamp of an earlier exchange; the server then answers with the
+// request's receive field as origin and the transmit timestamp of its previous reply. Such a
+// reply is judged by those rules, not as a basic reply whose origin is wrong.
+[[nodiscard]] inline bool is_interleaved(const Header& request, const Header& reply) {
+  return !request.origin.is_zero() && !request.receive.is_zero() && reply.origin == request.receive &&
+         reply.origin != request.transmit;
+}
 [[nodiscard]] inline Check check_version_echo(const Header& request, const Header& reply) {
   if (reply.version == request.version) return std::nullopt;
   return detail::version_violation(request.version, reply.version);

@@ -1,0 +1,173 @@
+// Verdicts that stay true against servers that limit or misbehave on purpose: a rate-limiting
+// ntp-server judged from one address (no FAIL, the limit reported, within the budget) and from
+// many (the same verdicts as an unlimited server), a kiss-o'-death never judged as time, and a
+// server that floods every request with copies (the probe's memory stays bounded).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <regex>
+#include <thread>
+
+#include "child_process.hpp"
+
+namespace ntpkit {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct RunningServer {
+  explicit RunningServer(const std::vector<std::string>& extra) : proc([&] {
+    std::vector<std::string> argv = {NTP_SERVER_BIN, "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return test::ChildProcess(argv);
+  }()) {
+    const auto line = proc.read_line(5000ms).value_or("");
+    const auto colon = line.rfind(':');
+    if (line.rfind("NTP server listening on", 0) == 0 && colon != std::string::npos) port = line.substr(colon + 1);
+  }
+  test::ChildProcess proc;
+  std::string port;
+};
+
+// case id -> outcome, from the probe's JSON report.
+std::map<std::string, std::string> outcomes(const std::string& json) {
+  std::map<std::string, std::string> out;
+  static const std::regex re(R"re("id":"([^"]+)","rfc":"[^"]*","section":"[^"]*","level":"[^"]*","requirement":"(?:[^"\\]|\\.)*","outcome":"([a-z]+)")re");
+  for (auto it = std::sregex_iterator(json.begin(), json.end(), re); it != std::sregex_iterator(); ++it) {
+    out[(*it)[1]] = (*it)[2];
+  }
+  return out;
+}
+
+TEST(RateLimitedServer, FromOneAddressNoCaseFailsAndTheLimitIsReported) {
+  RunningServer server({"--rate-limit"});
+  ASSERT_FALSE(server.port.empty());
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = test::run_command(
+      {NTP_PROBE_BIN, "--suite", "all", "--budget", "15", "--format", "json", "127.0.0.1:" + server.port}, 40000ms);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("\"fail\":0,\"warn\":0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"rate_limiting\":{\"detected\":true"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"("rate_kisses":[1-9])"))) << r.out;
+  EXPECT_NE(r.out.find("rate limited"), std::string::npos) << r.out;  // the cases left open say why
+  EXPECT_LT(took, 25.0) << "the --budget of 15 s was not kept";
+  EXPECT_NE(r.err.find("the server limits this client"), std::string::npos) << r.err;
+}
+
+TEST(RateLimitedServer, FromManyAddressesTheVerdictsAreTheUnlimitedServers) {
+  RunningServer plain({});
+  RunningServer limited({"--rate-limit"});
+  ASSERT_FALSE(plain.port.empty());
+  ASSERT_FALSE(limited.port.empty());
+  const auto a = test::run_command({NTP_PROBE_BIN, "--suite", "all", "--format", "json", "127.0.0.1:" + plain.port}, 30000ms);
+  const auto b = test::run_command({NTP_PROBE_BIN, "--suite", "all", "--format", "json", "--source-address",
+                                    "127.0.1.1-127.0.1.80", "127.0.0.1:" + limited.port},
+                                   30000ms);
+  EXPECT_EQ(a.exit_code, 0) << a.out;
+  EXPECT_EQ(b.exit_code, 0) << b.out;
+  auto want = outcomes(a.out);
+  auto got = outcomes(b.out);
+  ASSERT_EQ(want.size(), 73U) << a.out;
+  ASSERT_EQ(got.size(), 73U) << b.out;
+  // What differs is what limiting is: the burst is answered with RATE, whose origin is judged.
+  EXPECT_EQ(want["ratelimit/burst"], "info");
+  EXPECT_EQ(got["ratelimit/burst"], "pass");
+  EXPECT_EQ(want["security/kod-origin"], "skip");
+  EXPECT_EQ(got["security/kod-origin"], "pass");
+  for (const char* id : {"ratelimit/burst", "security/kod-origin"}) {
+    want.erase(id);
+    got.erase(id);
+  }
+  EXPECT_EQ(want, got) << b.out;
+}
+
+TEST(RateLimitedServer, AKissOfDeathIsNeverJudgedAsTime) {
+  RunningServer server({"--misbehave", "kod-rate-always"});
+  ASSERT_FALSE(server.port.empty());
+  const auto r = test::run_command({NTP_PROBE_BIN, "--case", "rfc5905/8/offset", "--case", "rfc4330/6/originate-copy",
+                                    "--case", "rfc5905/7.4/kiss-code", "--suite", "all", "--budget", "5", "--format",
+                                    "json", "-t", "0.3", "127.0.0.1:" + server.port},
+                                   20000ms);
+  const auto o = outcomes(r.out);
+  EXPECT_EQ(o.at("rfc5905/8/offset"), "inconclusive") << r.out;  // not "warn: +2909... s"
+  EXPECT_EQ(o.at("rfc4330/6/originate-copy"), "inconclusive") << r.out;
+  EXPECT_EQ(o.at("rfc5905/7.4/kiss-code"), "pass") << r.out;  // the case that judges kiss codes does
+  EXPECT_EQ(r.out.find("+29"), std::string::npos) << r.out;
+}
+
+// Answers every request with `copies` datagrams of `size` bytes (the first 48 a valid reply).
+class FloodServer {
+ public:
+  FloodServer(size_t copies, size_t size) : copies_(copies), size_(size) {
+    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port = std::to_string(ntohs(a.sin_port));
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FloodServer() {
+    stop_ = true;
+    thread_.join();
+    close(fd_);
+  }
+  std::string port;
+
+ private:
+  void serve() {
+    std::vector<uint8_t> in(2048), out(size_);
+    const auto deadline = std::chrono::steady_clock::now() + 60s;  // bounded, whatever happens
+    while (!stop_ && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      const ssize_t n = recvfrom(fd_, in.data(), in.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n < 48) continue;
+      out.assign(size_, 0);
+      out[0] = 0x24;  // LI 0, VN 4, mode 4
+      out[1] = 2;
+      std::copy(in.begin() + 40, in.begin() + 48, out.begin() + 24);  // origin = their transmit
+      for (int i = 32; i < 48; ++i) out[i] = static_cast<uint8_t>(0xe6 + (i & 1));
+      for (size_t c = 0; c < copies_ && !stop_; ++c) {
+        sendto(fd_, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+      }
+    }
+  }
+  size_t copies_, size_;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(HostileServer, TenThousandCopiesOfEveryReplyKeepTheProbesMemoryBounded) {
+  // The basic exchange's 13 cases at once, each request answered 10,000 times (1,000 times with
+  // 60,000-byte copies: what loopback carries in the time).
+  for (const auto& [copies, size] : {std::pair<size_t, size_t>{10000, 48}, std::pair<size_t, size_t>{1000, 60000}}) {
+    FloodServer flood(copies, size);
+    test::ChildProcess probe({NTP_PROBE_BIN, "--case", "rfc5905/8/*", "-t", "0.5", "--budget", "30", "--format",
+                              "json", "127.0.0.1:" + flood.port});
+    ASSERT_TRUE(probe.started());
+    const std::string out = probe.drain_output(45000ms);
+    long peak_kib = 0;
+    const auto code = probe.wait_with_peak_rss(5000ms, peak_kib);
+    ASSERT_TRUE(code.has_value()) << "the probe did not end";
+    EXPECT_EQ(*code, 1) << out;  // one reply per request is broken (and amplification for the large ones)
+    EXPECT_NE(out.find("rfc5905/8/one-reply"), std::string::npos);
+    EXPECT_LT(peak_kib, 64 * 1024) << size << "-byte copies: peak RSS " << peak_kib << " KiB";
+    std::printf("%zu-byte copies: peak RSS %ld KiB\n", size, peak_kib);
+  }
+}
+
+}  // namespace
+}  // namespace ntpkit
