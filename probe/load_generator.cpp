@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ntpkit/exchange.hpp"
 #include "ntpkit/parse.hpp"
 #include "ntpkit/serialize.hpp"
 
@@ -211,15 +212,27 @@ void LoadGenerator::Impl::take_reply(std::span<const uint8_t> bytes, const msghd
   }
   s.transmit = 0;
   --in_flight;
-  if (h.mode != Mode::Server) {
-    ++tally->invalid;
-    return;
-  }
-  if (h.stratum == 0) {
+  // The one judge of a time reply (query's): a reply cut short by our buffer was longer than any
+  // request we send, so amplified. An unsynchronized server's answer is still an answer served.
+  Header sent;
+  sent.version = static_cast<uint8_t>(config.version);
+  sent.mode = Mode::Client;
+  sent.transmit = h.origin;
+  ReplyProblems p = (m.msg_flags & MSG_TRUNC) != 0 ? ReplyProblems{} : judge_reply(sent, kHeaderLength, bytes);
+  if ((m.msg_flags & MSG_TRUNC) != 0) p.add(ReplyProblem::Amplified);
+  if (p.has(ReplyProblem::KissOfDeath)) {
     ++tally->kiss_of_death;
     return;
   }
-  ++tally->valid;
+  p.remove(ReplyProblem::Unsynchronized);
+  if (p.usable()) {
+    ++tally->valid;
+  } else {
+    ++tally->invalid;
+  }
+  // Timings of every answer that carries both timestamps, valid or not: a server whose time goes
+  // backwards is shown in the negative T3-T2 counter.
+  if (h.receive.is_zero() || h.transmit.is_zero() || p.has(ReplyProblem::Malformed)) return;
   int64_t received = 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&m), c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {

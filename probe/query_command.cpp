@@ -24,7 +24,12 @@ struct QueryResult {
   ReplyAssessment assessment;
   Sample sample;
   unsigned stale_ignored = 0;  // late replies to our earlier requests, skipped
+  unsigned duplicates = 0;     // further copies of this reply
 };
+
+std::chrono::milliseconds timeout_of(const QueryOptions& o) {
+  return std::chrono::milliseconds(static_cast<int64_t>(o.timeout * 1000));
+}
 
 int64_t now_unix_seconds() { return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
@@ -51,18 +56,24 @@ QueryResult query_once(UdpClient& client, const QueryOptions& o, const std::vect
   const auto bytes = serialize_header(r.sent);
   r.t1 = SystemClock().now();
   if (error = client.send(bytes); !error.empty()) return r;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.timeout * 1000));
+  const auto deadline = std::chrono::steady_clock::now() + timeout_of(o);
+  const auto origin_of = [](const std::vector<uint8_t>& datagram) {
+    return datagram.size() >= kHeaderLength ? parse_header(std::span<const uint8_t>(datagram).first<kHeaderLength>()).origin
+                                         : Timestamp{};
+  };
+  // Never past the deadline, however fast a server keeps sending.
+  const auto next = [&](std::chrono::steady_clock::time_point until) -> std::optional<Datagram> {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    return client.receive(left, error);
+  };
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    auto d = client.receive(std::max(left, std::chrono::milliseconds(0)), error);
+    auto d = next(deadline);
     if (!d) return r;
     // A late or duplicated answer to one of our earlier requests is not this exchange's reply.
-    if (d->bytes.size() >= kHeaderLength) {
-      const Header h = parse_header(std::span<const uint8_t>(d->bytes).first<kHeaderLength>());
-      if (std::find(earlier.begin(), earlier.end(), h.origin) != earlier.end()) {
-        ++r.stale_ignored;
-        continue;
-      }
+    if (std::find(earlier.begin(), earlier.end(), origin_of(d->bytes)) != earlier.end()) {
+      ++r.stale_ignored;
+      continue;
     }
     r.reply = std::move(d);
     r.assessment = assess_reply(r.sent, r.reply->bytes);
@@ -70,6 +81,17 @@ QueryResult query_once(UdpClient& client, const QueryOptions& o, const std::vect
       const Header& h = r.assessment.packet->header;
       r.sample = compute_sample(r.t1, h.receive, h.transmit, r.reply->received);
     }
+    // A server answers once (RFC 5905 A.5.3): copies that follow at once are counted and named.
+    const auto grace = std::min(deadline, std::chrono::steady_clock::now() +
+                                              std::min(std::chrono::milliseconds(50), timeout_of(o) / 4));
+    while (auto more = next(grace)) {
+      if (origin_of(more->bytes) == origin_of(r.reply->bytes)) {
+        ++r.duplicates;
+      } else {
+        ++r.stale_ignored;
+      }
+    }
+    if (r.duplicates > 0) r.assessment.problems.push_back(ReplyProblem::Duplicated);
     return r;
   }
 }
@@ -114,7 +136,9 @@ void print_text(const QueryResult& r, const UdpClient& c, bool colour) {
   std::printf("precision    2^%d s\n", h.precision);
   std::printf("root dist.   %s s (root delay %s s, root dispersion %s s)\n", format_seconds(root_distance(h)).c_str(),
               format_seconds(h.root_delay.to_duration()).c_str(), format_seconds(h.root_dispersion.to_duration()).c_str());
-  std::printf("reference    %s\n", format_utc(h.reference, pivot).c_str());
+  std::printf("reference    %s\n", h.reference.is_zero() ? "none (0: never synchronized)" : format_utc(h.reference, pivot).c_str());
+  if (r.duplicates > 0) std::printf("duplicates   %u more cop%s of this reply\n", r.duplicates, r.duplicates == 1 ? "y" : "ies");
+  if (r.stale_ignored > 0) std::printf("late         %u answer(s) to earlier requests, skipped\n", r.stale_ignored);
   if (r.assessment.problems.empty()) {
     std::printf("verdict      %s\n", paint("usable", Colour::Green, colour).c_str());
   }
@@ -133,6 +157,8 @@ void write_json_reply(JsonWriter& j, const QueryResult& r) {
     j.key("kernel_timestamp").value(r.reply->kernel_timestamp);
   }
   j.key("usable").value(r.reply.has_value() && r.assessment.usable());
+  j.key("duplicates").value(static_cast<uint64_t>(r.duplicates));
+  j.key("late_skipped").value(static_cast<uint64_t>(r.stale_ignored));
   j.key("problems").begin_array();
   for (auto p : r.assessment.problems) j.value(to_string(p));
   j.end_array();
@@ -153,7 +179,11 @@ void write_json_reply(JsonWriter& j, const QueryResult& r) {
     j.key("refid").value(refid_text(h));
     j.key("refid_hex").value(format_hex32(h.reference_id.raw()));
     if (h.stratum == 0 && h.reference_id.kiss_code()) j.key("kiss_code").value(to_string(*h.reference_id.kiss_code()));
-    j.key("reference_time").value(format_utc(h.reference, pivot));
+    if (h.reference.is_zero()) {
+      j.key("reference_time").null();
+    } else {
+      j.key("reference_time").value(format_utc(h.reference, pivot));
+    }
     j.key("origin_raw").value(format_raw(h.origin));
     j.key("request_transmit_raw").value(format_raw(r.sent.transmit));
     j.key("receive_time").value(format_utc(h.receive, pivot));

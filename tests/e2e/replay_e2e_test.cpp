@@ -167,7 +167,7 @@ TEST(LiveReplay, AConformingTargetAnswersEveryRecordedRequest) {
   const auto r = test::run_command(
       {NTP_PROBE_BIN, "replay", file.string(), "--target", "127.0.0.1:" + server.port, "--format", "json"}, 30000ms);
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find(R"("requests_in_capture":16,"sent":16,"answered":16,"findings":[])"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"("requests_in_capture":16,"sent":16,"answered":16,"received":16,"not_judged":0,"findings":[])"), std::string::npos) << r.out;
   // The recorded server (85.199.214.99) answered poll 6 with poll 4; ours echoes it.
   EXPECT_NE(r.out.find("recorded server sent poll 4, target sent 6"), std::string::npos) << r.out;
 }

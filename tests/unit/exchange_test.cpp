@@ -158,7 +158,7 @@ TEST(AssessReply, ReplyWithMacIsStillGood) {
   p.header = good_reply();
   p.mac = Mac{1, Bytes(16, 0xab)};
   const Bytes bytes = serialize(p);
-  const ReplyAssessment a = assess_reply(request(), bytes);
+  const ReplyAssessment a = assess_reply(request(), bytes, bytes.size());  // to a request as long, with its MAC
   EXPECT_TRUE(a.problems.empty());
   ASSERT_TRUE(a.packet.has_value());
   EXPECT_TRUE(a.packet->mac.has_value());
@@ -260,8 +260,9 @@ TEST(AssessReply, SeveralProblemsAreAllReported) {
   h.transmit = Timestamp{};
   h.version = 2;
   const ReplyAssessment a = assess_reply(request(), wire(h));
-  EXPECT_EQ(a.problems, (Problems{ReplyProblem::NotServerMode, ReplyProblem::ZeroTransmit, ReplyProblem::KissOfDeath,
-                                  ReplyProblem::VersionMismatch}));
+  // Stratum 0 with an address for a reference ID and LI 0: no kiss code, not unsynchronized.
+  EXPECT_EQ(a.problems, (Problems{ReplyProblem::NotServerMode, ReplyProblem::ZeroTransmit,
+                                  ReplyProblem::VersionMismatch, ReplyProblem::StratumZero}));
   EXPECT_FALSE(a.usable());
 }
 
@@ -289,20 +290,71 @@ TEST(AssessReply, MalformedBytesGiveMalformedWithTheParseError) {
   EXPECT_EQ(*c.parse_error, (ParseError{ParseErrorCode::TooShort, 0}));
 }
 
-TEST(ReplyProblem, OnlyVersionMismatchIsNotFatalAndEveryProblemHasText) {
+TEST(ReplyProblem, OnlyTheWarningsAreNotFatalAndEveryProblemHasText) {
   const ReplyProblem all[] = {
       ReplyProblem::Malformed,      ReplyProblem::NotServerMode,  ReplyProblem::OriginMismatch,
       ReplyProblem::ZeroTransmit,   ReplyProblem::ZeroReceive,    ReplyProblem::KissOfDeath,
       ReplyProblem::StratumInvalid, ReplyProblem::Unsynchronized, ReplyProblem::ReceiveAfterTransmit,
-      ReplyProblem::VersionMismatch};
+      ReplyProblem::VersionMismatch, ReplyProblem::StratumZero,   ReplyProblem::VersionUnknown,
+      ReplyProblem::Amplified,      ReplyProblem::NoReference,    ReplyProblem::Duplicated};
   std::set<std::string> texts;
   for (ReplyProblem p : all) {
-    EXPECT_EQ(is_fatal(p), p != ReplyProblem::VersionMismatch) << to_string(p);
+    const bool warning = p == ReplyProblem::VersionMismatch || p == ReplyProblem::NoReference || p == ReplyProblem::Duplicated;
+    EXPECT_EQ(is_fatal(p), !warning) << to_string(p);
+    ReplyProblems set;
+    set.add(p);
+    EXPECT_EQ(set.usable(), warning) << to_string(p);
     EXPECT_FALSE(to_string(p).empty());
     EXPECT_NE(to_string(p), "?");
     texts.insert(std::string(to_string(p)));
   }
   EXPECT_EQ(texts.size(), std::size(all));
+}
+
+// One definition of a kiss-o'-death: an unsynchronized server's INIT is not one.
+TEST(AssessReply, UnsynchronizedInitIsNotAKissOfDeath) {
+  Header h = good_reply();
+  h.stratum = 0;
+  h.leap = Leap::Unsynchronized;
+  h.reference_id = ReferenceId::from_kiss(KissCode::INIT);
+  EXPECT_EQ(problems_of(h), Problems{ReplyProblem::Unsynchronized});
+  h.reference_id = {};  // chrony and openntpd: refid 0
+  EXPECT_EQ(problems_of(h), Problems{ReplyProblem::Unsynchronized});
+}
+
+// What bench used to count as valid: zero timestamps, stratum 200, VN 7, a reply longer than the
+// request. The one judge calls each unusable.
+TEST(AssessReply, WhatALoadGeneratorMustNotCountAsValid) {
+  const Header sent = request();
+  Header h = good_reply();
+  h.receive = h.transmit = Timestamp{};
+  EXPECT_FALSE(judge_reply(sent, kHeaderLength, wire(h)).usable());
+  h = good_reply();
+  h.stratum = 200;
+  EXPECT_FALSE(judge_reply(sent, kHeaderLength, wire(h)).usable());
+  h = good_reply();
+  h.version = 7;
+  EXPECT_TRUE(judge_reply(sent, kHeaderLength, wire(h)).has(ReplyProblem::VersionUnknown));
+  EXPECT_FALSE(judge_reply(sent, kHeaderLength, wire(h)).usable());
+  Bytes big = wire(good_reply());
+  big.resize(1000, 0);  // not a valid packet either, but amplification is named when it parses:
+  Packet p;
+  p.header = good_reply();
+  p.mac = Mac{1, Bytes(16, 0xab)};
+  EXPECT_TRUE(judge_reply(sent, kHeaderLength, serialize(p)).has(ReplyProblem::Amplified));
+  EXPECT_FALSE(judge_reply(sent, kHeaderLength, big).usable());
+  EXPECT_TRUE(judge_reply(sent, kHeaderLength, wire(good_reply())).usable());
+  EXPECT_TRUE(judge_reply(sent, kHeaderLength, wire(good_reply())).empty());
+}
+
+TEST(AssessReply, AZeroReferenceTimeWithoutLi3IsAWarning) {
+  Header h = good_reply();
+  h.reference = Timestamp{};
+  const ReplyAssessment a = assess_reply(request(), wire(h));
+  EXPECT_EQ(a.problems, Problems{ReplyProblem::NoReference});
+  EXPECT_TRUE(a.usable());
+  h.leap = Leap::Unsynchronized;
+  EXPECT_EQ(problems_of(h), Problems{ReplyProblem::Unsynchronized});
 }
 
 TEST(ComputeSample, OffsetsBeyond34YearsKeepTheirSign) {

@@ -108,16 +108,28 @@ const std::vector<Case>& cases() {
        },
        [](const Observation& o, const JudgeContext&) {
          if (o.received.empty()) return violated("no reply within the timeout", "a reply", "silence");
-         if (o.received.size() < 2) return documented("answers only the first of two identical requests");
-         auto a = parse(o.received[0].bytes);
-         auto b = parse(o.received[1].bytes);
-         if (!a || !b) return violated("a reply is not a well-formed NTP packet", "two well-formed replies", "malformed");
-         if (a->header.transmit == b->header.transmit || a->header.receive == b->header.receive) {
-           return violated("the replayed request got the same timestamps", "fresh receive and transmit timestamps",
-                           "receive " + describe_timestamp(b->header.receive) + ", transmit " +
-                               describe_timestamp(b->header.transmit) + " twice");
+         // Two identical requests: a server that answers each twice (duplicate-reply) sends two
+         // pairs of copies, so a copy is no evidence of caching; two replies whose receive and
+         // transmit both differ are the two fresh answers.
+         std::vector<Header> replies;
+         for (const auto& r : o.received) {
+           auto p = parse(r.bytes);
+           if (!p) return violated("a reply is not a well-formed NTP packet", "two well-formed replies", "malformed");
+           replies.push_back(p->header);
          }
-         return satisfied("each answer has its own timestamps");
+         for (size_t i = 0; i < replies.size(); ++i) {
+           for (size_t j = i + 1; j < replies.size(); ++j) {
+             if (replies[i].receive != replies[j].receive && replies[i].transmit != replies[j].transmit) {
+               return satisfied("each request has an answer with its own timestamps");
+             }
+           }
+         }
+         if (replies.size() < 2) return documented("answers only the first of two identical requests");
+         return violated("the replayed request got the same timestamps", "fresh receive and transmit timestamps",
+                         "receive " + describe_timestamp(replies[1].receive) + ", transmit " +
+                             describe_timestamp(replies[1].transmit) + " against " +
+                             describe_timestamp(replies[0].receive) + ", " + describe_timestamp(replies[0].transmit) +
+                             " (" + std::to_string(replies.size()) + " replies)");
        }},
   };
   return c;
