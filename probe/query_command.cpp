@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <array>
+#include <optional>
 #include <cstdio>
 #include <thread>
 #include <vector>
@@ -207,6 +208,7 @@ void setup_query(CLI::App& app, QueryOptions& o) {
   app.add_flag("--json", o.json, "print one JSON document instead of text");
   app.add_flag("-4", o.ipv4, "use IPv4 only");
   app.add_flag("-6", o.ipv6, "use IPv6 only");
+  app.add_option("--source-address", o.source_address, "send from this address of ours (no port)");
 }
 
 int run_query(const QueryOptions& o) {
@@ -219,7 +221,18 @@ int run_query(const QueryOptions& o) {
     std::fprintf(stderr, "ntp-probe query: give -4 or -6, not both\n");
     return 2;
   }
-  auto client = UdpClient::connect(*target, o.ipv4 ? Family::V4 : o.ipv6 ? Family::V6 : Family::Any);
+  std::optional<sockaddr_storage> source;
+  if (!o.source_address.empty()) {
+    auto parsed = parse_source_addresses(o.source_address);
+    if (!parsed || parsed->size() != 1) {
+      std::fprintf(stderr, "ntp-probe query: %s\n",
+                   parsed ? "--source-address takes one address, not a range" : parsed.error().c_str());
+      return 2;
+    }
+    source = parsed->front();
+  }
+  auto client = UdpClient::connect(*target, o.ipv4 ? Family::V4 : o.ipv6 ? Family::V6 : Family::Any, true,
+                                   source ? &*source : nullptr);
   if (!client) {
     std::fprintf(stderr, "ntp-probe query: %s\n", client.error().c_str());
     return 3;

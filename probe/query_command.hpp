@@ -16,6 +16,7 @@ struct QueryOptions {
   bool json = false;
   bool ipv4 = false;
   bool ipv6 = false;
+  std::string source_address;  // send from this address of ours
 };
 
 void setup_query(CLI::App& app, QueryOptions& o);

@@ -35,6 +35,10 @@ std::string text_report(const FileResult& f, unsigned max_listed, bool colour) {
          ", paired by flow (origin matched no request) " + std::to_string(s.paired_by_fallback) + ", retransmissions " +
          std::to_string(s.retransmissions) + ", duplicate replies " + std::to_string(s.duplicate_replies) +
          ", malformed " + std::to_string(s.malformed) + "\n";
+  if (s.interleaved + s.kiss_of_death > 0) {
+    out += "  interleaved (RFC 9769) " + std::to_string(s.interleaved) + ", kiss-o'-death " + std::to_string(s.kiss_of_death) +
+           " (judged for their shape only)\n";
+  }
   if (s.symmetric_packets > 0) {
     out += "  symmetric (modes 1/2): " + std::to_string(s.symmetric_packets) + " packets, " +
            std::to_string(s.symmetric_checks) + " origin checks, " + std::to_string(s.symmetric_failures) + " failed\n";
@@ -103,6 +107,8 @@ void json_file(JsonWriter& j, const FileResult& f) {
   j.key("retransmissions").value(s.retransmissions);
   j.key("duplicate_replies").value(s.duplicate_replies);
   j.key("malformed").value(s.malformed);
+  j.key("interleaved").value(s.interleaved);
+  j.key("kiss_of_death").value(s.kiss_of_death);
   j.key("symmetric").begin_object();
   j.key("packets").value(s.symmetric_packets);
   j.key("origin_checks").value(s.symmetric_checks);

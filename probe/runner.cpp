@@ -79,8 +79,10 @@ struct Shared {
 
 class CaseRun {
  public:
-  CaseRun(const Case& c, const RunSettings& s, Pacer& pacer, Lane& lane, Shared& shared)
-      : c_(c), s_(s), pacer_(pacer), lane_(lane), shared_(shared), rng_(seed()) {}
+  // `paced`: a retry on a limited address. Each attempt is one datagram at the address's pace,
+  // and a missing answer is the limiter's, never a verdict.
+  CaseRun(const Case& c, const RunSettings& s, Pacer& pacer, Lane& lane, Shared& shared, bool paced = false)
+      : c_(c), s_(s), pacer_(pacer), lane_(lane), shared_(shared), rng_(seed()), retries_(paced ? 0 : s.retries), paced_(paced) {}
 
   // nullopt: the budget ran out before the case could finish.
   std::optional<CaseResult> run() {
@@ -101,7 +103,7 @@ class CaseRun {
     // Silence means something only if the server answers a valid request around it.
     if (c_.expect != Expect::Reply) obs.alive_before = bracket();
     if (obs.alive_before && !out_of_time_) {
-      for (unsigned attempt = 0; attempt <= s_.retries; ++attempt) {
+      for (unsigned attempt = 0; attempt <= retries_; ++attempt) {
         // A late answer to an earlier attempt must not be judged against this one.
         for (const auto& sent : obs.sent) {
           if (sent.bytes.size() >= kHeaderLength) {
@@ -117,9 +119,18 @@ class CaseRun {
         if (c_.expect != Expect::Reply || !obs.received.empty()) break;
       }
     }
-    if (!out_of_time_ && (c_.expect != Expect::Reply || obs.received.empty())) obs.alive_after = bracket();
+    const bool unanswered_while_limited = paced_ && c_.expect == Expect::Reply && obs.received.empty();
+    if (!out_of_time_ && !unanswered_while_limited && (c_.expect != Expect::Reply || obs.received.empty())) {
+      obs.alive_after = bracket();
+    }
     if (out_of_time_) return std::nullopt;
     CaseResult r = evaluate(c_, std::move(obs), s_.judge, s_.strict);
+    if (unanswered_while_limited) {
+      r.outcome = Outcome::Inconclusive;
+      r.limit = Limit::Silence;
+      r.judgement = {Finding::Inconclusive, "rate limited: no answer while the server limits this address", "", ""};
+      return r;
+    }
     // Brackets that go silent after the server has answered: the server limits us (or has
     // stopped; the paced retries tell which).
     const Observation& o = r.observation;
@@ -219,7 +230,7 @@ class CaseRun {
 
   // A valid client request; true if anything came back (with retries).
   bool bracket() {
-    for (unsigned attempt = 0; attempt <= s_.retries; ++attempt) {
+    for (unsigned attempt = 0; attempt <= retries_; ++attempt) {
       Header h;
       h.version = 4;
       h.mode = Mode::Client;
@@ -256,6 +267,8 @@ class CaseRun {
   sockaddr_storage local_{};
   std::vector<Timestamp> bracket_transmits_;
   std::vector<Timestamp> stale_transmits_;
+  unsigned retries_;
+  bool paced_;
   bool out_of_time_ = false;
 };
 
@@ -326,22 +339,21 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
           while (first_wave_done < first_burst) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         Lane& lane = lane_of(i);
-        bool final = false;
-        if (!lane.limited) {
-          results[i] = CaseRun(*cases[i], settings, pacer, lane, shared).run();
-          final = results[i] && !needs_retry(*results[i], lane.limited);
-        }
-        if (final) {
-          finished();
-        } else {
-          std::lock_guard lock(lane.mutex);
-          lane.deferred.push_back(i);
-        }
+        if (!lane.limited) results[i] = CaseRun(*cases[i], settings, pacer, lane, shared).run();
+        finished();
         if (k < first_burst) ++first_wave_done;
       }
     });
   }
   for (auto& t : threads) t.join();
+
+  // On an address the server limited, what rests on silence may be the limiter's: run again.
+  // A burst case judges limiting itself and stands.
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Lane& lane = lane_of(i);
+    if (!results[i] || needs_retry(*results[i], lane.limited && !cases[i]->floods)) lane.deferred.push_back(i);
+  }
+  const size_t answered_before_paced = shared.answered;
 
   // Paced: one thread a limited address, its cases one after the other, slower while the server
   // still limits, within the budget.
@@ -375,7 +387,7 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
       while (!queue.empty()) {
         const size_t i = queue.front();
         queue.pop_front();
-        auto r = spent ? std::nullopt : CaseRun(*cases[i], settings, pacer, lane, shared).run();
+        auto r = spent ? std::nullopt : CaseRun(*cases[i], settings, pacer, lane, shared, true).run();
         if (!r) {
           spent = true;
           const bool was_limited = results[i].has_value();
@@ -384,7 +396,6 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
                                                        " within the --budget of " + seconds_text(settings.budget) + " s");
           results[i]->limit = Limit::Silence;
           ++unresolved;
-          finished();
           continue;
         }
         const bool again = r->limit == Limit::RateKiss || r->limit == Limit::Silence;
@@ -405,12 +416,10 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
                                        seconds_text(lane.interval) + " s)",
                                    "", ""};
           ++unresolved;
-          finished();
           continue;
         }
         results[i] = std::move(r);
         ++concluded;
-        finished();
       }
       std::lock_guard lock(report_mutex);
       rl.retried += retried;
@@ -429,9 +438,10 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
     if (!lane->limited) continue;
     if (rl.sources_limited++ == 0) rl.answered_before = lane->answered_before;
   }
-  // Limiting, as opposed to a server that stopped: a RATE kiss-o'-death, or cases that
-  // concluded once paced.
-  rl.detected = rl.rate_kisses > 0 || rl.concluded > 0;
+  // Limiting, as opposed to a server that stopped: a RATE kiss-o'-death, cases that concluded
+  // once paced,
+  // or silence that ended when we slowed down (a server that had stopped would stay silent).
+  rl.detected = rl.rate_kisses > 0 || rl.concluded > 0 || (rl.silences > 0 && shared.answered > answered_before_paced);
   out.results.reserve(cases.size());
   for (size_t i = 0; i < cases.size(); ++i) {
     out.results.push_back(results[i] ? std::move(*results[i])

@@ -34,7 +34,7 @@ struct RunSettings {
   std::chrono::milliseconds budget{120'000};  // --budget: then what is not concluded is inconclusive
   // Paced retries start one datagram per `retry_interval` on each source address and slow
   // down (doubling, up to `max_retry_interval`) while the server still limits.
-  std::chrono::milliseconds retry_interval{1000};
+  std::chrono::milliseconds retry_interval{2000};
   std::chrono::milliseconds max_retry_interval{16'000};
   unsigned max_retry_rounds = 4;
 };

@@ -336,9 +336,10 @@ stop_daemon() {
     show_log "$2, exit $STOP_RC after SIGTERM" "$3"
 }
 
-# chronyd_conf FILE PORT ALLOW — the configuration start_chronyd uses (and the server benchmark,
-# with a wider ALLOW): local stratum 8 on 127.0.0.1:PORT, no sources, no command port, every
-# file under $WORK; clients from ALLOW (an address or a subnet such as 127/8). Shows it.
+# chronyd_conf FILE PORT ALLOW [LINE...] — the configuration start_chronyd uses (and the server
+# benchmark, with a wider ALLOW): local stratum 8 on 127.0.0.1:PORT, no sources, no command port,
+# every file under $WORK; clients from ALLOW (an address or a subnet such as 127/8); each LINE
+# added as it is (e.g. a ratelimit directive). Shows it.
 chronyd_conf() {
     cat > "$1" <<CONF
 local stratum 8
@@ -350,12 +351,15 @@ bindcmdaddress /
 pidfile $WORK/chronyd.pid
 driftfile $WORK/chronyd.drift
 CONF
+    local line
+    for line in "${@:4}"; do echo "$line" >> "$1"; done
     echo "chronyd.conf:"; sed 's/^/    /' "$1"
 }
 
 # ntpsec_conf FILE UNLIMITED — the configuration start_ntpsec uses (see there): the LOCAL
 # refclock, discipline off, files under $WORK, everyone rate-limited but ::1 and UNLIMITED
-# (`127.0.0.1`, or `127.0.0.0 mask 255.0.0.0` for the server benchmark's many addresses). Shows it.
+# (`127.0.0.1`, or `127.0.0.0 mask 255.0.0.0` for the server benchmark's many addresses; empty:
+# Debian's lines without the 127.0.0.1 exemption, so IPv4 loopback clients are limited). Shows it.
 ntpsec_conf() {
     cat > "$1" <<CONF
 refclock local stratum 7 minpoll 0 maxpoll 0 prefer
@@ -364,9 +368,9 @@ disable kernel
 driftfile $WORK/ntpsec.drift
 statsdir $WORK/
 restrict default kod nomodify nopeer noquery limited
-restrict $2
-restrict ::1
 CONF
+    [[ -n $2 ]] && echo "restrict $2" >> "$1"
+    echo "restrict ::1" >> "$1"
     echo "ntpsec.conf:"; sed 's/^/    /' "$1"
 }
 
@@ -374,12 +378,14 @@ CONF
 # 8 on 127.0.0.1 and a free high port; no sources, no command port. chronyd exits ("Nothing
 # to do") when it cannot bind its port, so a few ports are tried. Sets CHRONYD_PID,
 # CHRONYD_PORT, CHRONYD_LOG, CHRONYD_TARGET.
+# CHRONYD_ALLOW (default 127.0.0.1) and CHRONYD_EXTRA (an array of configuration lines) shape
+# it further.
 start_chronyd() {
     local attempt conf=$WORK/chronyd.conf rc
     CHRONYD_LOG=$WORK/chronyd.log
     for attempt in 1 2 3 4 5; do
         CHRONYD_PORT=$(pick_port "$attempt")
-        chronyd_conf "$conf" "$CHRONYD_PORT" 127.0.0.1
+        chronyd_conf "$conf" "$CHRONYD_PORT" "${CHRONYD_ALLOW:-127.0.0.1}" ${CHRONYD_EXTRA[@]+"${CHRONYD_EXTRA[@]}"}
         start_bg "" "$CHRONYD_LOG" "$CHRONYD" -x -d -u root -f "$conf"
         CHRONYD_PID=$BG_PID
         rc=0
@@ -404,10 +410,11 @@ start_chronyd() {
 # the default entry rate-limits (20 packets, then about 1 a second) and the suite goes
 # inconclusive. Every file option points into $WORK (statsdir too: it defaults to
 # /var/log/ntpsec). Sets NTPSEC_PID, NTPSEC_LOG, NTPSEC_TARGET.
+# NTPSEC_UNLIMITED (default 127.0.0.1; set it empty for Debian's lines without the exemption).
 start_ntpsec() {
     local ns=$1 conf=$WORK/ntpsec.conf
     NTPSEC_LOG=$WORK/ntpsec.log
-    ntpsec_conf "$conf" 127.0.0.1
+    ntpsec_conf "$conf" "${NTPSEC_UNLIMITED-127.0.0.1}"
     start_bg "$ns" "$NTPSEC_LOG" "$NTPD" -n -c "$conf" -p "$WORK/ntpsec.pid"
     NTPSEC_PID=$BG_PID
     daemon_wait_bound "ntpsec ntpd" "$NTPSEC_PID" "$NTPSEC_LOG" "$ns" 123 "$NTPSEC_PID"
@@ -452,11 +459,15 @@ start_openntpd() {
 # ntp-probe every 0.5 s until its reply satisfies PYEXPR, a Python expression over the
 # reply's JSON object `r` (0), PID exits (2) or SECONDS pass (1). Shows the reply it
 # accepted, or the last one.
+# With PROBE_WAIT_SOURCE_PREFIX (e.g. 127.0.9.) each ask comes from a new address of that /24,
+# so that a server's per-address rate limit is not spent before the test begins.
 probe_wait() {
-    local secs=$1 pid=$2 ns=$3 target=$4 expr=$5 deadline out line='no reply yet' rc
+    local secs=$1 pid=$2 ns=$3 target=$4 expr=$5 deadline out line='no reply yet' rc asks=0
     deadline=$(( $(date +%s%N) + secs * 1000000000 ))
-    peer_cmd "$ns" "$ARG_PROBE" query "$target" --timeout 0.5 --json
     while :; do
+        asks=$(( asks % 250 + 1 ))
+        peer_cmd "$ns" "$ARG_PROBE" query "$target" --timeout 0.5 --json \
+            ${PROBE_WAIT_SOURCE_PREFIX:+--source-address "$PROBE_WAIT_SOURCE_PREFIX$asks"}
         out=$("${CMD_LINE[@]}" 2> /dev/null) || true
         rc=0
         line=$(/usr/bin/python3 -c '
