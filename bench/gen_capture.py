@@ -18,17 +18,17 @@ max(5000, 2.5 s / interval) events (40 s at 8 ms), so no client has two exchange
 Planted, per 1,000,000 packets (scaled with -n, at least one of each):
   origin_lowbit     reply origin = request transmit XOR 1 (lowest bit of the fraction)
                     -> rfc5905/8/origin-copy, paired by flow
-  version           reply VN 3 to a VN 4 request          -> rfc5905/A.5.3/version-echo
+  version           reply VN 3 to a VN 4 request          -> rfc5905/A.5.1/vn4
   zero_transmit     reply transmit 0                      -> rfc5905/8/transmit-nonzero
   poll              reply poll 10 to a poll 6 request     -> rfc5905/8/poll-echo
   receive_after_transmit  receive 1 ms after transmit     -> rfc5905/8/receive-before-transmit
   amplification     68-byte reply (20-byte MAC) to a 48-byte request -> rfc5905/8/no-amplification
-  kiss              stratum 0, LI 0, reference ID not a kiss code -> rfc5905/7.4/kiss-code
+  kiss              stratum 0, LI 0, reference ID 127.0.0.1, no kiss code -> rfc5905/7.4/kiss-code
   stratum           stratum 17                            -> rfc5905/7.3/stratum-range
   leap              LI 3 with stratum 2                   -> rfc5905/7.3/leap-consistent
   duplicate         the reply sent twice                  -> rfc5905/8/one-reply (+ duplicate_replies)
   malformed         20-byte datagram to port 123          -> rfc5905/7.3/well-formed (+ malformed)
-  symmetric_origin  mode 1/2 origin off in its lowest bit -> rfc5905/9.2/symmetric-origin
+  symmetric_origin  mode 1/2 origin off in its lowest bit -> rfc5905/9.2/mode1
   unanswered        a request with no reply               -> unanswered (no finding)
   retransmit        the same request again 1 s later      -> retransmissions (no finding)
   misordered        the reply before its request in the file -> replies_before_request (no finding)
@@ -66,7 +66,7 @@ EVENT_PACKETS = {"unanswered": 1, "duplicate": 3, "retransmit": 3, "unsolicited"
 # Faults judged on an exchange, and the one finding each gives.
 EXCHANGE_RULE = {
     "origin_lowbit": "rfc5905/8/origin-copy",
-    "version": "rfc5905/A.5.3/version-echo",
+    "version": "rfc5905/A.5.1/vn4",
     "zero_transmit": "rfc5905/8/transmit-nonzero",
     "poll": "rfc5905/8/poll-echo",
     "receive_after_transmit": "rfc5905/8/receive-before-transmit",
@@ -76,10 +76,10 @@ EXCHANGE_RULE = {
     "leap": "rfc5905/7.3/leap-consistent",
 }
 ALL_RULES = [
-    "rfc5905/8/origin-copy", "rfc5905/8/reply-mode", "rfc5905/A.5.3/version-echo", "rfc5905/8/poll-echo",
+    "rfc5905/8/origin-copy", "rfc5905/8/reply-mode", "rfc5905/A.5.1/vn4", "rfc5905/8/poll-echo",
     "rfc5905/8/receive-before-transmit", "rfc5905/8/transmit-nonzero", "rfc5905/8/no-amplification",
     "rfc5905/7.4/kiss-code", "rfc5905/7.3/stratum-range", "rfc5905/7.3/leap-consistent", "rfc5905/8/one-reply",
-    "rfc5905/7.3/well-formed", "rfc5905/9.2/symmetric-origin",
+    "rfc5905/7.3/well-formed", "rfc5905/9.2/mode1",
 ]
 
 NTP_HDR = struct.Struct(">BBbbII4sQQQQ")
@@ -236,7 +236,7 @@ def generate(path, packets, seed, slot_ns=SLOT_NS):
                 rec = None
                 if (p, r, d) in sym_faults:
                     origin ^= 1
-                    rec = {"rule": "rfc5905/9.2/symmetric-origin", "client": src.endpoint(), "server": dst.endpoint(), "server_addr": dst.text}
+                    rec = {"rule": "rfc5905/9.2/mode1", "client": src.endpoint(), "server": dst.endpoint(), "server_addr": dst.text}
                     records.append(rec)
                 tx = ntp(when) ^ getrandbits(12)
                 payload = NTP_HDR.pack(0x20 | mode, 2, 6, -23, 0x100, 0x200, refids[p % N_SERVERS], ntp(when - 10**10),
@@ -307,7 +307,7 @@ def generate(path, packets, seed, slot_ns=SLOT_NS):
         elif kind == "amplification":
             trailer = struct.pack(">I", 1) + bytes(16)
         elif kind == "kiss":
-            stratum, refid = 0, b"XKCD"
+            stratum, refid = 0, b"\x7f\x00\x00\x01"
         elif kind == "stratum":
             stratum = 17
         elif kind == "leap":

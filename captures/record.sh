@@ -290,6 +290,7 @@ MISBEHAVIOURS=(
     "ignore-mac ignore-mac case:rfc5905/7.4/mac-md5-unknown-key,rfc5905/7.4/mac-sha1-unknown-key"
     "frozen-clock frozen-clock -"
     "reply-from-other-port reply-from-other-port -"
+    "truncated-reply truncated-reply -"
 )
 
 # start_server_with NS FAULT — lib.sh's start_ntp_server (127.0.0.1:123, --leap 0), with

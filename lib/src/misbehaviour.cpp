@@ -36,6 +36,7 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
     {Fault::IgnoreMac, "ignore-mac", "", "answer requests with an unknown MAC with plain time, no crypto-NAK"},
     {Fault::FrozenClock, "frozen-clock", "", "receive and transmit stuck at the reference time, like a cached answer"},
     {Fault::ReplyFromOtherPort, "reply-from-other-port", "", "send replies from another UDP port than the one asked"},
+    {Fault::TruncatedReply, "truncated-reply", "", "cut the reply to 47 bytes, short of an NTP header"},
 }};
 
 template <class T>

@@ -1,10 +1,13 @@
 #include "ntpkit/replay.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
 #include "ntpkit/conformance/checks.hpp"
+#include "ntpkit/conformance/suite.hpp"
 #include "ntpkit/parse.hpp"
 
 namespace ntpkit::replay {
@@ -17,37 +20,44 @@ constexpr int64_t kFallbackWindowNs = 5'000'000'000;
 using conformance::Level;
 
 
-// The ids are the live suite's where the requirement is the same.
-constexpr std::array<Rule, 13> kRules = {{
-    {"rfc5905/8/origin-copy", "RFC 5905", "8, A.5.3", Level::Must,
-     "The reply's origin timestamp is the request's transmit timestamp, copied byte for byte."},
-    {"rfc5905/8/reply-mode", "RFC 5905", "8, 9.2", Level::Must,
-     "A client-mode (3) request is answered in server mode (4); symmetric active (1) in symmetric passive (2)."},
-    {"rfc5905/A.5.3/version-echo", "RFC 5905", "A.5.3; RFC 4330 §6", Level::Must,
-     "The reply's version number is the request's."},
-    {"rfc5905/8/poll-echo", "RFC 5905", "A.5.3", Level::Should, "The reply's poll field is the request's poll."},
-    {"rfc5905/8/receive-before-transmit", "RFC 5905", "7.3, 8", Level::Must,
-     "The receive timestamp is not later than the transmit timestamp."},
-    {"rfc5905/8/transmit-nonzero", "RFC 5905", "8", Level::Must, "The reply's transmit timestamp is set."},
-    {"rfc5905/8/no-amplification", "RFC 5905", "A.5.3", Level::Must, "A reply is never longer than its request."},
-    {"rfc5905/7.4/kiss-code", "RFC 5905", "7.3, 7.4", Level::Should,
-     "A reply with stratum 0 carries a kiss code in its reference ID, unless it announces LI 3."},
-    {"rfc5905/7.3/stratum-range", "RFC 5905", "7.3", Level::Must, "The stratum is 0-16; 17-255 are reserved."},
-    {"rfc5905/7.3/leap-consistent", "RFC 5905", "7.3", Level::Should,
-     "LI 3 (unsynchronized) goes with stratum 0 or 16."},
-    {"rfc5905/8/one-reply", "RFC 5905", "A.5.3", Level::Should, "A server sends one reply to each request."},
-    {"rfc5905/7.3/well-formed", "RFC 5905", "7.3, 7.5; RFC 7822 §3", Level::Should,
-     "A datagram on the NTP port in modes 0-5 is a well-formed NTP packet."},
-    {"rfc5905/9.2/symmetric-origin", "RFC 5905", "9.2, 8", Level::Must,
-     "A symmetric-mode packet's origin is the transmit timestamp of the peer's last packet (0 on first contact)."},
-}};
+// One rule model: every rule replay applies is a case of a suite, with its id, citation, level
+// and requirement; the capture is judged with the verifiers the case uses.
+constexpr std::array<std::string_view, 20> kRuleIds = {
+    "rfc5905/8/origin-copy",        "rfc5905/8/reply-mode",           "rfc5905/A.5.1/vn0",
+    "rfc5905/A.5.1/vn1",            "rfc5905/A.5.1/vn2",              "rfc5905/A.5.1/vn3",
+    "rfc5905/A.5.1/vn4",            "rfc5905/A.5.1/vn5",              "rfc5905/A.5.1/vn6",
+    "rfc5905/A.5.1/vn7",            "rfc5905/8/poll-echo",            "rfc5905/8/receive-before-transmit",
+    "rfc5905/8/transmit-nonzero",   "rfc5905/8/no-amplification",     "rfc5905/7.4/kiss-code",
+    "rfc5905/7.3/stratum-range",    "rfc5905/7.3/leap-consistent",    "rfc5905/8/one-reply",
+    "rfc5905/7.3/well-formed",      "rfc5905/9.2/mode1",
+};
+
+const std::vector<Rule>& rule_table() {
+  static const std::vector<Rule> table = [] {
+    std::vector<Rule> t;
+    const auto cases = conformance::all_cases();
+    for (std::string_view id : kRuleIds) {
+      const auto it = std::find_if(cases.begin(), cases.end(), [&](const conformance::Case* c) { return c->id == id; });
+      if (it == cases.end()) std::abort();  // a rule without its case: replay_test names it
+      t.push_back({(*it)->id, (*it)->rfc, (*it)->section, (*it)->level, (*it)->requirement});
+    }
+    return t;
+  }();
+  return table;
+}
 
 const Rule& rule(std::string_view id) {
-  for (const auto& r : kRules) {
+  for (const auto& r : rule_table()) {
     if (r.id == id) return r;
   }
-  return kRules[0];  // unreachable: every id used below is in the table
+  std::abort();  // every id used below is in kRuleIds (replay_test: EveryRuleIsACase)
 }
+
+// RFC 5905 A.5.1: the case of the request's version, which says how it is answered.
+constexpr std::array<std::string_view, 8> kVersionCases = {
+    "rfc5905/A.5.1/vn0", "rfc5905/A.5.1/vn1", "rfc5905/A.5.1/vn2", "rfc5905/A.5.1/vn3",
+    "rfc5905/A.5.1/vn4", "rfc5905/A.5.1/vn5", "rfc5905/A.5.1/vn6", "rfc5905/A.5.1/vn7",
+};
 
 uint64_t word(const uint8_t* bytes) {
   uint64_t w;
@@ -76,7 +86,7 @@ bool is_ntp_mode(uint8_t first_byte, Mode m) { return static_cast<Mode>(first_by
 
 }  // namespace
 
-std::span<const Rule> rules() { return kRules; }
+std::span<const Rule> rules() { return rule_table(); }
 
 uint64_t Analyzer::Hash::operator()(const FlowKey& k) const {
   return finish_hash(flow_hash(k.client_address, k.server_address, k.ports_and_families));
@@ -266,7 +276,13 @@ void Analyzer::judge(const Flow& f, const Request& req, uint64_t reply_frame, co
   };
   check("rfc5905/8/no-amplification", conformance::check_no_amplification(req.length, reply.size()));
   check("rfc5905/8/reply-mode", conformance::check_mode(rq, rp));
-  check("rfc5905/A.5.3/version-echo", conformance::check_version_echo(rq, rp));
+  const std::string_view version_case = kVersionCases[rq.version & 7];
+  if (rq.version == 0 || rq.version > 4) {
+    check(version_case, conformance::Violation{"no reply: VN " + std::to_string(rq.version) + " is not implemented",
+                                               "a reply, VN " + std::to_string(rp.version)});
+  } else {
+    check(version_case, conformance::check_version_echo(rq, rp));
+  }
   check("rfc5905/7.4/kiss-code", conformance::check_kiss_shape(rp));
   // A kiss-o'-death is a message, not time (RFC 5905 §7.4): only its shape is judged, its
   // origin among it; ntpd's RATE copies the request's transmit into every timestamp and raises
@@ -339,7 +355,7 @@ void Analyzer::add_symmetric(const Datagram& d, const Header& h) {
     ++stats_.symmetric_checks;
     if (h.origin != last->transmit) {
       ++stats_.symmetric_failures;
-      report(rule("rfc5905/9.2/symmetric-origin"), d.source, d.destination, 0, d.frame,
+      report(rule("rfc5905/9.2/mode1"), d.source, d.destination, 0, d.frame,
              "origin " + conformance::describe_timestamp(last->transmit) + " (the peer's last transmit)",
              "origin " + conformance::describe_timestamp(h.origin));
     }

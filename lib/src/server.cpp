@@ -222,7 +222,7 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   if (mb.has(Fault::ReferenceFuture)) h.reference = h.transmit + Duration::from_seconds(3600);
   if (mb.has(Fault::FrozenClock)) h.receive = h.transmit = state.reference_time;
   write_header(h, out.first<kHeaderLength>());
-  a.length = length;
+  a.length = mb.has(Fault::TruncatedReply) ? kHeaderLength - 1 : length;
   return a;
 }
 

@@ -145,4 +145,22 @@ inline RunResult run_command(const std::vector<std::string>& argv, std::chrono::
   return r;
 }
 
+// ntp-server on an ephemeral loopback port (NTP_SERVER_BIN, which the including test defines),
+// with `extra` options; `port` is empty when it did not start. Ended by PID with the object.
+#ifdef NTP_SERVER_BIN
+struct RunningServer {
+  explicit RunningServer(const std::vector<std::string>& extra) : proc([&] {
+    std::vector<std::string> argv = {NTP_SERVER_BIN, "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return ChildProcess(argv);
+  }()) {
+    const auto line = proc.read_line(std::chrono::milliseconds(5000)).value_or("");
+    const auto colon = line.rfind(':');
+    if (line.rfind("NTP server listening on", 0) == 0 && colon != std::string::npos) port = line.substr(colon + 1);
+  }
+  ChildProcess proc;
+  std::string port;
+};
+#endif
+
 }  // namespace ntpkit::test

@@ -40,6 +40,7 @@ const std::vector<Twin> kTwins = {
     {"rfc5905/8/no-amplification", {"--misbehave", "oversize-reply"}, "fail", "a reply of 64 bytes"},
     {"rfc5905/7.3/stratum-range", {"--misbehave", "stratum=17"}, "fail", "stratum 17 \\(reserved\\)"},
     {"rfc5905/7.4/kiss-code", {"--misbehave", "stratum-0-without-kiss"}, "warn", "127.0.0.1\\), no kiss code"},
+    {"rfc5905/7.3/well-formed", {"--misbehave", "truncated-reply"}, "warn", "47 bytes; "},
     {"rfc5905/7.3/refid-stratum1", {"--refid", "1.2.3.4"}, "warn", "reference ID 1.2.3.4"},
     {"rfc5905/7.3/leap-consistent", {"--misbehave", "leap-alarm"}, "warn", "LI 3 .* with stratum 1"},
     {"rfc5905/7.3/precision", {"--precision", "0"}, "warn", "precision 2\\^0 s"},
@@ -101,19 +102,7 @@ const std::vector<Twin> kTwins = {
 };
 // clang-format on
 
-struct RunningServer {
-  explicit RunningServer(const std::vector<std::string>& extra) : proc([&] {
-    std::vector<std::string> argv = {NTP_SERVER_BIN, "--listen", "127.0.0.1:0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return test::ChildProcess(argv);
-  }()) {
-    const auto line = proc.read_line(5000ms).value_or("");
-    const auto colon = line.rfind(':');
-    if (line.rfind("NTP server listening on", 0) == 0 && colon != std::string::npos) port = line.substr(colon + 1);
-  }
-  test::ChildProcess proc;
-  std::string port;
-};
+using test::RunningServer;
 
 class SuiteTwin : public ::testing::TestWithParam<Twin> {};
 
@@ -185,7 +174,7 @@ TEST(SuiteReports, JUnitIsReadByAJUnitConsumer) {
                                     "--junit", junit, "-t", "0.5", "127.0.0.1:" + server.port},
                                    20000ms);
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  const auto check = test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "15", "4", "rfc5905/8/origin-copy",
+  const auto check = test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "16", "4", "rfc5905/8/origin-copy",
                                         "rfc5905/8/origin-copy-all-ones", "rfc5905/8/origin-copy-era1",
                                         "rfc5905/8/origin-copy-low-bits"},
                                        20000ms);

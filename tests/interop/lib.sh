@@ -455,6 +455,17 @@ start_openntpd() {
     OPENNTPD_TARGET=127.0.0.1:123
 }
 
+# await_serving SECONDS — probe_wait on the daemon a test started ($PID in $NS at $TARGET, until
+# $READY holds); on failure it stops the daemon ($LABEL, $LOG) and fails the test.
+await_serving() {
+    local rc=0
+    probe_wait "$1" "$PID" "$NS" "$TARGET" "$READY" || rc=$?
+    [[ $rc == 0 ]] && return 0
+    stop_daemon "$PID" "$LABEL" "$LOG"
+    [[ $rc == 2 ]] && fail "$LABEL exited before it served"
+    fail "$LABEL did not serve as expected within $1 s (waited for: $READY)"
+}
+
 # probe_wait SECONDS PID NS TARGET PYEXPR — ask TARGET (from netns NS) for the time with
 # ntp-probe every 0.5 s until its reply satisfies PYEXPR, a Python expression over the
 # reply's JSON object `r` (0), PID exits (2) or SECONDS pass (1). Shows the reply it

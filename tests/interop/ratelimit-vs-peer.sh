@@ -62,13 +62,7 @@ case $peer in
 esac
 say "server under test: $LABEL at $TARGET${NS:+ in netns $NS}, rate limiting as shipped"
 
-rc=0
-probe_wait 60 "$PID" "$NS" "$TARGET" "$READY" || rc=$?
-if [[ $rc != 0 ]]; then
-    stop_daemon "$PID" "$LABEL" "$LOG"
-    [[ $rc == 2 ]] && fail "$LABEL exited before it served"
-    fail "$LABEL did not serve as expected within 60 s (waited for: $READY)"
-fi
+await_serving 60
 
 # run_suite NAME SUITE SECONDS ARGS... — one suite; JSON in $WORK/NAME.SUITE.json, text beside
 # it. Sets SUITE_RC and SUITE_MS.
@@ -152,7 +146,11 @@ if s["fail"] != 0:
 burst = [c for c in doc["cases"] if c["id"] == "ratelimit/burst"]
 said = rl["detected"] or bool(burst and burst[0]["summary"].startswith("limits"))
 open_cases = [c for c in doc["cases"] if c["outcome"] == "inconclusive"]
-if open_cases and not rl["detected"] and rl["silent_cases"] == 0:
+if len(open_cases) == s["total"] and doc["exit_code"] == 3 and rl["retried"] == 0:
+    # Nothing answered this address in the whole run: the limit of the suite before still holds
+    # (ntpsec's average decays slowly). From this run alone that is a silent server: exit 3.
+    print("  note: no answer at all from this address in this suite (exit 3, every case inconclusive)")
+elif open_cases and not rl["detected"] and rl["silent_cases"] == 0:
     ok = False
     print("  %d case(s) inconclusive, and the report does not say that the server limits" % len(open_cases))
 if said:

@@ -111,13 +111,7 @@ case $peer in
 esac
 say "server under test: $LABEL, $VERSION, at $TARGET${NS:+ in netns $NS}"
 
-rc=0
-probe_wait 40 "$PID" "$NS" "$TARGET" "$READY" || rc=$?
-if [[ $rc != 0 ]]; then
-    stop_daemon "$PID" "$LABEL" "$LOG"
-    [[ $rc == 2 ]] && fail "$LABEL exited before it served"
-    fail "$LABEL did not serve as expected within 40 s (waited for: $READY)"
-fi
+await_serving 40
 
 # run_suite SUITE N — one suite once; JSON in $WORK/SUITE.N.json, the text report in
 # $WORK/SUITE.N.txt.

@@ -46,6 +46,7 @@ TEST(KissShape, StratumZeroNeedsAnAsciiCodeEvenUnderLi3) {
   EXPECT_NE(zero->actual.find("stratum 0 (LI 3) with reference ID 0x00000000, no kiss code"), std::string::npos)
       << zero->actual;
   EXPECT_TRUE(check_kiss_shape(header(0, Leap::NoWarning, ReferenceId::from_ipv4({127, 0, 0, 1}))));
+  EXPECT_TRUE(check_kiss_shape(header(0, Leap::NoWarning, ReferenceId::from_ascii("ABCD"))));  // not registered, not X
 }
 
 const Case& find_case(std::string_view id) {

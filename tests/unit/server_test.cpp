@@ -455,6 +455,15 @@ TEST(Misbehave, GarbageReplyHasTheRequestsLength) {
   EXPECT_NE(o.header().value_or(Header{}).origin, kClientTransmit);
 }
 
+TEST(Misbehave, TruncatedReplyIsShortOfAHeader) {
+  Fixture f;
+  f.mb = with("truncated-reply");
+  const auto o = f.run(request());
+  ASSERT_TRUE(o.action.is_reply());
+  EXPECT_EQ(o.bytes.size(), kHeaderLength - 1);
+  EXPECT_FALSE(parse(o.bytes).ok());
+}
+
 TEST(Misbehave, DuplicateDelayAndDrop) {
   Fixture f;
   f.mb = with("duplicate-reply");

@@ -43,8 +43,9 @@ enum class Fault : uint8_t {
   IgnoreMac,              // answer MAC'd requests with plain time, no crypto-NAK
   FrozenClock,            // receive and transmit stuck at the reference time: a cached answer
   ReplyFromOtherPort,     // send the reply from another UDP port than the request came to
+  TruncatedReply,         // the reply cut to 47 bytes, short of a header
 };
-inline constexpr size_t kFaultCount = 29;
+inline constexpr size_t kFaultCount = 30;
 
 struct FaultInfo {
   Fault fault;

@@ -42,6 +42,18 @@ const std::vector<Case>& cases() {
          });
        },
        true},
+      // RFC 5905 §7.3 (Figure 8: the header is 48 octets) and RFC 7822 §3 (what may follow it):
+      // a reply the parser cannot read is no NTP packet. Judged in every case that reads a
+      // reply; this case names it, and replay's finding for an unreadable datagram is this one.
+      {"rfc5905/7.3/well-formed", "RFC 5905", "7.3, 7.5; RFC 7822 §3", Level::Should,
+       "A reply is a well-formed NTP packet: a whole 48-byte header, then only whole extension fields and at most "
+       "one MAC.",
+       Expect::Reply, plain_request,
+       [](const Observation& o, const JudgeContext&) {
+         return with_reply(o, [](const Header&, const PacketView& rp, const Received&) {
+           return satisfied("a well-formed " + std::to_string(rp.size()) + "-byte packet");
+         });
+       }},
       header_case("rfc5905/7.3/refid-stratum1", "7.3", Level::Should,
                   "A stratum-1 reference ID is a four-character ASCII string, left-justified and zero-padded.",
                   check_stratum1_refid, "the reference ID has the shape its stratum asks for"),

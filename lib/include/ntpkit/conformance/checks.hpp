@@ -86,11 +86,12 @@ namespace detail {
   return detail::stratum_range_violation(reply.stratum);
 }
 // RFC 5905 §7.3: "For packet stratum 0 (unspecified or invalid), this [the reference ID] is a
-// four-character ASCII string, called the 'kiss code'". Stratum 0 with a reference ID that is no
-// ASCII code (0x00000000, an address) breaks that, whatever the leap indicator says.
+// four-character ASCII string, called the 'kiss code'", one of Figure 13's (IANA's registry) or,
+// for experiments, one that begins with "X" (§7.4). Stratum 0 with any other reference ID
+// (0x00000000, an address) breaks that, whatever the leap indicator says.
 [[nodiscard]] inline Check check_kiss_shape(const Header& reply) {
   if (reply.stratum != 0 || reply.reference_id.kiss_code()) return std::nullopt;
-  if (reply.reference_id.raw() != 0 && reply.reference_id.is_printable_ascii()) return std::nullopt;  // "XFOO"
+  if (reply.reference_id.bytes()[0] == 'X' && reply.reference_id.is_printable_ascii()) return std::nullopt;
   return detail::kiss_shape_violation(reply);
 }
 // LI 3 means the server's clock is not synchronized; a synchronized stratum contradicts it.
