@@ -160,7 +160,7 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
   replay::Analyzer analyzer;
   const net::Endpoint us = endpoint_of(client->local_sockaddr());
   const net::Endpoint them = endpoint_of(client->peer_sockaddr());
-  std::unordered_map<uint64_t, uint64_t> frame_by_transmit;  // the first request with it
+  std::unordered_map<uint64_t, std::vector<uint64_t>> frames_by_transmit;  // the requests with it, in order
   std::map<uint64_t, std::vector<uint8_t>> live_replies;       // by request frame, for comparing
   std::map<uint64_t, const std::vector<uint8_t>*> request_of;  // frame -> request bytes
   std::deque<uint64_t> outstanding;                            // requests without a reply, in order
@@ -174,15 +174,24 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
       outstanding.push_back(e.frame);
       last_sent = e.frame;
       if (e.bytes.size() >= kHeaderLength) {
-        frame_by_transmit.emplace(parse_header(std::span<const uint8_t>(e.bytes).first<kHeaderLength>()).transmit.raw(),
-                                  e.frame);
+        frames_by_transmit[parse_header(std::span<const uint8_t>(e.bytes).first<kHeaderLength>()).transmit.raw()]
+            .push_back(e.frame);
       }
       continue;
     }
     uint64_t frame = 0;
     if (e.bytes.size() >= kHeaderLength) {
       const Header h = parse_header(std::span<const uint8_t>(e.bytes).first<kHeaderLength>());
-      if (auto it = frame_by_transmit.find(h.origin.raw()); it != frame_by_transmit.end()) frame = it->second;
+      // The same request recorded twice is answered twice: the first of them still unanswered.
+      if (auto it = frames_by_transmit.find(h.origin.raw()); it != frames_by_transmit.end()) {
+        frame = it->second.front();
+        for (uint64_t f : it->second) {
+          if (answered.count(f) == 0) {
+            frame = f;
+            break;
+          }
+        }
+      }
     }
     if (frame == 0) frame = !outstanding.empty() ? outstanding.front() : last_sent;
     if (frame == 0) continue;  // nothing sent yet: cannot be an answer

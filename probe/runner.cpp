@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "ntpkit/clock.hpp"
@@ -101,7 +102,7 @@ class CaseRun {
     local_ = client_->local_sockaddr();
 
     // Silence means something only if the server answers a valid request around it.
-    if (c_.expect != Expect::Reply) obs.alive_before = bracket();
+    if (c_.expect != Expect::Reply) obs.alive_before = bracket(nullptr);
     if (obs.alive_before && !out_of_time_) {
       for (unsigned attempt = 0; attempt <= retries_; ++attempt) {
         // A late answer to an earlier attempt must not be judged against this one.
@@ -121,7 +122,7 @@ class CaseRun {
     }
     const bool unanswered_while_limited = paced_ && c_.expect == Expect::Reply && obs.received.empty();
     if (!out_of_time_ && !unanswered_while_limited && (c_.expect != Expect::Reply || obs.received.empty())) {
-      obs.alive_after = bracket();
+      obs.alive_after = bracket(&obs);
     }
     if (out_of_time_) return std::nullopt;
     CaseResult r = evaluate(c_, std::move(obs), s_.judge, s_.strict);
@@ -131,9 +132,20 @@ class CaseRun {
       r.judgement = {Finding::Inconclusive, "rate limited: no answer while the server limits this address", "", ""};
       return r;
     }
+    // A burst judges the limit it provokes itself (it runs last): nothing of it marks the lane.
+    if (c_.floods) return r;
+    const Observation& o = r.observation;
+    // Silence around which the brackets got a RATE kiss-o'-death is the limiter's, not a verdict.
+    if (bracket_rate_kiss_ && o.received.empty() && r.limit == Limit::None && r.outcome != Outcome::Fail) {
+      r.outcome = Outcome::Inconclusive;
+      r.limit = Limit::RateKiss;
+      r.judgement = {Finding::Inconclusive,
+                     "rate limited: the requests around this one got a RATE kiss-o'-death, so its silence says nothing",
+                     "", ""};
+      return r;
+    }
     // Brackets that go silent after the server has answered: the server limits us (or has
     // stopped; the paced retries tell which).
-    const Observation& o = r.observation;
     if (r.outcome == Outcome::Inconclusive && r.limit == Limit::None && shared_.answered > 0 &&
         (!o.alive_before || (o.received.empty() && !o.alive_after))) {
       r.limit = Limit::Silence;
@@ -159,6 +171,10 @@ class CaseRun {
       return false;
     }
     pacer_.wait();
+    if (Clock::now() >= shared_.deadline) {  // --interval may have waited past it
+      out_of_time_ = true;
+      return false;
+    }
     const Timestamp t1 = SystemClock().now();
     (void)client_->send(bytes);  // a send error shows as silence, bracketed like any other
     if (s_.log != nullptr) s_.log->add(t1, local_, client_->peer_sockaddr(), {bytes.begin(), bytes.end()});
@@ -182,7 +198,7 @@ class CaseRun {
     ++shared_.answered;
     if (d.bytes.size() >= kHeaderLength && is_rate_limit(parse_header(std::span<const uint8_t>(d.bytes).first<kHeaderLength>()))) {
       ++shared_.rate_kisses;
-      lane_.mark_limited();
+      if (!c_.floods) lane_.mark_limited();
     }
   }
 
@@ -228,8 +244,12 @@ class CaseRun {
     }
   }
 
-  // A valid client request; true if anything came back (with retries).
-  bool bracket() {
+  // A valid client request; true if the server answered it (with retries). A late answer to
+  // the stimulus (its origin is one of the stimulus's transmits) is no answer to the bracket:
+  // it goes to `late` (the bracket after), where the case judges it. Anything else shows the
+  // server is there, even an answer that breaks the rules judged elsewhere (a wrong origin, a
+  // wrong length, a kiss-o'-death).
+  bool bracket(Observation* late) {
     for (unsigned attempt = 0; attempt <= retries_; ++attempt) {
       Header h;
       h.version = 4;
@@ -249,8 +269,20 @@ class CaseRun {
           break;
         }
         arrived(*d);
-        // Any answer shows the server is there, even one that breaks the rules we judge
-        // elsewhere (a wrong origin, a wrong length, a kiss-o'-death).
+        if (!d->from_peer) continue;
+        if (d->bytes.size() >= kHeaderLength) {
+          const Header reply = parse_header(std::span<const uint8_t>(d->bytes).first<kHeaderLength>());
+          if (late != nullptr && answers_stimulus(*late, reply.origin)) {
+            if (late->received.size() < kMaxKeptReplies + late->sent.size()) {
+              const size_t length = d->bytes.size();
+              if (length > kMaxKeptBytes) d->bytes = std::vector<uint8_t>(d->bytes.begin(), d->bytes.begin() + kMaxKeptBytes);
+              late->received.push_back({std::move(d->bytes), d->received, d->from_peer, d->source, length});
+            }
+            ++late->received_total;
+            continue;
+          }
+          if (is_rate_limit(reply)) bracket_rate_kiss_ = true;
+        }
         return true;
       }
     }
@@ -270,6 +302,17 @@ class CaseRun {
   unsigned retries_;
   bool paced_;
   bool out_of_time_ = false;
+  bool bracket_rate_kiss_ = false;  // a bracket was answered with a RATE kiss-o'-death
+
+  static bool answers_stimulus(const Observation& o, Timestamp origin) {
+    for (const auto& s : o.sent) {
+      if (s.bytes.size() >= kHeaderLength &&
+          parse_header(std::span<const uint8_t>(s.bytes).first<kHeaderLength>()).transmit == origin) {
+        return true;
+      }
+    }
+    return false;
+  }
 };
 
 CaseResult inconclusive(const Case& c, std::string why) {
@@ -284,6 +327,17 @@ std::string seconds_text(std::chrono::milliseconds ms) {
   std::array<char, 32> b{};
   std::snprintf(b.data(), b.size(), "%.1f", static_cast<double>(ms.count()) / 1000.0);
   return b.data();
+}
+
+// A case's run, whatever it throws (a bad allocation, a thread that cannot be made): an
+// inconclusive result with the reason, never std::terminate from a worker.
+std::optional<CaseResult> run_guarded(const Case& c, const RunSettings& s, Pacer& pacer, Lane& lane, Shared& shared,
+                                      bool paced) {
+  try {
+    return CaseRun(c, s, pacer, lane, shared, paced).run();
+  } catch (const std::exception& e) {
+    return inconclusive(c, std::string("the probe could not run this case: ") + e.what());
+  }
 }
 
 // Would running the case again, paced, tell more? A kiss-o'-death RATE or silent brackets say
@@ -331,15 +385,26 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
   std::atomic<size_t> first_wave_done{0};
   std::vector<std::thread> threads;
   threads.reserve(workers);
+  // Starts `work` on a thread of its own; where none can be made, runs it here.
+  const auto start = [&](auto work) {
+    try {
+      threads.emplace_back(work);
+    } catch (const std::system_error&) {
+      work();
+    }
+  };
   for (size_t w = 0; w < workers; ++w) {
-    threads.emplace_back([&] {
+    start([&] {
       for (size_t k = next++; k < cases.size(); k = next++) {
         const size_t i = order[k];
         if (k >= first_burst) {
           while (first_wave_done < first_burst) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         Lane& lane = lane_of(i);
-        if (!lane.limited) results[i] = CaseRun(*cases[i], settings, pacer, lane, shared).run();
+        if (!lane.limited) results[i] = run_guarded(*cases[i], settings, pacer, lane, shared, false);
+        if (!results[i] && !lane.limited) {
+          results[i] = inconclusive(*cases[i], "not run: the --budget of " + seconds_text(settings.budget) + " s was spent");
+        }
         finished();
         if (k < first_burst) ++first_wave_done;
       }
@@ -351,7 +416,15 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
   // A burst case judges limiting itself and stands.
   for (size_t i = 0; i < cases.size(); ++i) {
     Lane& lane = lane_of(i);
-    if (!results[i] || needs_retry(*results[i], lane.limited && !cases[i]->floods)) lane.deferred.push_back(i);
+    if (cases[i]->floods) {  // a burst, paced, is no burst: it stands or is left open
+      if (!results[i]) {
+        results[i] = inconclusive(*cases[i], "rate limited: the server already limited this address, so a burst "
+                                             "would judge the limiter's state");
+        results[i]->limit = Limit::Silence;
+      }
+      continue;
+    }
+    if (!results[i] || needs_retry(*results[i], lane.limited)) lane.deferred.push_back(i);
   }
   const size_t answered_before_paced = shared.answered;
 
@@ -376,7 +449,7 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
   for (auto& lane_ptr : lanes) {
     Lane& lane = *lane_ptr;
     if (lane.deferred.empty()) continue;
-    threads.emplace_back([&] {
+    start([&] {
       lane.interval = std::max(settings.retry_interval, settings.interval);
       lane.next = Clock::now() + lane.interval;  // a first pause: let the limiter recover
       std::deque<size_t> queue(lane.deferred.begin(), lane.deferred.end());
@@ -387,7 +460,7 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
       while (!queue.empty()) {
         const size_t i = queue.front();
         queue.pop_front();
-        auto r = spent ? std::nullopt : CaseRun(*cases[i], settings, pacer, lane, shared, true).run();
+        auto r = spent ? std::nullopt : run_guarded(*cases[i], settings, pacer, lane, shared, true);
         if (!r) {
           spent = true;
           const bool was_limited = results[i].has_value();

@@ -93,6 +93,17 @@ Result<Target, std::string> parse_target(const std::string& spec, uint16_t defau
     port = spec.substr(colon + 1);
   } else {
     t.host = spec;  // a name, an IPv4 address, or a bare IPv6 address
+    // A bare IPv6 address whose last group could be a port ("::1:123": [::1]:123, or the address
+    // ::1:123 on port 123?) is refused, never guessed.
+    if (const auto last = spec.rfind(':'); last != std::string::npos && last + 1 < spec.size() &&
+                                           spec.find_first_not_of("0123456789", last + 1) == std::string::npos) {
+      in6_addr a{};
+      const std::string head = spec.substr(0, last);
+      if (inet_pton(AF_INET6, head.c_str(), &a) == 1) {
+        return Failure{"'" + spec + "' is ambiguous: write [" + head + "]:" + spec.substr(last + 1) + " for a port, or [" +
+                       spec + "] for the address"};
+      }
+    }
   }
   if (t.host.empty()) return Failure{"'" + spec + "': no host"};
   if (!port.empty() || (spec.size() > 0 && spec.back() == ':')) {

@@ -80,6 +80,11 @@ std::string to_config(const Options& o, Config& c) {
         std::stoi(port) > 65535) {
       return "--listen " + spec + ": give ADDR:PORT, e.g. 127.0.0.1:123 or [::1]:123";
     }
+    // "::1:123" could be [::1]:123 or the address ::1:123 without a port: never guessed.
+    const std::string host = spec.substr(0, colon);
+    if (host.find(':') != std::string::npos && !(host.front() == '[' && host.back() == ']')) {
+      return "--listen " + spec + ": write an IPv6 address in brackets, e.g. [::1]:123";
+    }
   }
 
   // RFC 5905 §7.3: stratum 16 means unsynchronized; on the wire it is sent as 0 with a kiss

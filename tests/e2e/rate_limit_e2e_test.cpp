@@ -233,5 +233,16 @@ TEST(HostileServer, ADuplicatedReplyIsNotACachedOne) {
   EXPECT_NE(r.out.find(R"("outcome":"warn")"), std::string::npos) << r.out;
 }
 
+// A reply to a must-be-dropped stimulus that comes late, while the bracket after it waits, is
+// the stimulus's answer, judged as such; it used to be taken for the bracket's and the case passed.
+TEST(HostileServer, ALateAnswerToTheStimulusIsNotTheBracketsAnswer) {
+  RunningServer server({"--misbehave", "answer-all-versions", "--misbehave", "delay=700"});
+  ASSERT_FALSE(server.port.empty());
+  const auto r = test::run_command({NTP_PROBE_BIN, "--suite", "rfc5905", "--case", "rfc5905/A.5.1/vn5", "-t", "0.5",
+                                    "--format", "json", "127.0.0.1:" + server.port},
+                                   20000ms);
+  EXPECT_NE(r.out.find(R"("outcome":"warn","summary":"the server answered")"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace ntpkit

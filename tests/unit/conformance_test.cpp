@@ -31,6 +31,7 @@ TEST(Classify, OneDefinitionOfAKissOfDeath) {
   EXPECT_EQ(classify(header(0, Leap::Unsynchronized, ReferenceId::from_kiss(KissCode::RATE))), ReplyKind::KissOfDeath);
   EXPECT_EQ(classify(header(0, Leap::NoWarning, ReferenceId::from_kiss(KissCode::RATE))), ReplyKind::KissOfDeath);
   EXPECT_EQ(classify(header(0, Leap::NoWarning, ReferenceId::from_kiss(KissCode::DENY))), ReplyKind::KissOfDeath);
+  EXPECT_EQ(classify(header(0, Leap::NoWarning, ReferenceId::from_ascii("XFOO"))), ReplyKind::KissOfDeath);
   EXPECT_TRUE(is_rate_limit(header(0, Leap::NoWarning, ReferenceId::from_kiss(KissCode::RATE))));
   EXPECT_FALSE(is_rate_limit(header(0, Leap::NoWarning, ReferenceId::from_kiss(KissCode::DENY))));
   // Stratum 0, LI 0, no code: a broken header, judged as time (and by check_kiss_shape).

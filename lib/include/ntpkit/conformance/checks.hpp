@@ -118,6 +118,8 @@ enum class ReplyKind : uint8_t {
   if (const auto code = h.reference_id.kiss_code()) {
     return *code == KissCode::INIT || *code == KissCode::STEP ? ReplyKind::Unsynchronized : ReplyKind::KissOfDeath;
   }
+  // An experimental code ("X...", §7.4) is a message too.
+  if (h.reference_id.bytes()[0] == 'X' && h.reference_id.is_printable_ascii()) return ReplyKind::KissOfDeath;
   // Stratum 0 without a code: unsynchronized under LI 3; otherwise a broken header judged as
   // time (and by check_kiss_shape).
   return h.leap == Leap::Unsynchronized ? ReplyKind::Unsynchronized : ReplyKind::Time;
