@@ -250,6 +250,8 @@ class CaseRun {
   // server is there, even an answer that breaks the rules judged elsewhere (a wrong origin, a
   // wrong length, a kiss-o'-death).
   bool bracket(Observation* late) {
+    // A late answer to an earlier bracket (the one before the stimulus) says nothing of now.
+    const size_t earlier = bracket_transmits_.size();
     for (unsigned attempt = 0; attempt <= retries_; ++attempt) {
       Header h;
       h.version = 4;
@@ -281,6 +283,8 @@ class CaseRun {
             ++late->received_total;
             continue;
           }
+          const auto first_mine = bracket_transmits_.begin() + static_cast<std::ptrdiff_t>(earlier);
+          if (std::find(bracket_transmits_.begin(), first_mine, reply.origin) != first_mine) continue;
           if (is_rate_limit(reply)) bracket_rate_kiss_ = true;
         }
         return true;
