@@ -128,8 +128,15 @@ std::string describe_rate_limit(const RateLimitReport& rl) {
     for (size_t i = 0; i < how.size(); ++i) out += (i ? ", " : "") + how[i];
     out += ")";
   }
-  out += ", first after " + std::to_string(rl.answered_before) + " answered datagram(s)";
-  if (rl.sources > 1) out += ", on " + std::to_string(rl.sources_limited) + " of " + std::to_string(rl.sources) + " source addresses";
+  // Only the bursts (which judge limiting themselves) saw it: no address was marked limited.
+  if (rl.sources_limited > 0) {
+    out += ", first after " + std::to_string(rl.answered_before) + " answered datagram(s)";
+    if (rl.sources > 1) {
+      out += ", on " + std::to_string(rl.sources_limited) + " of " + std::to_string(rl.sources) + " source addresses";
+    }
+  } else {
+    out += ", to the bursts that test it";
+  }
   if (rl.retried > 0) {
     std::array<char, 64> pace{};
     std::snprintf(pace.data(), pace.size(), "%.1f", rl.final_interval_s);
