@@ -2,6 +2,8 @@
 // (`ntp-probe --suite rfc5905 HOST:PORT`); other jobs are subcommands, one file each.
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+
 #include "bench_command.hpp"
 #include "query_command.hpp"
 #include "replay_command.hpp"
@@ -10,6 +12,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"ntp-probe: tells whether an NTP server behaves as the RFCs say"};
   app.require_subcommand(0, 1);
+  app.set_version_flag("--version", "ntp-probe " NTPKIT_VERSION);
   ntpkit::probe::SuiteOptions suite;
   ntpkit::probe::setup_suite(app, suite);
   ntpkit::probe::QueryOptions query;
@@ -29,5 +32,10 @@ int main(int argc, char** argv) {
   if (q->parsed()) return ntpkit::probe::run_query(query);
   if (r->parsed()) return ntpkit::probe::run_replay(replay);
   if (b->parsed()) return ntpkit::probe::run_bench(bench);
+  // A word that looks like a command is not a host name to look up.
+  if (const std::string word = ntpkit::probe::command_like(suite.target); !word.empty()) {
+    std::fprintf(stderr, "ntp-probe: '%s' is not a command or a server%s\n", suite.target.c_str(), word.c_str());
+    return 2;
+  }
   return ntpkit::probe::run_suite(suite);
 }

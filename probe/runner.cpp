@@ -63,8 +63,7 @@ struct Lane {
   std::atomic<size_t> answered_before{0};  // ... before the first sign of limiting
   std::chrono::milliseconds interval{0};  // set for the paced retries, which run on one thread a lane
   Clock::time_point next{};
-  std::mutex mutex;                       // guards `deferred` in the concurrent phase
-  std::vector<size_t> deferred;           // case indices to run again, paced
+  std::vector<size_t> deferred;           // case indices to run again, paced (filled after the concurrent phase)
 
   void mark_limited() {
     if (!limited.exchange(true)) answered_before = answered.load();

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -57,6 +58,37 @@ void setup_suite(CLI::App& app, SuiteOptions& o) {
   app.add_option("--color", o.colour, "auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
   app.add_flag("-4", o.ipv4, "use IPv4 only");
   app.add_flag("-6", o.ipv6, "use IPv6 only");
+}
+
+namespace {
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string command_like(const std::string& target) {
+  if (target == "help") return "; for help: ntp-probe --help";
+  if (target == "version") return "; for the version: ntp-probe --version";
+  if (target.empty() || target.find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos) return "";
+  for (std::string_view command : {"query", "replay", "bench"}) {
+    if (edit_distance(target, command) <= 2) {
+      return "; did you mean " + std::string(command) + "? (ntp-probe --help lists the commands)";
+    }
+  }
+  return "";
 }
 
 namespace {

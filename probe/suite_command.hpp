@@ -34,6 +34,9 @@ struct SuiteOptions {
 };
 
 void setup_suite(CLI::App& app, SuiteOptions& o);
+// For a target that looks like a mistyped command ("help", "version", "qurey"): a hint such as
+// "; did you mean query?" (never empty then); "" for anything that may be a host.
+[[nodiscard]] std::string command_like(const std::string& target);
 // Exit codes: 0 no failure, 1 a conformance failure, 2 usage, 3 unreachable or all inconclusive.
 [[nodiscard]] int run_suite(const SuiteOptions& o);
 

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   CLI::App app{"ntp-server: a reference NTP server (RFC 5905) that can misbehave on purpose"};
   Options opts;
   setup_options(app, opts);
+  app.set_version_flag("--version", "ntp-server " NTPKIT_VERSION);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
