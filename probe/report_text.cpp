@@ -50,6 +50,10 @@ void evidence(std::string& out, const Report& r, const Entry& e) {
                 c.observation.sent.size(), sent_bytes, c.observation.received.size(), recv_bytes,
                 sent_bytes == 0 ? 0.0 : static_cast<double>(recv_bytes) / static_cast<double>(sent_bytes));
   line("ledger:      ", ledger.data());
+  if (c.observation.received_total > c.observation.received.size()) {
+    line("flood:       ", std::to_string(c.observation.received_total) + " datagrams came back; the first " +
+                           std::to_string(c.observation.received.size()) + " are kept as evidence");
+  }
   line("reproduce:   ", reproduction(r, c));
 }
 

@@ -232,13 +232,7 @@ class CaseRun {
       }
       arrived(*d);
       if (is_stale_reply(d->bytes)) continue;
-      // A flood is counted; the first replies, each cut to kMaxKeptBytes, are the evidence.
-      ++obs.received_total;
-      if (obs.received.size() < kMaxKeptReplies + obs.sent.size()) {
-        const size_t length = d->bytes.size();
-        if (length > kMaxKeptBytes) d->bytes = std::vector<uint8_t>(d->bytes.begin(), d->bytes.begin() + kMaxKeptBytes);
-        obs.received.push_back({std::move(d->bytes), d->received, d->from_peer, d->source, length});
-      }
+      keep(obs, std::move(*d));
       if (c_.expect == Expect::Reply && obs.received.size() == 1) deadline = std::min(deadline, Clock::now() + grace);
     }
   }
@@ -274,12 +268,7 @@ class CaseRun {
         if (d->bytes.size() >= kHeaderLength) {
           const Header reply = parse_header(std::span<const uint8_t>(d->bytes).first<kHeaderLength>());
           if (late != nullptr && answers_stimulus(*late, reply.origin)) {
-            if (late->received.size() < kMaxKeptReplies + late->sent.size()) {
-              const size_t length = d->bytes.size();
-              if (length > kMaxKeptBytes) d->bytes = std::vector<uint8_t>(d->bytes.begin(), d->bytes.begin() + kMaxKeptBytes);
-              late->received.push_back({std::move(d->bytes), d->received, d->from_peer, d->source, length});
-            }
-            ++late->received_total;
+            keep(*late, std::move(*d));
             continue;
           }
           const auto first_mine = bracket_transmits_.begin() + static_cast<std::ptrdiff_t>(earlier);
@@ -306,6 +295,16 @@ class CaseRun {
   bool paced_;
   bool out_of_time_ = false;
   bool bracket_rate_kiss_ = false;  // a bracket was answered with a RATE kiss-o'-death
+
+  // A flood is counted; the first replies, each cut to kMaxKeptBytes (its length kept), are the
+  // evidence.
+  static void keep(Observation& o, Datagram d) {
+    ++o.received_total;
+    if (o.received.size() >= kMaxKeptReplies + o.sent.size()) return;
+    const size_t length = d.bytes.size();
+    if (length > kMaxKeptBytes) d.bytes = std::vector<uint8_t>(d.bytes.begin(), d.bytes.begin() + kMaxKeptBytes);
+    o.received.push_back({std::move(d.bytes), d.received, d.from_peer, d.source, length});
+  }
 
   static bool answers_stimulus(const Observation& o, Timestamp origin) {
     for (const auto& s : o.sent) {
