@@ -6,10 +6,10 @@
 
 #include "ntpkit/conformance/case.hpp"
 #include "ntpkit/conformance/suite.hpp"
-#include "ntpkit/exchange.hpp"
-#include "ntpkit/parse.hpp"
-#include "ntpkit/serialize.hpp"
-#include "ntpkit/server.hpp"
+#include "ntpkit/conformance/exchange.hpp"
+#include "ntpkit/wire/parse.hpp"
+#include "ntpkit/wire/serialize.hpp"
+#include "ntpkit/server/server.hpp"
 
 namespace {
 

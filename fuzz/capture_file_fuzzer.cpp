@@ -5,12 +5,12 @@
 #include <cstdint>
 #include <span>
 
-#include "capture_analysis.hpp"
+#include "ntpkit/capture/capture_file.hpp"
 #include "fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;  // fmemopen refuses an empty buffer
-  const auto r = ntpkit::probe::analyse_memory(std::span<const uint8_t>(data, size), {123, 4123});
+  const auto r = ntpkit::capture::analyse_memory(std::span<const uint8_t>(data, size), {123, 4123});
   const auto& s = r.stats;
   NTPKIT_FUZZ_CHECK(s.exchanges <= s.requests && s.exchanges <= s.replies);
   NTPKIT_FUZZ_CHECK(s.datagrams <= r.frames);

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "fuzz_check.hpp"
-#include "ntpkit/parse.hpp"
-#include "ntpkit/serialize.hpp"
+#include "ntpkit/wire/parse.hpp"
+#include "ntpkit/wire/serialize.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ntpkit;

@@ -15,7 +15,8 @@
 #include <span>
 
 #include "fuzz_check.hpp"
-#include "ntpkit/frame.hpp"
+#include "ntpkit/capture/frame.hpp"
+#include "ntpkit/capture/reassembly.hpp"
 
 namespace {
 

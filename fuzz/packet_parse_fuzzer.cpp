@@ -5,8 +5,8 @@
 #include <span>
 
 #include "fuzz_check.hpp"
-#include "ntpkit/parse.hpp"
-#include "ntpkit/serialize.hpp"
+#include "ntpkit/wire/parse.hpp"
+#include "ntpkit/wire/serialize.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::span<const uint8_t> in(data, size);

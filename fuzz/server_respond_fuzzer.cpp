@@ -6,8 +6,8 @@
 #include <span>
 
 #include "fuzz_check.hpp"
-#include "ntpkit/parse.hpp"
-#include "ntpkit/server.hpp"
+#include "ntpkit/wire/parse.hpp"
+#include "ntpkit/server/server.hpp"
 
 namespace {
 constexpr size_t kPrefix = 9;  // 8 bytes receive time, 1 byte policy bits

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "fuzz_check.hpp"
-#include "ntpkit/time.hpp"
+#include "ntpkit/wire/time.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ntpkit;

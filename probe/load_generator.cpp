@@ -10,9 +10,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "ntpkit/exchange.hpp"
-#include "ntpkit/parse.hpp"
-#include "ntpkit/serialize.hpp"
+#include "ntpkit/conformance/exchange.hpp"
+#include "ntpkit/wire/parse.hpp"
+#include "ntpkit/wire/serialize.hpp"
 
 namespace ntpkit::probe {
 namespace {

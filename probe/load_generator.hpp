@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "ntpkit/histogram.hpp"
-#include "ntpkit/result.hpp"
+#include "ntpkit/util/histogram.hpp"
+#include "ntpkit/util/result.hpp"
 
 namespace ntpkit::probe {
 

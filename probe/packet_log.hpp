@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ntpkit/time.hpp"
+#include "ntpkit/wire/time.hpp"
 
 namespace ntpkit::probe {
 

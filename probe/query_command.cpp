@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "json_writer.hpp"
-#include "ntpkit/clock.hpp"
-#include "ntpkit/exchange.hpp"
-#include "ntpkit/serialize.hpp"
+#include "ntpkit/util/clock.hpp"
+#include "ntpkit/conformance/exchange.hpp"
+#include "ntpkit/wire/serialize.hpp"
 #include "terminal.hpp"
 #include "udp_client.hpp"
 

@@ -9,11 +9,15 @@
 
 #include "escape.hpp"
 #include "json_writer.hpp"
-#include "capture_analysis.hpp"
+#include "ntpkit/capture/capture_file.hpp"
 #include "replay_live.hpp"
 #include "terminal.hpp"
 
 namespace ntpkit::probe {
+
+using capture::FileResult;
+using capture::analyse_file;
+using capture::Progress;
 
 namespace {
 

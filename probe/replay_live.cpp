@@ -12,8 +12,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "ntpkit/clock.hpp"
-#include "ntpkit/parse.hpp"
+#include "ntpkit/util/clock.hpp"
+#include "ntpkit/wire/parse.hpp"
 
 namespace ntpkit::probe {
 namespace {

@@ -8,10 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "capture_analysis.hpp"
+#include "ntpkit/capture/capture_file.hpp"
 #include "udp_client.hpp"
 
 namespace ntpkit::probe {
+
+using capture::FileResult;
+using capture::analyse_file;
 
 struct LiveOptions {
   Target target;

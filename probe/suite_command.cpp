@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <fstream>
 
-#include "ntpkit/clock.hpp"
+#include "ntpkit/util/clock.hpp"
 #include "ntpkit/conformance/suite.hpp"
-#include "ntpkit/misbehaviour.hpp"
+#include "ntpkit/server/misbehaviour.hpp"
 #include "report.hpp"
 #include "runner.hpp"
 #include "terminal.hpp"

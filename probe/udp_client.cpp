@@ -10,7 +10,7 @@
 #include <cstring>
 #include <memory>
 
-#include "ntpkit/clock.hpp"
+#include "ntpkit/util/clock.hpp"
 
 namespace ntpkit::probe {
 namespace {

@@ -2,7 +2,7 @@
 // how finely it can be read.
 #pragma once
 
-#include "ntpkit/packet.hpp"
+#include "ntpkit/wire/packet.hpp"
 
 namespace ntpkit::server {
 

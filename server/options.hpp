@@ -6,9 +6,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "ntpkit/misbehaviour.hpp"
-#include "ntpkit/rate_limit.hpp"
-#include "ntpkit/server.hpp"
+#include "ntpkit/server/misbehaviour.hpp"
+#include "ntpkit/server/rate_limit.hpp"
+#include "ntpkit/server/server.hpp"
 
 namespace ntpkit::server {
 

@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "kernel_clock.hpp"
-#include "ntpkit/parse.hpp"
+#include "ntpkit/wire/parse.hpp"
 
 namespace ntpkit::server {
 namespace {

@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "child_process.hpp"
-#include "ntpkit/parse.hpp"
-#include "ntpkit/serialize.hpp"
+#include "ntpkit/wire/parse.hpp"
+#include "ntpkit/wire/serialize.hpp"
 
 namespace ntpkit {
 namespace {

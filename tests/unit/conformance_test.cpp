@@ -5,7 +5,7 @@
 #include "ntpkit/conformance/case.hpp"
 #include "ntpkit/conformance/checks.hpp"
 #include "ntpkit/conformance/suite.hpp"
-#include "ntpkit/serialize.hpp"
+#include "ntpkit/wire/serialize.hpp"
 
 namespace ntpkit::conformance {
 namespace {

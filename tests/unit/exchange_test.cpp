@@ -1,6 +1,6 @@
 // The client's side of an exchange: offset and delay from T1..T4 (RFC 5905 §8), root distance,
 // and assess_reply's verdict on crafted replies.
-#include "ntpkit/exchange.hpp"
+#include "ntpkit/conformance/exchange.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "ntpkit/serialize.hpp"
+#include "ntpkit/wire/serialize.hpp"
 
 namespace ntpkit {
 namespace {

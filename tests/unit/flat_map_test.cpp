@@ -1,7 +1,7 @@
 // FlatMap and RingQueue: the containers under the capture replay's per-packet tables. FlatMap is
 // checked against std::unordered_map through random inserts and erases, with a hash that puts
 // many keys in the same run so that backward-shift deletion is exercised across the wrap.
-#include "ntpkit/flat_map.hpp"
+#include "ntpkit/util/flat_map.hpp"
 
 #include <gtest/gtest.h>
 

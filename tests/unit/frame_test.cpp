@@ -1,7 +1,8 @@
 // Frame decoding: each link type, VLAN stacks, IPv4/IPv6 headers and their lengths, fragment
 // reassembly (order, overlap, duplicates, timeout, memory), GRE and VXLAN tunnels, and the text
 // forms of addresses. Every frame is built by hand below.
-#include "ntpkit/frame.hpp"
+#include "ntpkit/capture/frame.hpp"
+#include "ntpkit/capture/reassembly.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "ntpkit/histogram.hpp"
+#include "ntpkit/util/histogram.hpp"
 
 #include <gtest/gtest.h>
 

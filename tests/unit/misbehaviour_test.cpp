@@ -1,6 +1,6 @@
 // Misbehaviour switches: the catalogue, "name" / "name=value" parsing with its error sentences,
 // and the exact decimal parser for seconds.
-#include "ntpkit/misbehaviour.hpp"
+#include "ntpkit/server/misbehaviour.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The packet model: reference-id views, kiss codes and the enum names.
-#include "ntpkit/packet.hpp"
+#include "ntpkit/wire/packet.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-#include "ntpkit/parse.hpp"
+#include "ntpkit/wire/parse.hpp"
 
 namespace ntpkit {
 namespace {

@@ -1,6 +1,6 @@
 // Framing: the header decode, RFC 7822 extension-field walk, MAC detection, and the error code
 // and byte offset for each way a datagram can be malformed.
-#include "ntpkit/parse.hpp"
+#include "ntpkit/wire/parse.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The leaky-bucket rate limiter: burst, one KoD per interval, debt repaid by elapsed time, and
 // per-address state. Time is passed in, so every instant below is exact.
-#include "ntpkit/rate_limit.hpp"
+#include "ntpkit/server/rate_limit.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,12 +1,12 @@
 // replay::Analyzer: pairing by flow and origin, and the shared verifiers on recorded exchanges.
-#include "ntpkit/replay.hpp"
+#include "ntpkit/capture/replay.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "ntpkit/conformance/suite.hpp"
-#include "ntpkit/serialize.hpp"
+#include "ntpkit/wire/serialize.hpp"
 
 namespace ntpkit::replay {
 namespace {

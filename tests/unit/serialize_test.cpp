@@ -1,6 +1,6 @@
 // Serialization: exact wire bytes, the parse -> to_packet -> serialize round trip, and
 // deliberately malformed output that the parser must reject with the matching error.
-#include "ntpkit/serialize.hpp"
+#include "ntpkit/wire/serialize.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "ntpkit/parse.hpp"
+#include "ntpkit/wire/parse.hpp"
 
 namespace ntpkit {
 namespace {

@@ -1,5 +1,5 @@
 // respond(): RFC 5905 server behaviour, every mode x VN, every policy and every misbehaviour.
-#include "ntpkit/server.hpp"
+#include "ntpkit/server/server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,8 +10,8 @@
 #include <random>
 #include <vector>
 
-#include "ntpkit/parse.hpp"
-#include "ntpkit/serialize.hpp"
+#include "ntpkit/wire/parse.hpp"
+#include "ntpkit/wire/serialize.hpp"
 
 // Every allocation in this test program is counted, so that a test can show that respond()
 // makes none: the server calls it for every datagram.

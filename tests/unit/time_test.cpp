@@ -1,6 +1,6 @@
 // Time types: exact nanosecond conversions, era handling around the 2036 rollover, the short
 // format, and the display helpers.
-#include "ntpkit/time.hpp"
+#include "ntpkit/wire/time.hpp"
 
 #include <gtest/gtest.h>
 

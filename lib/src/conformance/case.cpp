@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "ntpkit/conformance/checks.hpp"
-#include "ntpkit/parse.hpp"
+#include "ntpkit/wire/parse.hpp"
 
 namespace ntpkit::conformance {
 

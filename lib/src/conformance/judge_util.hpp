@@ -10,8 +10,8 @@
 
 #include "ntpkit/conformance/case.hpp"
 #include "ntpkit/conformance/checks.hpp"
-#include "ntpkit/parse.hpp"
-#include "ntpkit/serialize.hpp"
+#include "ntpkit/wire/parse.hpp"
+#include "ntpkit/wire/serialize.hpp"
 
 namespace ntpkit::conformance::detail {
 

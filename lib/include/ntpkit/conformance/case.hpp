@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ntpkit/packet.hpp"
-#include "ntpkit/time.hpp"
+#include "ntpkit/wire/packet.hpp"
+#include "ntpkit/wire/time.hpp"
 
 namespace ntpkit::conformance {
 

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "ntpkit/conformance/case.hpp"
-#include "ntpkit/packet.hpp"
-#include "ntpkit/parse.hpp"
+#include "ntpkit/wire/packet.hpp"
+#include "ntpkit/wire/parse.hpp"
 
 namespace ntpkit::conformance {
 

@@ -1,0 +1,94 @@
+// The server's decision as a pure function (RFC 5905 §8, §9.2 and Appendix A.5.1's fast_xmit):
+// request bytes, receive time, clock, state and policy in; Ignore or Reply(bytes) out.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "ntpkit/util/clock.hpp"
+#include "ntpkit/server/misbehaviour.hpp"
+#include "ntpkit/wire/packet.hpp"
+#include "ntpkit/wire/parse.hpp"
+
+namespace ntpkit {
+
+// What the server says about its own clock (the system variables of RFC 5905 §11.2).
+struct ServerState {
+  Leap leap = Leap::NoWarning;
+  uint8_t stratum = 1;
+  int8_t precision = -20;
+  ShortTime root_delay;
+  ShortTime root_dispersion;
+  ReferenceId reference_id = ReferenceId::from_ascii("LOCL");
+  Timestamp reference_time;
+};
+
+// Where the RFCs leave a choice. Each default is documented in README.md.
+enum class SymmetricPolicy : uint8_t {
+  Ignore,  // default: no passive associations (RFC 5905 §9.2 leaves mobilisation to policy)
+  Reply,   // answer mode 1 with a stateless mode 2, as RFC 4330 §5 describes for SNTP servers
+};
+enum class UnknownKeyPolicy : uint8_t {
+  CryptoNak,  // default: RFC 5905 §7.4 / A.5.1: a client request that fails authentication gets a crypto-NAK
+  Drop,
+};
+enum class Version1Mode0Policy : uint8_t {
+  Client,  // default: an NTPv1 (RFC 1059) packet has no mode; treat it as a client request
+  Ignore,
+};
+struct Policy {
+  SymmetricPolicy symmetric = SymmetricPolicy::Ignore;
+  UnknownKeyPolicy unknown_key = UnknownKeyPolicy::CryptoNak;
+  Version1Mode0Policy version1_mode0 = Version1Mode0Policy::Client;
+};
+
+// The rate limiter's verdict on this client, decided by the caller (see rate_limit.hpp).
+enum class RateVerdict : uint8_t { Allow, KissOfDeath, Drop };
+
+struct RequestContext {
+  Timestamp receive;  // the kernel's receive timestamp (T2)
+  RateVerdict rate = RateVerdict::Allow;
+  uint64_t random = 0;  // entropy for the random misbehaviours (drop-percent, garbage-reply)
+};
+
+enum class DropReason : uint8_t {
+  Malformed,           // framing the parser rejects
+  UnsupportedVersion,  // VN 0 or 5-7
+  ModeNotServed,       // modes 0, 2, 4, 5, 6, 7
+  SymmetricIgnored,    // mode 1 under SymmetricPolicy::Ignore
+  UnknownKey,          // MAC with a key we do not have, under UnknownKeyPolicy::Drop
+  RateLimited,
+  Misbehaviour,        // drop-percent
+  BufferTooSmall,      // the caller's reply buffer cannot hold the reply
+};
+inline constexpr size_t kDropReasonCount = 8;
+[[nodiscard]] std::string_view name(DropReason r);
+
+struct Action {
+  enum class Kind : uint8_t { Ignore, Reply };
+  Kind kind = Kind::Ignore;
+  DropReason reason = DropReason::Malformed;  // meaningful for Ignore
+  size_t length = 0;                          // reply bytes written, for Reply
+  uint8_t copies = 1;                         // duplicate-reply sends 2
+  uint32_t delay_ms = 0;                      // delay=MS
+  bool kiss_of_death = false;
+  bool crypto_nak = false;
+  bool from_other_port = false;               // reply-from-other-port
+
+  [[nodiscard]] bool is_reply() const { return kind == Kind::Reply; }
+};
+
+// The largest reply respond() may write: a request's length plus what oversize-reply adds.
+inline constexpr size_t kOversizePadding = 64;  // >= 16 + 3 (rounding) + 48 - 1 (shortest request)
+
+// Writes the reply into `out` (which must hold request.size() + kOversizePadding bytes for the
+// oversize-reply misbehaviour; any smaller buffer that holds the reply also works). The clock
+// is read last, for the transmit timestamp. Without misbehaviour, a reply is never longer than
+// its request.
+[[nodiscard]] Action respond(std::span<const uint8_t> request, const RequestContext& ctx, const Clock& clock,
+                             const ServerState& state, const Policy& policy, const Misbehaviour& misbehaviour,
+                             std::span<uint8_t> out);
+
+}  // namespace ntpkit

@@ -1,0 +1,115 @@
+#include "ntpkit/conformance/exchange.hpp"
+
+#include <algorithm>
+
+#include "ntpkit/conformance/checks.hpp"
+
+namespace ntpkit {
+
+Sample compute_sample(Timestamp t1, Timestamp t2, Timestamp t3, Timestamp t4) {
+  // Differences first, on era-less timestamps, so the 2036 rollover cancels (RFC 5905 §6).
+  const Duration a = t2 - t1;
+  const Duration b = t3 - t4;
+  return {Duration::midpoint(a, b), (t4 - t1) - (t3 - t2)};
+}
+
+Duration root_distance(const Header& h) {
+  return h.root_delay.to_duration().half() + h.root_dispersion.to_duration();
+}
+
+std::string_view to_string(ReplyProblem p) {
+  switch (p) {
+    case ReplyProblem::Malformed: return "the reply is not a well-formed NTP packet";
+    case ReplyProblem::NotServerMode: return "the reply is not in server mode (4)";
+    case ReplyProblem::OriginMismatch: return "the reply's origin timestamp is not our transmit timestamp";
+    case ReplyProblem::ZeroTransmit: return "the reply's transmit timestamp is zero";
+    case ReplyProblem::ZeroReceive: return "the reply's receive timestamp is zero";
+    case ReplyProblem::KissOfDeath: return "the reply is a kiss-o'-death, not time";
+    case ReplyProblem::StratumInvalid: return "the reply's stratum is above 16";
+    case ReplyProblem::Unsynchronized: return "the server says its clock is not synchronized (LI 3, stratum 16 or 0)";
+    case ReplyProblem::ReceiveAfterTransmit: return "the reply's receive timestamp is after its transmit timestamp";
+    case ReplyProblem::VersionMismatch: return "the reply's version differs from the request's";
+    case ReplyProblem::StratumZero: return "the reply has stratum 0 (unspecified) without a kiss code";
+    case ReplyProblem::VersionUnknown: return "the reply's version is not 1-4";
+    case ReplyProblem::Amplified: return "the reply is longer than the request";
+    case ReplyProblem::NoReference: return "the reference time is 0 (never synchronized) though LI is not 3";
+    case ReplyProblem::Duplicated: return "the server sent more than one reply to the request";
+  }
+  return "?";
+}
+
+bool is_fatal(ReplyProblem p) {
+  return p != ReplyProblem::VersionMismatch && p != ReplyProblem::NoReference && p != ReplyProblem::Duplicated;
+}
+
+bool ReplyProblems::usable() const {
+  constexpr uint32_t kWarnings = 1U << static_cast<unsigned>(ReplyProblem::VersionMismatch) |
+                                 1U << static_cast<unsigned>(ReplyProblem::NoReference) |
+                                 1U << static_cast<unsigned>(ReplyProblem::Duplicated);
+  return (bits_ & ~kWarnings) == 0;
+}
+
+bool ReplyAssessment::usable() const { return std::none_of(problems.begin(), problems.end(), is_fatal); }
+
+namespace {
+
+ReplyProblems judge_header(const Header& sent, size_t request_length, const Header& h, size_t reply_length) {
+  ReplyProblems out;
+  using P = ReplyProblem;
+  if (h.mode != Mode::Server) out.add(P::NotServerMode);
+  // RFC 5905 §8: a reply whose origin is not our transmit is bogus (or a replay).
+  if (h.origin != sent.transmit) out.add(P::OriginMismatch);
+  if (h.transmit.is_zero()) out.add(P::ZeroTransmit);
+  if (h.receive.is_zero()) out.add(P::ZeroReceive);
+  switch (conformance::classify(h)) {
+    case conformance::ReplyKind::KissOfDeath: out.add(P::KissOfDeath); break;
+    case conformance::ReplyKind::Unsynchronized: out.add(P::Unsynchronized); break;
+    case conformance::ReplyKind::Time:
+      if (h.stratum == 0) out.add(P::StratumZero);
+      break;
+  }
+  if (h.stratum > 16) out.add(P::StratumInvalid);
+  if (h.leap == Leap::Unsynchronized || h.stratum == 16) out.add(P::Unsynchronized);
+  if (!h.receive.is_zero() && !h.transmit.is_zero() && (h.transmit - h.receive).raw() < 0) {
+    out.add(P::ReceiveAfterTransmit);
+  }
+  if (h.version < 1 || h.version > 4) {
+    out.add(P::VersionUnknown);
+  } else if (h.version != sent.version) {
+    out.add(P::VersionMismatch);
+  }
+  if (reply_length > request_length) out.add(P::Amplified);
+  if (h.reference.is_zero() && h.leap != Leap::Unsynchronized && !out.has(P::KissOfDeath)) out.add(P::NoReference);
+  return out;
+}
+
+}  // namespace
+
+ReplyProblems judge_reply(const Header& sent, size_t request_length, std::span<const uint8_t> reply) {
+  if (reply.size() == kHeaderLength) return judge_header(sent, request_length, parse_header(reply.first<kHeaderLength>()), reply.size());
+  auto parsed = parse(reply);
+  if (!parsed) {
+    ReplyProblems p;
+    p.add(ReplyProblem::Malformed);
+    return p;
+  }
+  return judge_header(sent, request_length, parsed->header, reply.size());
+}
+
+ReplyAssessment assess_reply(const Header& sent, std::span<const uint8_t> reply, size_t request_length) {
+  ReplyAssessment out;
+  auto parsed = parse(reply);
+  if (!parsed) {
+    out.parse_error = parsed.error();
+    out.problems.push_back(ReplyProblem::Malformed);
+    return out;
+  }
+  out.packet = parsed.value();
+  const ReplyProblems p = judge_header(sent, request_length, parsed->header, reply.size());
+  for (unsigned i = 0; i <= static_cast<unsigned>(ReplyProblem::Duplicated); ++i) {
+    if (p.has(static_cast<ReplyProblem>(i))) out.problems.push_back(static_cast<ReplyProblem>(i));
+  }
+  return out;
+}
+
+}  // namespace ntpkit

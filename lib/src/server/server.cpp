@@ -1,0 +1,229 @@
+#include "ntpkit/server/server.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "ntpkit/wire/serialize.hpp"
+
+namespace ntpkit {
+namespace {
+
+// splitmix64: enough entropy spreading for garbage bytes; not a security device.
+uint64_t next_random(uint64_t& s) {
+  uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+Action ignore(DropReason reason) {
+  Action a;
+  a.kind = Action::Kind::Ignore;
+  a.reason = reason;
+  return a;
+}
+
+// How the request asks to be served, after the version and mode rules.
+enum class Service : uint8_t { Client, Symmetric };
+
+struct Decision {
+  bool serve = false;
+  Service service = Service::Client;
+  DropReason reason = DropReason::ModeNotServed;
+};
+
+Decision classify(const Header& h, const Policy& policy, const Misbehaviour& mb) {
+  Decision d;
+  // RFC 5905 Appendix A.5.1 receive(): versions other than 1..4 are discarded.
+  if ((h.version == 0 || h.version > kCurrentVersion) && !mb.has(Fault::AnswerAllVersions)) {
+    d.reason = DropReason::UnsupportedVersion;
+    return d;
+  }
+  Mode mode = h.mode;
+  // RFC 1059 (NTPv1) has no mode field: a VN 1 packet with mode 0 is an old client.
+  if (h.version == 1 && mode == Mode::Reserved && policy.version1_mode0 == Version1Mode0Policy::Client) {
+    mode = Mode::Client;
+  }
+  if (mode == Mode::Client) {
+    d.serve = true;
+    return d;
+  }
+  if (mode == Mode::SymmetricActive && policy.symmetric == SymmetricPolicy::Reply) {
+    d.serve = true;
+    d.service = Service::Symmetric;
+    return d;
+  }
+  if (mb.has(Fault::AnswerAllModes)) {
+    d.serve = true;
+    return d;
+  }
+  // RFC 5905 §9.2 dispatch: a server answers only client requests; modes 2, 4 and 5 belong to
+  // associations we do not have, and modes 6 and 7 are not part of NTPv4 (RFC 9327 for 6).
+  d.reason = mode == Mode::SymmetricActive ? DropReason::SymmetricIgnored : DropReason::ModeNotServed;
+  return d;
+}
+
+void write_garbage(std::span<uint8_t> out, uint64_t seed) {
+  for (size_t i = 0; i < out.size(); i += 8) {
+    const uint64_t r = next_random(seed);
+    for (size_t j = 0; j < 8 && i + j < out.size(); ++j) out[i + j] = static_cast<uint8_t>(r >> (8 * j));
+  }
+}
+
+}  // namespace
+
+std::string_view name(DropReason r) {
+  switch (r) {
+    case DropReason::Malformed: return "malformed";
+    case DropReason::UnsupportedVersion: return "unsupported-version";
+    case DropReason::ModeNotServed: return "mode-not-served";
+    case DropReason::SymmetricIgnored: return "symmetric-ignored";
+    case DropReason::UnknownKey: return "unknown-key";
+    case DropReason::RateLimited: return "rate-limited";
+    case DropReason::Misbehaviour: return "misbehaviour";
+    case DropReason::BufferTooSmall: return "buffer-too-small";
+  }
+  return "?";
+}
+
+Action respond(std::span<const uint8_t> request, const RequestContext& ctx, const Clock& clock,
+               const ServerState& state, const Policy& policy, const Misbehaviour& mb, std::span<uint8_t> out) {
+  // answer-malformed reads whatever header bytes there are, zero-padded, as a request.
+  std::array<uint8_t, kHeaderLength> padded{};
+  auto parsed = parse(request);
+  if (!parsed && mb.has(Fault::AnswerMalformed)) {
+    std::copy_n(request.begin(), std::min(request.size(), kHeaderLength), padded.begin());
+    if (request.empty()) padded[0] = 0x23;  // nothing to read: answer as NTPv4 client mode
+    parsed = parse(padded);
+  }
+  // Framing we cannot represent is dropped (RFC 7822 §3 for extension fields).
+  if (!parsed) return ignore(DropReason::Malformed);
+  const PacketView& req = parsed.value();
+  const Header& rq = req.header;
+
+  const Decision d = classify(rq, policy, mb);
+  if (!d.serve) return ignore(d.reason);
+
+  // We hold no symmetric keys, so every MAC names an unknown key. A symmetric-active request
+  // with a MAC is never answered: answering it with a valid mode 2 is CVE-2015-7871.
+  bool crypto_nak = false;
+  if (req.mac && !mb.has(Fault::IgnoreMac)) {
+    if (d.service == Service::Symmetric || policy.unknown_key == UnknownKeyPolicy::Drop) {
+      return ignore(DropReason::UnknownKey);
+    }
+    crypto_nak = true;
+  }
+
+  uint64_t rng = ctx.random;
+  if (mb.has(Fault::DropPercent) && next_random(rng) % 100 < mb.drop_percent) {
+    return ignore(DropReason::Misbehaviour);
+  }
+  if (ctx.rate == RateVerdict::Drop) return ignore(DropReason::RateLimited);
+
+  Action a;
+  a.kind = Action::Kind::Reply;
+  a.copies = mb.has(Fault::DuplicateReply) ? 2 : 1;
+  a.delay_ms = mb.has(Fault::Delay) ? mb.delay_ms : 0;
+  a.from_other_port = mb.has(Fault::ReplyFromOtherPort);
+
+  if (mb.has(Fault::GarbageReply)) {
+    if (out.size() < request.size()) return ignore(DropReason::BufferTooSmall);
+    write_garbage(out.first(request.size()), next_random(rng));
+    a.length = request.size();
+    return a;
+  }
+
+  const bool kod = ctx.rate == RateVerdict::KissOfDeath || mb.has(Fault::KodRateAlways) ||
+                   mb.has(Fault::KodWithoutOrigin);
+  a.kiss_of_death = kod;
+
+  // fast_xmit (RFC 5905 Appendix A.5.3): copy VN and poll, origin <- the request's transmit,
+  // the rest from the system variables.
+  Header h;
+  h.leap = state.leap;
+  h.version = rq.version;
+  h.mode = d.service == Service::Symmetric ? Mode::SymmetricPassive : Mode::Server;
+  h.stratum = state.stratum;
+  h.poll = rq.poll;
+  h.precision = state.precision;
+  h.root_delay = state.root_delay;
+  h.root_dispersion = state.root_dispersion;
+  h.reference_id = state.reference_id;
+  h.reference = state.reference_time;
+  h.origin = rq.transmit;
+  h.receive = ctx.receive;
+
+  if (kod) {
+    // RFC 5905 §7.4: a kiss-o'-death has stratum 0 and the kiss code in the reference ID.
+    h.leap = Leap::Unsynchronized;
+    h.stratum = 0;
+    h.reference_id = ReferenceId::from_kiss(KissCode::RATE);
+    if (mb.has(Fault::KodWithoutOrigin)) h.origin = Timestamp{};
+  }
+
+  if (mb.has(Fault::NoOriginCopy)) h.origin = Timestamp::from_raw(rq.transmit.raw() ^ 1U);
+  if (mb.has(Fault::OriginZero)) h.origin = Timestamp{};
+  if (mb.has(Fault::WrongMode)) h.mode = static_cast<Mode>(mb.wrong_mode & 0x7);
+  if (mb.has(Fault::VnFixed3)) h.version = 3;
+  if (mb.has(Fault::VnFixed4)) h.version = 4;
+  if (mb.has(Fault::PollNotEchoed)) h.poll = static_cast<int8_t>(rq.poll == 10 ? 6 : 10);
+  if (mb.has(Fault::Stratum0WithoutKiss)) {
+    h.stratum = 0;
+    h.reference_id = ReferenceId::from_ipv4({127, 0, 0, 1});
+  }
+  if (mb.has(Fault::LeapAlarm)) h.leap = Leap::Unsynchronized;
+  if (mb.has(Fault::Stratum)) h.stratum = mb.stratum;
+  if (mb.has(Fault::TimeOffset)) {
+    h.receive = h.receive + mb.time_offset;
+    h.reference = h.reference + mb.time_offset;
+  }
+
+  // Reply layout: header, then (misbehaviour only) echoed extension fields, then a crypto-NAK.
+  size_t length = kHeaderLength;
+  const size_t echoed = mb.has(Fault::EchoExtensionFields) ? req.extensions_end - kHeaderLength : 0;
+  length += echoed;
+  if (crypto_nak) length += kCryptoNakLength;
+  // oversize-reply: an extension field (at least 16 bytes, a multiple of 4) that takes the reply
+  // past the request's length, whatever either length is.
+  size_t padding = 0;
+  if (mb.has(Fault::OversizeReply)) {
+    padding = request.size() + 16 > length ? request.size() + 16 - length : 16;
+    padding = std::max<size_t>(16, (padding + 3) & ~size_t{3});
+  }
+  length += padding;
+  if (out.size() < length) return ignore(DropReason::BufferTooSmall);
+
+  size_t pos = kHeaderLength;
+  if (echoed != 0) {
+    const auto src = request.subspan(kHeaderLength, echoed);
+    std::copy(src.begin(), src.end(), out.begin() + static_cast<std::ptrdiff_t>(pos));
+    pos += echoed;
+  }
+  if (crypto_nak) {
+    // RFC 5905 §7.4: a crypto-NAK is a MAC of key identifier 0 alone.
+    std::fill_n(out.begin() + static_cast<std::ptrdiff_t>(pos), kCryptoNakLength, uint8_t{0});
+    pos += kCryptoNakLength;
+    a.crypto_nak = true;
+  }
+  if (padding != 0) {
+    // An unknown extension field of zeros: the reply stays parseable, just too long.
+    std::fill_n(out.begin() + static_cast<std::ptrdiff_t>(pos), padding, uint8_t{0});
+    out[pos + 2] = static_cast<uint8_t>(padding >> 8);
+    out[pos + 3] = static_cast<uint8_t>(padding);
+  }
+
+  // The transmit timestamp is read last, as late as possible before the bytes leave.
+  h.transmit = clock.now();
+  if (mb.has(Fault::TimeOffset)) h.transmit = h.transmit + mb.time_offset;
+  if (mb.has(Fault::TransmitZero)) h.transmit = Timestamp{};
+  if (mb.has(Fault::TransmitEqualsReceive)) h.transmit = h.receive;
+  if (mb.has(Fault::ReceiveAfterTransmit)) h.receive = h.transmit + Duration::from_seconds(1);
+  if (mb.has(Fault::ReferenceStale)) h.reference = h.transmit - Duration::from_seconds(10 * 86400);
+  if (mb.has(Fault::ReferenceFuture)) h.reference = h.transmit + Duration::from_seconds(3600);
+  if (mb.has(Fault::FrozenClock)) h.receive = h.transmit = state.reference_time;
+  write_header(h, out.first<kHeaderLength>());
+  a.length = mb.has(Fault::TruncatedReply) ? kHeaderLength - 1 : length;
+  return a;
+}
+
+}  // namespace ntpkit
