@@ -7,7 +7,7 @@
 
 #include "ntpkit/conformance/checks.hpp"
 #include "ntpkit/conformance/suite.hpp"
-#include "ntpkit/parse.hpp"
+#include "ntpkit/wire/parse.hpp"
 
 namespace ntpkit::probe {
 
@@ -118,11 +118,14 @@ std::string reproduction(const Report& r, const CaseResult& c) {
 }
 
 std::string describe_rate_limit(const RateLimitReport& rl) {
-  if (!rl.detected && rl.silences == 0 && rl.retried == 0) return "";
-  std::string out = rl.detected ? "the server rate-limits this client" : "the server went silent after answering";
+  if (!rl.detected && rl.silences == 0 && rl.dropped == 0 && rl.retried == 0) return "";
+  std::string out = rl.detected          ? "the server rate-limits this client"
+                    : rl.silences > 0    ? "the server went silent after answering"
+                                         : "the server dropped requests it answered when sent again";
   std::vector<std::string> how;
   if (rl.rate_kisses > 0) how.push_back(std::to_string(rl.rate_kisses) + " RATE kiss-o'-death");
   if (rl.silences > 0) how.push_back(std::to_string(rl.silences) + " case(s) with silent brackets");
+  if (rl.dropped > 0) how.push_back(std::to_string(rl.dropped) + " request(s) answered only when sent again");
   if (!how.empty()) {
     out += " (";
     for (size_t i = 0; i < how.size(); ++i) out += (i ? ", " : "") + how[i];

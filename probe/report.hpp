@@ -31,6 +31,7 @@ struct RateLimitReport {
   bool detected = false;          // a RATE kiss-o'-death, or silence after the server had answered
   size_t rate_kisses = 0;         // RATE kiss-o'-death packets (to stimuli and to brackets)
   size_t silences = 0;            // cases whose brackets went silent after the server had answered
+  size_t dropped = 0;             // valid requests answered only when sent again
   size_t answered_before = 0;     // datagrams answered on the first limited address before the first sign
   size_t sources = 1;             // addresses we sent from
   size_t sources_limited = 0;     // ... of which the server limited

@@ -68,6 +68,7 @@ std::string render_json(const Report& r) {
     j.key("detected").value(rl.detected);
     j.key("rate_kisses").value(static_cast<uint64_t>(rl.rate_kisses));
     j.key("silent_cases").value(static_cast<uint64_t>(rl.silences));
+    j.key("dropped_requests").value(static_cast<uint64_t>(rl.dropped));
     j.key("answered_before_first").value(static_cast<uint64_t>(rl.answered_before));
     j.key("sources").value(static_cast<uint64_t>(rl.sources));
     j.key("sources_limited").value(static_cast<uint64_t>(rl.sources_limited));

@@ -15,10 +15,10 @@
 #include <system_error>
 #include <thread>
 
-#include "ntpkit/clock.hpp"
+#include "ntpkit/util/clock.hpp"
 #include "ntpkit/conformance/checks.hpp"
-#include "ntpkit/parse.hpp"
-#include "ntpkit/serialize.hpp"
+#include "ntpkit/wire/parse.hpp"
+#include "ntpkit/wire/serialize.hpp"
 
 namespace ntpkit::probe {
 namespace {
@@ -74,6 +74,7 @@ struct Shared {
   std::atomic<size_t> answered{0};  // on every lane
   std::atomic<size_t> rate_kisses{0};
   std::atomic<size_t> silences{0};
+  std::atomic<size_t> dropped{0};  // valid requests answered only when sent again
   Clock::time_point deadline;
 };
 
@@ -81,15 +82,16 @@ class CaseRun {
  public:
   // `paced`: a retry on a limited address. Each attempt is one datagram at the address's pace,
   // and a missing answer is the limiter's, never a verdict.
-  CaseRun(const Case& c, const RunSettings& s, Pacer& pacer, Lane& lane, Shared& shared, bool paced = false)
-      : c_(c), s_(s), pacer_(pacer), lane_(lane), shared_(shared), rng_(seed()), retries_(paced ? 0 : s.retries), paced_(paced) {}
+  CaseRun(const Case& c, const RunSettings& s, Transport& transport, Pacer& pacer, Lane& lane, Shared& shared,
+          bool paced = false)
+      : c_(c), s_(s), pacer_(pacer), lane_(lane), shared_(shared), rng_(seed()), transport_(transport),
+        retries_(paced ? 0 : s.retries), paced_(paced) {}
 
   // nullopt: the budget ran out before the case could finish.
   std::optional<CaseResult> run() {
     Observation obs;
     obs.target_port = s_.target.port;
-    // Unconnected: a reply from another address or port must be seen, not filtered away.
-    auto client = UdpClient::connect(s_.target, s_.family, false, lane_.source);
+    auto client = transport_.open(lane_.source);
     if (!client) {
       CaseResult r;
       r.test = &c_;
@@ -97,7 +99,7 @@ class CaseRun {
       r.judgement = {Finding::Inconclusive, client.error(), "", ""};
       return r;
     }
-    client_ = &*client;
+    client_ = client->get();
     local_ = client_->local_sockaddr();
 
     // Silence means something only if the server answers a valid request around it.
@@ -115,6 +117,7 @@ class CaseRun {
         obs.received_total = 0;
         if (!send_stimulus(obs)) break;
         collect(obs);
+        if (c_.expect == Expect::Reply && attempt > 0 && !obs.received.empty()) dropped_then_answered();
         // Lost UDP: a missing reply is retried with a fresh stimulus before it counts.
         if (c_.expect != Expect::Reply || !obs.received.empty()) break;
       }
@@ -201,6 +204,16 @@ class CaseRun {
     }
   }
 
+  // A request the server answers went unanswered, then was answered when sent again: on a path
+  // that loses nothing (loopback), that is a limiter dropping what it did not let through (chrony's
+  // `leak` answers a random share). Any verdict on this address that rests on silence is then
+  // run again, paced, before it counts.
+  void dropped_then_answered() {
+    if (c_.floods) return;
+    ++shared_.dropped;
+    lane_.mark_limited();
+  }
+
   // Is this datagram a (late) answer to one of our bracket requests or to an earlier attempt?
   bool is_stale_reply(const std::vector<uint8_t>& bytes) const {
     if (bytes.size() < kHeaderLength) return false;
@@ -275,6 +288,7 @@ class CaseRun {
           if (std::find(bracket_transmits_.begin(), first_mine, reply.origin) != first_mine) continue;
           if (is_rate_limit(reply)) bracket_rate_kiss_ = true;
         }
+        if (attempt > 0) dropped_then_answered();
         return true;
       }
     }
@@ -287,7 +301,8 @@ class CaseRun {
   Lane& lane_;
   Shared& shared_;
   std::mt19937_64 rng_;
-  UdpClient* client_ = nullptr;
+  Transport& transport_;
+  Channel* client_ = nullptr;
   sockaddr_storage local_{};
   std::vector<Timestamp> bracket_transmits_;
   std::vector<Timestamp> stale_transmits_;
@@ -333,10 +348,10 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 
 // A case's run, whatever it throws (a bad allocation, a thread that cannot be made): an
 // inconclusive result with the reason, never std::terminate from a worker.
-std::optional<CaseResult> run_guarded(const Case& c, const RunSettings& s, Pacer& pacer, Lane& lane, Shared& shared,
-                                      bool paced) {
+std::optional<CaseResult> run_guarded(const Case& c, const RunSettings& s, Transport& transport, Pacer& pacer,
+                                      Lane& lane, Shared& shared, bool paced) {
   try {
-    return CaseRun(c, s, pacer, lane, shared, paced).run();
+    return CaseRun(c, s, transport, pacer, lane, shared, paced).run();
   } catch (const std::exception& e) {
     return inconclusive(c, std::string("the probe could not run this case: ") + e.what());
   }
@@ -355,6 +370,8 @@ bool needs_retry(const CaseResult& r, bool lane_limited) {
 RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& settings, const Progress& progress,
                     const std::function<void(const std::string&)>& notice) {
   RunResult out;
+  UdpTransport udp(settings.target, settings.family);
+  Transport& transport = settings.transport != nullptr ? *settings.transport : udp;
   std::vector<std::optional<CaseResult>> results(cases.size());
   Pacer pacer(settings.interval);
   Shared shared;
@@ -403,7 +420,7 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
           while (first_wave_done < first_burst) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         Lane& lane = lane_of(i);
-        if (!lane.limited) results[i] = run_guarded(*cases[i], settings, pacer, lane, shared, false);
+        if (!lane.limited) results[i] = run_guarded(*cases[i], settings, transport, pacer, lane, shared, false);
         if (!results[i] && !lane.limited) {
           results[i] = inconclusive(*cases[i], "not run: the --budget of " + seconds_text(settings.budget) + " s was spent");
         }
@@ -462,7 +479,7 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
       while (!queue.empty()) {
         const size_t i = queue.front();
         queue.pop_front();
-        auto r = spent ? std::nullopt : run_guarded(*cases[i], settings, pacer, lane, shared, true);
+        auto r = spent ? std::nullopt : run_guarded(*cases[i], settings, transport, pacer, lane, shared, true);
         if (!r) {
           spent = true;
           const bool was_limited = results[i].has_value();
@@ -508,6 +525,7 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
 
   rl.rate_kisses = shared.rate_kisses;
   rl.silences = shared.silences;
+  rl.dropped = shared.dropped;
   rl.final_interval_s = static_cast<double>(slowest.count()) / 1000.0;
   for (const auto& lane : lanes) {
     if (!lane->limited) continue;

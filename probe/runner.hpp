@@ -14,7 +14,7 @@
 #include "ntpkit/conformance/case.hpp"
 #include "packet_log.hpp"
 #include "report.hpp"
-#include "udp_client.hpp"
+#include "transport.hpp"
 
 namespace ntpkit::probe {
 
@@ -37,6 +37,9 @@ struct RunSettings {
   std::chrono::milliseconds retry_interval{2000};
   std::chrono::milliseconds max_retry_interval{16'000};
   unsigned max_retry_rounds = 4;
+  // Where the datagrams go: nullptr is UDP to `target` (from `family`); tests pass an in-process
+  // transport to ntp-server's respond().
+  Transport* transport = nullptr;
 };
 
 struct RunResult {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "ntpkit/result.hpp"
-#include "ntpkit/time.hpp"
+#include "ntpkit/util/result.hpp"
+#include "ntpkit/wire/time.hpp"
 
 namespace ntpkit::probe {
 
@@ -34,7 +34,20 @@ struct Datagram {
   bool from_peer = true;    // the source is the address and port we sent to
 };
 
-class UdpClient {
+// What a case sends from and hears on (transport.hpp): a UDP socket, or respond() in-process.
+class Channel {
+ public:
+  virtual ~Channel() = default;
+  // An error sentence, or empty. A datagram that cannot be sent shows as silence to the runner.
+  [[nodiscard]] virtual std::string send(std::span<const uint8_t> bytes) = 0;
+  // Waits up to `timeout` for one datagram: nullopt on timeout; an error sentence in `error`
+  // (ICMP port unreachable and the like).
+  [[nodiscard]] virtual std::optional<Datagram> receive(std::chrono::milliseconds timeout, std::string& error) = 0;
+  [[nodiscard]] virtual sockaddr_storage local_sockaddr() const = 0;
+  [[nodiscard]] virtual const sockaddr_storage& peer_sockaddr() const = 0;
+};
+
+class UdpClient final : public Channel {
  public:
   UdpClient() = default;
   UdpClient(const UdpClient&) = delete;
@@ -50,12 +63,12 @@ class UdpClient {
   [[nodiscard]] std::string peer() const { return peer_; }          // "127.0.0.1:123"
   [[nodiscard]] std::string address() const { return address_; }    // "127.0.0.1"
   [[nodiscard]] std::string local() const;                          // our address:port
-  [[nodiscard]] sockaddr_storage local_sockaddr() const;
-  [[nodiscard]] const sockaddr_storage& peer_sockaddr() const { return peer_sa_; }
+  [[nodiscard]] sockaddr_storage local_sockaddr() const override;
+  [[nodiscard]] const sockaddr_storage& peer_sockaddr() const override { return peer_sa_; }
   // Sends one datagram; returns an error sentence or empty.
-  [[nodiscard]] std::string send(std::span<const uint8_t> bytes);
+  [[nodiscard]] std::string send(std::span<const uint8_t> bytes) override;
   // Waits up to `timeout` for one datagram. nullopt on timeout; an error sentence in `error`.
-  [[nodiscard]] std::optional<Datagram> receive(std::chrono::milliseconds timeout, std::string& error);
+  [[nodiscard]] std::optional<Datagram> receive(std::chrono::milliseconds timeout, std::string& error) override;
 
  private:
   int fd_ = -1;

@@ -1,0 +1,41 @@
+// A transport that never touches a socket: each datagram a case sends is answered by the
+// reference server's respond() (lib/server), with its misbehaviours and, if asked, its rate
+// limiter, as ntp-server's socket loop would. Every case and its failing twin run this way as
+// unit tests (under ASan too); the UDP runs stay in the e2e tests.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "ntpkit/server/rate_limit.hpp"
+#include "ntpkit/server/server.hpp"
+#include "transport.hpp"
+
+namespace ntpkit::probe {
+
+struct InProcessServer {
+  ServerState state;
+  Policy policy;
+  Misbehaviour misbehaviour;
+  std::optional<RateLimitConfig> rate_limit;  // ntp-server --rate-limit
+  uint16_t port = 123;                        // the address it plays: 127.0.0.1:port
+};
+
+class InProcessTransport final : public Transport {
+ public:
+  explicit InProcessTransport(InProcessServer server);
+  [[nodiscard]] Result<std::unique_ptr<Channel>, std::string> open(const sockaddr_storage* source) override;
+
+  // What respond() decided, as ntp-server counts it.
+  [[nodiscard]] size_t requests() const;
+  [[nodiscard]] size_t answered() const;
+
+ private:
+  friend class InProcessChannel;
+  struct Shared;
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace ntpkit::probe

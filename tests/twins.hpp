@@ -1,0 +1,102 @@
+// Every conformance case's failing twin: the ntp-server arguments that make it fail (or warn,
+// or report a choice, for a MAY), and the reason the verdict must give. One table, run over UDP
+// (tests/e2e/suite_twins_test.cpp) and in-process (tests/unit/suite_in_process_test.cpp).
+// A new case adds its line here.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace ntpkit::test {
+
+struct Twin {
+  const char* case_id;
+  std::vector<std::string> server_args;
+  const char* outcome;  // "fail" or "warn"; "info" for a MAY case, which reports a choice
+  const char* reason;   // regex over the case's summary, expected and actual
+};
+
+// clang-format off
+inline const std::vector<Twin> kTwins = {
+    {"rfc5905/8/reply-mode", {"--misbehave", "wrong-mode"}, "fail", "actual\":\"mode 3 \\(client\\)"},
+    {"rfc5905/8/one-reply", {"--misbehave", "duplicate-reply"}, "warn", "2 replies"},
+    {"rfc5905/8/origin-copy", {"--misbehave", "no-origin-copy"}, "fail", "differs in bits 0000000000000001"},
+    {"rfc5905/8/origin-copy-all-ones", {"--misbehave", "no-origin-copy"}, "fail", "origin ffffffff.fffffffe"},
+    {"rfc5905/8/origin-copy-era1", {"--misbehave", "origin-zero"}, "fail", "origin 00000000.00000000"},
+    {"rfc5905/8/origin-copy-low-bits", {"--misbehave", "no-origin-copy"}, "fail", "origin [0-9a-f]{8}\\.00000000 "},
+    {"rfc5905/8/transmit-nonzero", {"--misbehave", "transmit-zero"}, "fail", "transmit 00000000.00000000"},
+    {"rfc5905/8/receive-before-transmit", {"--misbehave", "receive-after-transmit"}, "fail", "\\+1.000000000 s after transmit"},
+    {"rfc5905/8/transmit-after-receive", {"--misbehave", "transmit-equals-receive"}, "info", "transmit equals receive .*allowed in basic mode"},
+    {"rfc5905/8/poll-echo", {"--misbehave", "poll-not-echoed"}, "warn", "actual\":\"poll 10"},
+    {"rfc5905/8/offset", {"--misbehave", "time-offset=5"}, "warn", "offset \\+(4\\.9|5\\.0)"},
+    {"rfc5905/8/reply-source", {"--misbehave", "reply-from-other-port"}, "fail", "a reply from 127.0.0.1:[0-9]+"},
+    {"rfc5905/8/no-amplification", {"--misbehave", "oversize-reply"}, "fail", "a reply of 64 bytes"},
+    {"rfc5905/7.3/stratum-range", {"--misbehave", "stratum=17"}, "fail", "stratum 17 \\(reserved\\)"},
+    {"rfc5905/7.4/kiss-code", {"--misbehave", "stratum-0-without-kiss"}, "warn", "127.0.0.1\\), no kiss code"},
+    {"rfc5905/7.3/well-formed", {"--misbehave", "truncated-reply"}, "warn", "47 bytes; "},
+    {"rfc5905/7.3/refid-stratum1", {"--refid", "1.2.3.4"}, "warn", "reference ID 1.2.3.4"},
+    {"rfc5905/7.3/leap-consistent", {"--misbehave", "leap-alarm"}, "warn", "LI 3 .* with stratum 1"},
+    {"rfc5905/7.3/precision", {"--precision", "0"}, "warn", "precision 2\\^0 s"},
+    {"rfc5905/7.3/root-distance", {"--root-dispersion", "2"}, "warn", "root distance \\+2.000000000 s"},
+    {"rfc5905/7.3/reference-before-transmit", {"--misbehave", "reference-future"}, "warn", "\\+3600.000000000 s after transmit"},
+    {"rfc5905/7.3/reference-fresh", {"--misbehave", "reference-stale"}, "warn", "\\+864000.000000000 s before transmit"},
+    {"rfc5905/A.5.1/vn0", {"--misbehave", "answer-all-versions"}, "warn", "VN 0, mode 4"},
+    {"rfc5905/A.5.1/vn1", {"--misbehave", "vn-fixed-4"}, "fail", "actual\":\"VN 4"},
+    {"rfc5905/A.5.1/vn2", {"--misbehave", "vn-fixed-4"}, "fail", "actual\":\"VN 4"},
+    {"rfc5905/A.5.1/vn3", {"--misbehave", "vn-fixed-4"}, "fail", "actual\":\"VN 4"},
+    {"rfc5905/A.5.1/vn4", {"--misbehave", "vn-fixed-3"}, "fail", "actual\":\"VN 3"},
+    {"rfc5905/A.5.1/vn5", {"--misbehave", "answer-all-versions"}, "warn", "VN 5, mode 4"},
+    {"rfc5905/A.5.1/vn6", {"--misbehave", "answer-all-versions"}, "warn", "VN 6, mode 4"},
+    {"rfc5905/A.5.1/vn7", {"--misbehave", "answer-all-versions"}, "warn", "VN 7, mode 4"},
+    {"rfc5905/9.2/mode0", {"--misbehave", "answer-all-modes"}, "warn", "a 48-byte reply: VN 4, mode 4"},
+    {"rfc5905/9.2/mode1", {"--misbehave", "answer-all-modes"}, "fail", "expected\":\"mode 2 .*actual\":\"mode 4"},
+    {"rfc5905/9.2/mode2", {"--misbehave", "answer-all-modes"}, "warn", "a 48-byte reply: VN 4, mode 4"},
+    {"rfc5905/9.2/mode4", {"--misbehave", "answer-all-modes"}, "fail", "a 48-byte reply: VN 4, mode 4"},
+    {"rfc5905/9.2/mode5", {"--misbehave", "answer-all-modes"}, "warn", "a 48-byte reply: VN 4, mode 4"},
+    {"rfc5905/9.2/mode6", {"--misbehave", "answer-all-modes", "--misbehave", "answer-malformed"}, "fail", "amplification.*a reply of 48 bytes"},
+    {"rfc5905/9.2/mode7", {"--misbehave", "answer-all-modes"}, "warn", "a 48-byte reply: VN 2, mode 4"},
+    {"rfc5905/7.3/length-0", {"--misbehave", "answer-malformed"}, "fail", "amplification.*a reply of 48 bytes"},
+    {"rfc5905/7.3/length-1", {"--misbehave", "answer-malformed"}, "fail", "amplification.*a reply of 48 bytes"},
+    {"rfc5905/7.3/length-12", {"--misbehave", "answer-malformed"}, "fail", "amplification.*a reply of 48 bytes"},
+    {"rfc5905/7.3/length-47", {"--misbehave", "answer-malformed"}, "fail", "amplification.*a reply of 48 bytes"},
+    {"rfc5905/7.5/length-49", {"--misbehave", "answer-malformed"}, "warn", "the server answered"},
+    {"rfc5905/7.5/length-50", {"--misbehave", "answer-malformed"}, "warn", "the server answered"},
+    {"rfc5905/7.5/length-52", {"--misbehave", "no-origin-copy"}, "fail", "differs in bits 0000000000000001"},
+    {"rfc5905/7.5/length-1000", {"--misbehave", "echo-extension-fields"}, "warn", "1 extension field\\(s\\) of type 0x7e01"},
+    {"rfc7822/3/ef-unknown", {"--misbehave", "echo-extension-fields"}, "warn", "1 extension field\\(s\\) of type 0x7e01"},
+    {"rfc7822/3/ef-too-short", {"--misbehave", "answer-malformed"}, "warn", "the server answered"},
+    {"rfc7822/3/ef-not-aligned", {"--misbehave", "answer-malformed"}, "warn", "the server answered"},
+    {"rfc7822/3/ef-overrun", {"--misbehave", "answer-malformed"}, "warn", "the server answered"},
+    {"rfc5905/7.4/mac-md5-unknown-key", {"--misbehave", "ignore-mac"}, "warn", "without a crypto-NAK"},
+    {"rfc5905/7.4/mac-sha1-unknown-key", {"--misbehave", "ignore-mac"}, "warn", "without a crypto-NAK"},
+    {"rfc7822/3/ef-then-mac", {"--misbehave", "ignore-mac"}, "warn", "without a crypto-NAK"},
+    {"rfc5905/8/data-minimised-request", {"--misbehave", "wrong-mode=5"}, "fail", "actual\":\"mode 5"},
+    {"rfc5905/8/full-request", {"--misbehave", "no-origin-copy"}, "fail", "differs in bits 0000000000000001"},
+    {"rfc5905/8/zero-transmit", {"--misbehave", "no-origin-copy"}, "fail", "origin 00000000.00000001"},
+    {"rfc5905/8/unsynchronized-client", {"--misbehave", "wrong-mode"}, "fail", "actual\":\"mode 3"},
+    {"rfc7822/3/two-unknown-efs", {"--misbehave", "echo-extension-fields"}, "warn", "2 extension field\\(s\\)"},
+    {"rfc7822/3/ef-padded", {"--misbehave", "echo-extension-fields"}, "warn", "of type 0x7e02"},
+    {"rfc7822/3/last-ef-short", {"--misbehave", "echo-extension-fields"}, "warn", "of type 0x7e01"},
+    {"rfc4330/6/vn-copy-v3", {"--misbehave", "vn-fixed-4"}, "fail", "actual\":\"VN 4"},
+    {"rfc4330/6/vn-copy-v4", {"--misbehave", "vn-fixed-3"}, "fail", "actual\":\"VN 3"},
+    {"rfc4330/6/mode", {"--misbehave", "wrong-mode"}, "fail", "actual\":\"mode 3"},
+    {"rfc4330/6/poll-copy", {"--misbehave", "poll-not-echoed"}, "fail", "actual\":\"poll 6"},
+    {"rfc4330/6/originate-copy", {"--misbehave", "no-origin-copy"}, "fail", "differs in bits 0000000000000001"},
+    {"rfc4330/6/timestamps", {"--misbehave", "transmit-zero"}, "fail", "transmit 00000000.00000000"},
+    {"rfc4330/6/unsynchronized", {"--misbehave", "leap-alarm"}, "warn", "LI 3 .* with stratum 1"},
+    {"rfc4330/6/mode1", {"--misbehave", "answer-all-modes"}, "warn", "actual\":\"mode 4"},
+    {"security/mode6-readvar", {"--misbehave", "answer-all-modes", "--misbehave", "answer-malformed"}, "fail", "amplification.*a reply of 48 bytes"},
+    {"security/mode7-monlist", {"--misbehave", "answer-all-modes"}, "warn", "1 packet\\(s\\), 48 bytes for 1 packet\\(s\\), 48 bytes"},
+    {"security/mode7-peerlist", {"--misbehave", "answer-all-modes"}, "warn", "1 packet\\(s\\), 48 bytes for 1 packet\\(s\\), 48 bytes"},
+    {"security/cve-2015-7871", {"--symmetric", "reply", "--misbehave", "ignore-mac"}, "fail", "a crypto-NAK mobilised a symmetric association"},
+    {"security/kod-origin", {"--misbehave", "kod-without-origin"}, "fail", "kiss-o'-death 'RATE' with origin 00000000.00000000"},
+    {"security/replay-fresh", {"--misbehave", "frozen-clock"}, "warn", "the replayed request got the same timestamps"},
+    {"ratelimit/burst", {"--misbehave", "kod-without-origin"}, "fail", "does not carry our origin"},
+};
+// clang-format on
+
+// GoogleTest names a parameter by its case id.
+inline void PrintTo(const Twin& t, std::ostream* os) { *os << t.case_id; }
+
+}  // namespace ntpkit::test
