@@ -252,46 +252,25 @@ record_daemon() {
 
 # ---- ntp-server in each misbehaviour -----------------------------------------------------
 
-# The recordings of our server: NAME, the --misbehave value (- for none) and the requests that
-# follow the three plain queries every one of them starts with:
+# The recordings of our server, from its own catalogue (`ntp-server --list-misbehaviours --format
+# tsv`: name, example values, the cases that catch it, effect): NAME, the --misbehave value (-
+# for none) and the requests that follow the three plain queries every one of them starts with:
 #   -             nothing more
-#   v3            one query with VN 3 (`ntp-probe query --ntp-version 3`)
 #   case:ID,...   ntp-probe --case ID runs, one after the other, no resends: the exact stimuli
-#                 of those conformance cases
-MISBEHAVIOURS=(
-    "baseline - -"
-    "no-origin-copy no-origin-copy -"
-    "origin-zero origin-zero -"
-    "wrong-mode-3 wrong-mode=3 -"
-    "wrong-mode-5 wrong-mode=5 -"
-    "vn-fixed-3 vn-fixed-3 v3"
-    "vn-fixed-4 vn-fixed-4 v3"
-    "poll-not-echoed poll-not-echoed -"
-    "transmit-zero transmit-zero -"
-    "receive-after-transmit receive-after-transmit -"
-    "transmit-equals-receive transmit-equals-receive -"
-    "stratum-0-without-kiss stratum-0-without-kiss -"
-    "kod-rate-always kod-rate-always -"
-    "kod-without-origin kod-without-origin -"
-    "leap-alarm leap-alarm -"
-    "answer-all-versions answer-all-versions case:rfc5905/A.5.1/vn0,rfc5905/A.5.1/vn5,rfc5905/A.5.1/vn6,rfc5905/A.5.1/vn7"
-    "answer-all-modes answer-all-modes case:rfc5905/9.2/mode0,rfc5905/9.2/mode1,rfc5905/9.2/mode2,rfc5905/9.2/mode4,rfc5905/9.2/mode5,rfc5905/9.2/mode6,rfc5905/9.2/mode7"
-    "oversize-reply oversize-reply -"
-    "echo-extension-fields echo-extension-fields case:rfc7822/3/ef-unknown,rfc7822/3/two-unknown-efs"
-    "garbage-reply garbage-reply -"
-    "duplicate-reply duplicate-reply -"
-    "drop-percent-100 drop-percent=100 -"
-    "delay-200 delay=200 -"
-    "time-offset-3600 time-offset=3600 -"
-    "stratum-17 stratum=17 -"
-    "reference-stale reference-stale -"
-    "reference-future reference-future -"
-    "answer-malformed answer-malformed case:rfc5905/7.3/length-0,rfc5905/7.3/length-1,rfc5905/7.3/length-12,rfc5905/7.3/length-47,rfc5905/7.5/length-49,rfc5905/7.5/length-50"
-    "ignore-mac ignore-mac case:rfc5905/7.4/mac-md5-unknown-key,rfc5905/7.4/mac-sha1-unknown-key"
-    "frozen-clock frozen-clock -"
-    "reply-from-other-port reply-from-other-port -"
-    "truncated-reply truncated-reply -"
-)
+#                 of the cases the catalogue names
+# A misbehaviour that takes a value is recorded once per example value (wrong-mode-3, -5).
+MISBEHAVIOURS=("baseline - -")
+while IFS=$'\t' read -r fault_name examples shown_by _; do
+    stimulus=-
+    [[ $shown_by == - ]] || stimulus="case:$shown_by"
+    if [[ $examples == - ]]; then
+        MISBEHAVIOURS+=("$fault_name $fault_name $stimulus")
+    else
+        IFS=, read -r -a values <<< "$examples"
+        for value in "${values[@]}"; do MISBEHAVIOURS+=("$fault_name-$value $fault_name=$value $stimulus"); done
+    fi
+done < <("$ARG_SERVER" --list-misbehaviours --format tsv)
+[[ ${#MISBEHAVIOURS[@]} -gt 1 ]] || fail "$ARG_SERVER --list-misbehaviours --format tsv listed nothing"
 
 # start_server_with NS FAULT — lib.sh's start_ntp_server (127.0.0.1:123, --leap 0), with
 # --misbehave FAULT: for this one start --server is a wrapper that execs ntp-server with it.
@@ -316,9 +295,6 @@ probe_requests() {
     [[ $rc != 124 ]] || fail "ntp-probe query hung"
     case $stimulus in
         -) ;;
-        v3)
-            run_fg 20 "$ns" "$log.v3" "$ARG_PROBE" query 127.0.0.1 --ntp-version 3 -t 0.5 || rc=$?
-            STIMULUS_TEXT+=", then ntp-probe query --ntp-version 3 -t 0.5" ;;
         case:*)
             IFS=, read -r -a ids <<< "${stimulus#case:}"
             for id in "${ids[@]}"; do args+=(--case "$id"); done

@@ -17,10 +17,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (opts.list_misbehaviours) {
-    for (const auto& f : ntpkit::fault_catalogue()) {
-      const std::string n = std::string(f.name) + (f.value_hint.empty() ? "" : "=" + std::string(f.value_hint));
-      std::printf("%-26s %s\n", n.c_str(), std::string(f.description).c_str());
-    }
+    std::fputs(list_misbehaviours(opts.format).c_str(), stdout);
     return 0;
   }
   Config config;

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include <cstdio>
+
 namespace ntpkit::server {
 
 void setup_options(CLI::App& app, Options& o) {
@@ -29,6 +31,9 @@ void setup_options(CLI::App& app, Options& o) {
   app.add_option("--misbehave", o.misbehave, "misbehave on purpose: NAME or NAME=VALUE, repeatable")
       ->allow_extra_args(false);
   app.add_flag("--list-misbehaviours", o.list_misbehaviours, "list the misbehaviours and exit");
+  app.add_option("--format", o.format, "with --list-misbehaviours: text, markdown or tsv (name, examples, cases, effect)")
+      ->check(CLI::IsMember({"text", "markdown", "tsv"}))
+      ->capture_default_str();
   app.add_option("--symmetric", o.symmetric, "mode 1 (symmetric active) requests: ignore, or reply with mode 2")
       ->check(CLI::IsMember({"ignore", "reply"}))
       ->capture_default_str();
@@ -141,6 +146,30 @@ std::string to_config(const Options& o, Config& c) {
   c.verbose = o.verbose;
   c.threads = o.threads;
   return {};
+}
+
+std::string list_misbehaviours(const std::string& format) {
+  std::string out;
+  if (format == "markdown") out += "| name | effect |\n|---|---|\n";
+  for (const auto& f : fault_catalogue()) {
+    std::string name(f.name);
+    if (!f.value_hint.empty()) name += "=" + std::string(f.value_hint);
+    if (format == "tsv") {
+      // One line a misbehaviour: name, example values ("-": none), cases that catch it beyond a
+      // plain query ("-": none), effect.
+      out += std::string(f.name) + "\t" + (f.examples.empty() ? "-" : std::string(f.examples)) + "\t" +
+             (f.shown_by.empty() ? "-" : std::string(f.shown_by)) + "\t" + std::string(f.description) + "\n";
+    } else if (format == "markdown") {
+      std::string escaped;
+      for (char c : name) escaped += c == '|' ? std::string("\\|") : std::string(1, c);
+      out += "| `" + escaped + "` | " + std::string(f.description) + " |\n";
+    } else {
+      char line[160];
+      std::snprintf(line, sizeof line, "%-26s %s\n", name.c_str(), std::string(f.description).c_str());
+      out += line;
+    }
+  }
+  return out;
 }
 
 }  // namespace ntpkit::server

@@ -28,6 +28,7 @@ struct Options {
   unsigned rate_burst = 8;
   std::vector<std::string> misbehave;
   bool list_misbehaviours = false;
+  std::string format = "text";  // of --list-misbehaviours: text, markdown (README's table), tsv (captures/record.sh)
   std::string symmetric = "ignore";
   std::string unknown_key = "nak";
   std::string vn1_mode0 = "client";
@@ -53,6 +54,8 @@ struct Config {
 };
 
 void setup_options(CLI::App& app, Options& o);
+// The catalogue of misbehaviours as --list-misbehaviours prints it, in `format`.
+[[nodiscard]] std::string list_misbehaviours(const std::string& format);
 // Returns an error sentence, or an empty string and a filled Config.
 [[nodiscard]] std::string to_config(const Options& o, Config& out);
 

@@ -2,6 +2,8 @@
 // and the exact decimal parser for seconds.
 #include "ntpkit/server/misbehaviour.hpp"
 
+#include "ntpkit/conformance/suite.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -10,17 +12,11 @@
 namespace ntpkit {
 namespace {
 
-// A value each fault that takes one accepts.
+// A value each fault that takes one accepts: its row's first example (or none).
 std::string spec_for(const FaultInfo& info) {
   std::string spec(info.name);
-  switch (info.fault) {
-    case Fault::WrongMode: return spec + "=5";
-    case Fault::DropPercent: return spec + "=50";
-    case Fault::Delay: return spec + "=250";
-    case Fault::TimeOffset: return spec + "=1.5";
-    case Fault::Stratum: return spec + "=17";
-    default: return spec;
-  }
+  if (info.examples.empty()) return spec;
+  return spec + "=" + std::string(info.examples.substr(0, info.examples.find(',')));
 }
 
 bool contains(const std::string& text, std::string_view part) {
@@ -44,13 +40,43 @@ TEST(FaultCatalogue, ListsEveryFaultOnceInEnumOrder) {
   EXPECT_EQ(names.size(), kFaultCount);
 }
 
-TEST(FaultCatalogue, OnlyValuedFaultsHaveAHint) {
+TEST(FaultCatalogue, OnlyValuedFaultsHaveAHintAndExamples) {
   for (const FaultInfo& info : fault_catalogue()) {
-    const bool valued = info.fault == Fault::WrongMode || info.fault == Fault::DropPercent ||
-                        info.fault == Fault::Delay || info.fault == Fault::TimeOffset ||
-                        info.fault == Fault::Stratum;
+    const bool valued = info.parse != nullptr;
     EXPECT_EQ(!info.value_hint.empty(), valued) << info.name;
+    EXPECT_EQ(!info.examples.empty(), valued) << info.name;
+    EXPECT_NE(info.apply, nullptr) << info.name;
   }
+}
+
+TEST(FaultCatalogue, EveryExampleIsAcceptedAndEveryCaseNamedExists) {
+  for (const FaultInfo& info : fault_catalogue()) {
+    for (size_t at = 0; at < info.examples.size();) {
+      const size_t comma = std::min(info.examples.find(',', at), info.examples.size());
+      Misbehaviour m;
+      const std::string spec = std::string(info.name) + "=" + std::string(info.examples.substr(at, comma - at));
+      EXPECT_TRUE(add_misbehaviour(m, spec).ok()) << spec;
+      at = comma + 1;
+    }
+    std::set<std::string_view> ids;
+    for (const auto* c : conformance::all_cases()) ids.insert(c->id);
+    for (size_t at = 0; at < info.shown_by.size();) {
+      const size_t comma = std::min(info.shown_by.find(',', at), info.shown_by.size());
+      EXPECT_EQ(ids.count(info.shown_by.substr(at, comma - at)), 1U) << info.name << ": " << info.shown_by.substr(at, comma - at);
+      at = comma + 1;
+    }
+  }
+}
+
+TEST(FaultCatalogue, RowsAreGroupedByTheStageTheyActAt) {
+  const auto catalogue = fault_catalogue();
+  for (size_t i = 1; i < catalogue.size(); ++i) EXPECT_LE(catalogue[i - 1].stage, catalogue[i].stage) << i;
+  Misbehaviour m;
+  ASSERT_TRUE(add_misbehaviour(m, "no-origin-copy").ok());
+  ASSERT_TRUE(add_misbehaviour(m, "delay=5").ok());
+  EXPECT_NE(m.by_stage[static_cast<size_t>(Stage::Header)], 0U);
+  EXPECT_NE(m.by_stage[static_cast<size_t>(Stage::Send)], 0U);
+  EXPECT_EQ(m.by_stage[static_cast<size_t>(Stage::Admit)], 0U);
 }
 
 TEST(AddMisbehaviour, EveryCatalogueNameSetsExactlyThatFault) {

@@ -550,10 +550,7 @@ TEST(Misbehave, EveryCatalogueEntryChangesTheOutcome) {
     SCOPED_TRACE(std::string(info.name));
     Fixture f;
     std::string spec(info.name);
-    if (info.fault == Fault::DropPercent) spec += "=100";
-    if (info.fault == Fault::Delay) spec += "=10";
-    if (info.fault == Fault::TimeOffset) spec += "=1";
-    if (info.fault == Fault::Stratum) spec += "=17";
+    if (!info.examples.empty()) spec += "=" + std::string(info.examples.substr(0, info.examples.find(',')));
     f.mb = with(spec);
     Packet q = p;
     if (info.fault == Fault::AnswerAllVersions) q.header.version = 5;

@@ -1,43 +1,14 @@
 #include "ntpkit/server/misbehaviour.hpp"
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
+
+#include "ntpkit/server/server.hpp"
 
 namespace ntpkit {
 namespace {
-
-constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
-    {Fault::NoOriginCopy, "no-origin-copy", "", "origin is the request's transmit with its lowest bit flipped"},
-    {Fault::OriginZero, "origin-zero", "", "origin timestamp is zero"},
-    {Fault::WrongMode, "wrong-mode", "3|5", "reply in mode 3 (default) or 5 instead of 4"},
-    {Fault::VnFixed3, "vn-fixed-3", "", "always answer with VN 3, whatever the request's"},
-    {Fault::VnFixed4, "vn-fixed-4", "", "always answer with VN 4, whatever the request's"},
-    {Fault::PollNotEchoed, "poll-not-echoed", "", "poll differs from the request's"},
-    {Fault::TransmitZero, "transmit-zero", "", "transmit timestamp is zero"},
-    {Fault::ReceiveAfterTransmit, "receive-after-transmit", "", "receive timestamp one second after transmit"},
-    {Fault::TransmitEqualsReceive, "transmit-equals-receive", "", "transmit timestamp equals receive"},
-    {Fault::Stratum0WithoutKiss, "stratum-0-without-kiss", "", "stratum 0 with refid 127.0.0.1, no kiss code"},
-    {Fault::KodRateAlways, "kod-rate-always", "", "answer every request with a RATE kiss-o'-death"},
-    {Fault::KodWithoutOrigin, "kod-without-origin", "", "RATE kiss-o'-death with a zero origin"},
-    {Fault::LeapAlarm, "leap-alarm", "", "LI 3 (alarm) with an ordinary stratum"},
-    {Fault::AnswerAllVersions, "answer-all-versions", "", "answer VN 0 and 5-7 as well"},
-    {Fault::AnswerAllModes, "answer-all-modes", "", "answer every mode with mode 4"},
-    {Fault::OversizeReply, "oversize-reply", "", "pad the reply 16 bytes past the request's length"},
-    {Fault::EchoExtensionFields, "echo-extension-fields", "", "copy the request's extension fields into the reply"},
-    {Fault::GarbageReply, "garbage-reply", "", "random bytes of the request's length"},
-    {Fault::DuplicateReply, "duplicate-reply", "", "send every reply twice"},
-    {Fault::DropPercent, "drop-percent", "N", "drop N percent of requests at random"},
-    {Fault::Delay, "delay", "MS", "hold every reply back MS milliseconds (transmit stamped before)"},
-    {Fault::TimeOffset, "time-offset", "SECONDS", "serve a clock off by SECONDS (may be fractional, negative)"},
-    {Fault::Stratum, "stratum", "N", "announce stratum N (0-255) whatever the state"},
-    {Fault::ReferenceStale, "reference-stale", "", "reference time ten days before transmit"},
-    {Fault::ReferenceFuture, "reference-future", "", "reference time an hour after transmit"},
-    {Fault::AnswerMalformed, "answer-malformed", "", "answer malformed datagrams, even empty ones, as if they were requests"},
-    {Fault::IgnoreMac, "ignore-mac", "", "answer requests with an unknown MAC with plain time, no crypto-NAK"},
-    {Fault::FrozenClock, "frozen-clock", "", "receive and transmit stuck at the reference time, like a cached answer"},
-    {Fault::ReplyFromOtherPort, "reply-from-other-port", "", "send replies from another UDP port than the one asked"},
-    {Fault::TruncatedReply, "truncated-reply", "", "cut the reply to 47 bytes, short of an NTP header"},
-}};
 
 template <class T>
 bool parse_uint(std::string_view s, T& out) {
@@ -46,10 +17,169 @@ bool parse_uint(std::string_view s, T& out) {
   return ec == std::errc() && p == end;
 }
 
+
+using F = Fault;
+using S = Stage;
+
+// --- Values ----------------------------------------------------------------------------------
+
+std::string parse_wrong_mode(Misbehaviour& m, std::string_view v, bool has) {
+  unsigned mode = 3;
+  if (has && (!parse_uint(v, mode) || (mode != 3 && mode != 5))) return "wrong-mode takes 3 or 5";
+  m.wrong_mode = static_cast<uint8_t>(mode);
+  return {};
+}
+std::string parse_drop_percent(Misbehaviour& m, std::string_view v, bool has) {
+  unsigned pct = 0;
+  if (!has || !parse_uint(v, pct) || pct > 100) return "drop-percent takes 0 to 100";
+  m.drop_percent = static_cast<uint8_t>(pct);
+  return {};
+}
+std::string parse_delay(Misbehaviour& m, std::string_view v, bool has) {
+  uint32_t ms = 0;
+  if (!has || !parse_uint(v, ms) || ms > 60'000) return "delay takes 0 to 60000 ms";
+  m.delay_ms = ms;
+  return {};
+}
+std::string parse_time_offset(Misbehaviour& m, std::string_view v, bool has) {
+  if (!has) return "time-offset takes SECONDS";
+  auto d = parse_seconds(v);
+  if (!d) return d.error();
+  m.time_offset = *d;
+  return {};
+}
+std::string parse_stratum(Misbehaviour& m, std::string_view v, bool has) {
+  unsigned st = 0;
+  if (!has || !parse_uint(v, st) || st > 255) return "stratum takes 0 to 255";
+  m.stratum = static_cast<uint8_t>(st);
+  return {};
+}
+
+// --- The catalogue: one row a misbehaviour, in the order they act ------------------------------
+// name, value hint, example values, the cases that catch it beyond a plain query, what it does,
+// the stage it acts at, and its effect.
+
+using Mb = const Misbehaviour&;
+constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
+    {F::AnswerAllVersions, "answer-all-versions", "", "",
+     "rfc5905/A.5.1/vn0,rfc5905/A.5.1/vn5,rfc5905/A.5.1/vn6,rfc5905/A.5.1/vn7", "answer VN 0 and 5-7 as well",
+     S::Admit, [](Draft& d, Mb) { d.answer_all_versions = true; }},
+    {F::AnswerAllModes, "answer-all-modes", "", "",
+     "rfc5905/9.2/mode0,rfc5905/9.2/mode1,rfc5905/9.2/mode2,rfc5905/9.2/mode4,rfc5905/9.2/mode5,rfc5905/9.2/mode6,"
+     "rfc5905/9.2/mode7",
+     "answer every mode with mode 4", S::Admit, [](Draft& d, Mb) { d.answer_all_modes = true; }},
+    {F::AnswerMalformed, "answer-malformed", "", "",
+     "rfc5905/7.3/length-0,rfc5905/7.3/length-1,rfc5905/7.3/length-12,rfc5905/7.3/length-47,rfc5905/7.5/length-49,"
+     "rfc5905/7.5/length-50",
+     "answer malformed datagrams, even empty ones, as if they were requests", S::Admit,
+     [](Draft& d, Mb) { d.answer_malformed = true; }},
+    {F::IgnoreMac, "ignore-mac", "", "", "rfc5905/7.4/mac-md5-unknown-key,rfc5905/7.4/mac-sha1-unknown-key",
+     "answer requests with an unknown MAC with plain time, no crypto-NAK", S::Admit,
+     [](Draft& d, Mb) { d.ignore_mac = true; }},
+    {F::DropPercent, "drop-percent", "N", "100", "", "drop N percent of requests at random", S::Admit,
+     [](Draft& d, Mb m) { d.drop = next_random(d.random) % 100 < m.drop_percent; }, parse_drop_percent},
+
+    {F::KodRateAlways, "kod-rate-always", "", "", "", "answer every request with a RATE kiss-o'-death", S::Shape,
+     [](Draft& d, Mb) { d.kiss_of_death = true; }},
+    {F::KodWithoutOrigin, "kod-without-origin", "", "", "", "RATE kiss-o'-death with a zero origin", S::Shape,
+     [](Draft& d, Mb) { d.kiss_of_death = d.kiss_without_origin = true; }},
+    {F::GarbageReply, "garbage-reply", "", "", "", "random bytes of the request's length", S::Shape,
+     [](Draft& d, Mb) { d.garbage = true; }},
+    {F::EchoExtensionFields, "echo-extension-fields", "", "", "rfc7822/3/ef-unknown,rfc7822/3/two-unknown-efs",
+     "copy the request's extension fields into the reply", S::Shape, [](Draft& d, Mb) { d.echo_extensions = true; }},
+    {F::OversizeReply, "oversize-reply", "", "", "", "pad the reply 16 bytes past the request's length", S::Shape,
+     [](Draft& d, Mb) { d.oversize = true; }},
+
+    {F::NoOriginCopy, "no-origin-copy", "", "", "", "origin is the request's transmit with its lowest bit flipped",
+     S::Header, [](Draft& d, Mb) { d.reply.origin = Timestamp::from_raw(d.request->transmit.raw() ^ 1U); }},
+    {F::OriginZero, "origin-zero", "", "", "", "origin timestamp is zero", S::Header,
+     [](Draft& d, Mb) { d.reply.origin = Timestamp{}; }},
+    {F::WrongMode, "wrong-mode", "3|5", "3,5", "", "reply in mode 3 (default) or 5 instead of 4", S::Header,
+     [](Draft& d, Mb m) { d.reply.mode = static_cast<Mode>(m.wrong_mode & 0x7); }, parse_wrong_mode},
+    {F::VnFixed3, "vn-fixed-3", "", "", "rfc4330/6/vn-copy-v4", "always answer with VN 3, whatever the request's",
+     S::Header, [](Draft& d, Mb) { d.reply.version = 3; }},
+    {F::VnFixed4, "vn-fixed-4", "", "", "rfc4330/6/vn-copy-v3", "always answer with VN 4, whatever the request's",
+     S::Header, [](Draft& d, Mb) { d.reply.version = 4; }},
+    {F::PollNotEchoed, "poll-not-echoed", "", "", "", "poll differs from the request's", S::Header,
+     [](Draft& d, Mb) { d.reply.poll = static_cast<int8_t>(d.request->poll == 10 ? 6 : 10); }},
+    {F::Stratum0WithoutKiss, "stratum-0-without-kiss", "", "", "", "stratum 0 with refid 127.0.0.1, no kiss code",
+     S::Header,
+     [](Draft& d, Mb) {
+       d.reply.stratum = 0;
+       d.reply.reference_id = ReferenceId::from_ipv4({127, 0, 0, 1});
+     }},
+    {F::LeapAlarm, "leap-alarm", "", "", "", "LI 3 (alarm) with an ordinary stratum", S::Header,
+     [](Draft& d, Mb) { d.reply.leap = Leap::Unsynchronized; }},
+    {F::Stratum, "stratum", "N", "17", "", "announce stratum N (0-255) whatever the state", S::Header,
+     [](Draft& d, Mb m) { d.reply.stratum = m.stratum; }, parse_stratum},
+
+    {F::TimeOffset, "time-offset", "SECONDS", "3600", "", "serve a clock off by SECONDS (may be fractional, negative)",
+     S::Stamped,
+     [](Draft& d, Mb m) {
+       d.reply.receive = d.reply.receive + m.time_offset;
+       d.reply.reference = d.reply.reference + m.time_offset;
+       d.reply.transmit = d.reply.transmit + m.time_offset;
+     },
+     parse_time_offset},
+    {F::TransmitZero, "transmit-zero", "", "", "", "transmit timestamp is zero", S::Stamped,
+     [](Draft& d, Mb) { d.reply.transmit = Timestamp{}; }},
+    {F::TransmitEqualsReceive, "transmit-equals-receive", "", "", "", "transmit timestamp equals receive",
+     S::Stamped, [](Draft& d, Mb) { d.reply.transmit = d.reply.receive; }},
+    {F::ReceiveAfterTransmit, "receive-after-transmit", "", "", "", "receive timestamp one second after transmit",
+     S::Stamped, [](Draft& d, Mb) { d.reply.receive = d.reply.transmit + Duration::from_seconds(1); }},
+    {F::ReferenceStale, "reference-stale", "", "", "", "reference time ten days before transmit", S::Stamped,
+     [](Draft& d, Mb) { d.reply.reference = d.reply.transmit - Duration::from_seconds(10 * 86400); }},
+    {F::ReferenceFuture, "reference-future", "", "", "", "reference time an hour after transmit", S::Stamped,
+     [](Draft& d, Mb) { d.reply.reference = d.reply.transmit + Duration::from_seconds(3600); }},
+    {F::FrozenClock, "frozen-clock", "", "", "", "receive and transmit stuck at the reference time, like a cached answer",
+     S::Stamped, [](Draft& d, Mb) { d.reply.receive = d.reply.transmit = d.state.reference_time; }},
+
+    {F::DuplicateReply, "duplicate-reply", "", "", "", "send every reply twice", S::Send,
+     [](Draft& d, Mb) { d.action.copies = 2; }},
+    {F::Delay, "delay", "MS", "200", "", "hold every reply back MS ms (transmit stamped before the wait, so the delay looks like network)", S::Send,
+     [](Draft& d, Mb m) { d.action.delay_ms = m.delay_ms; }, parse_delay},
+    {F::ReplyFromOtherPort, "reply-from-other-port", "", "", "", "send replies from another UDP port than the one asked",
+     S::Send, [](Draft& d, Mb) { d.action.from_other_port = true; }},
+    {F::TruncatedReply, "truncated-reply", "", "", "", "cut the reply to 47 bytes, short of an NTP header", S::Send,
+     [](Draft& d, Mb) { d.action.length = std::min(d.action.length, kHeaderLength - 1); }},
+}};
+
+constexpr bool in_enum_order() {
+  for (size_t i = 0; i < kFaults.size(); ++i) {
+    if (static_cast<size_t>(kFaults[i].fault) != i) return false;
+    if (i > 0 && kFaults[i].stage < kFaults[i - 1].stage) return false;
+  }
+  return true;
+}
+static_assert(in_enum_order(), "one row per Fault, in enum order, grouped by stage");
+
 }  // namespace
 
 std::span<const FaultInfo> fault_catalogue() { return kFaults; }
 std::string_view name(Fault f) { return kFaults[static_cast<size_t>(f)].name; }
+
+std::string_view name(Stage s) {
+  switch (s) {
+    case Stage::Admit: return "admit";
+    case Stage::Shape: return "shape";
+    case Stage::Header: return "header";
+    case Stage::Stamped: return "stamped";
+    case Stage::Send: return "send";
+    case Stage::Count: break;
+  }
+  return "?";
+}
+
+void Misbehaviour::set(Fault f) {
+  faults.set(static_cast<size_t>(f));
+  by_stage[static_cast<size_t>(kFaults[static_cast<size_t>(f)].stage)] |= uint64_t{1} << static_cast<size_t>(f);
+}
+
+void Misbehaviour::apply_slow(Stage s, Draft& d) const {
+  for (uint64_t mask = by_stage[static_cast<size_t>(s)]; mask != 0; mask &= mask - 1) {
+    kFaults[static_cast<size_t>(std::countr_zero(mask))].apply(d, *this);
+  }
+}
 
 Result<Duration, std::string> parse_seconds(std::string_view text) {
   const std::string original(text);
@@ -84,42 +214,9 @@ Result<Fault, std::string> add_misbehaviour(Misbehaviour& m, std::string_view sp
   for (const auto& info : kFaults) {
     if (info.name != key) continue;
     const std::string what = "--misbehave " + std::string(spec);
-    if (info.value_hint.empty() && has_value) return Failure{what + ": '" + std::string(key) + "' takes no value"};
-    switch (info.fault) {
-      case Fault::WrongMode: {
-        unsigned mode = 3;
-        if (has_value && (!parse_uint(value, mode) || (mode != 3 && mode != 5))) {
-          return Failure{what + ": wrong-mode takes 3 or 5"};
-        }
-        m.wrong_mode = static_cast<uint8_t>(mode);
-        break;
-      }
-      case Fault::DropPercent: {
-        unsigned pct = 0;
-        if (!has_value || !parse_uint(value, pct) || pct > 100) return Failure{what + ": drop-percent takes 0 to 100"};
-        m.drop_percent = static_cast<uint8_t>(pct);
-        break;
-      }
-      case Fault::Delay: {
-        uint32_t ms = 0;
-        if (!has_value || !parse_uint(value, ms) || ms > 60'000) return Failure{what + ": delay takes 0 to 60000 ms"};
-        m.delay_ms = ms;
-        break;
-      }
-      case Fault::TimeOffset: {
-        if (!has_value) return Failure{what + ": time-offset takes SECONDS"};
-        auto d = parse_seconds(value);
-        if (!d) return Failure{what + ": " + d.error()};
-        m.time_offset = *d;
-        break;
-      }
-      case Fault::Stratum: {
-        unsigned st = 0;
-        if (!has_value || !parse_uint(value, st) || st > 255) return Failure{what + ": stratum takes 0 to 255"};
-        m.stratum = static_cast<uint8_t>(st);
-        break;
-      }
-      default: break;
+    if (info.parse == nullptr && has_value) return Failure{what + ": '" + std::string(key) + "' takes no value"};
+    if (info.parse != nullptr) {
+      if (auto error = info.parse(m, value, has_value); !error.empty()) return Failure{what + ": " + error};
     }
     m.set(info.fault);
     return info.fault;

@@ -8,14 +8,6 @@
 namespace ntpkit {
 namespace {
 
-// splitmix64: enough entropy spreading for garbage bytes; not a security device.
-uint64_t next_random(uint64_t& s) {
-  uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 Action ignore(DropReason reason) {
   Action a;
   a.kind = Action::Kind::Ignore;
@@ -32,10 +24,10 @@ struct Decision {
   DropReason reason = DropReason::ModeNotServed;
 };
 
-Decision classify(const Header& h, const Policy& policy, const Misbehaviour& mb) {
+Decision classify(const Header& h, const Policy& policy, const Draft& mb) {
   Decision d;
   // RFC 5905 Appendix A.5.1 receive(): versions other than 1..4 are discarded.
-  if ((h.version == 0 || h.version > kCurrentVersion) && !mb.has(Fault::AnswerAllVersions)) {
+  if ((h.version == 0 || h.version > kCurrentVersion) && !mb.answer_all_versions) {
     d.reason = DropReason::UnsupportedVersion;
     return d;
   }
@@ -53,7 +45,7 @@ Decision classify(const Header& h, const Policy& policy, const Misbehaviour& mb)
     d.service = Service::Symmetric;
     return d;
   }
-  if (mb.has(Fault::AnswerAllModes)) {
+  if (mb.answer_all_modes) {
     d.serve = true;
     return d;
   }
@@ -88,10 +80,13 @@ std::string_view name(DropReason r) {
 
 Action respond(std::span<const uint8_t> request, const RequestContext& ctx, const Clock& clock,
                const ServerState& state, const Policy& policy, const Misbehaviour& mb, std::span<uint8_t> out) {
+  Draft d{state, ctx.random};
+  mb.apply(Stage::Admit, d);
+
   // answer-malformed reads whatever header bytes there are, zero-padded, as a request.
   std::array<uint8_t, kHeaderLength> padded{};
   auto parsed = parse(request);
-  if (!parsed && mb.has(Fault::AnswerMalformed)) {
+  if (!parsed && d.answer_malformed) {
     std::copy_n(request.begin(), std::min(request.size(), kHeaderLength), padded.begin());
     if (request.empty()) padded[0] = 0x23;  // nothing to read: answer as NTPv4 client mode
     parsed = parse(padded);
@@ -101,48 +96,40 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   const PacketView& req = parsed.value();
   const Header& rq = req.header;
 
-  const Decision d = classify(rq, policy, mb);
-  if (!d.serve) return ignore(d.reason);
+  const Decision decision = classify(rq, policy, d);
+  if (!decision.serve) return ignore(decision.reason);
 
   // We hold no symmetric keys, so every MAC names an unknown key. A symmetric-active request
   // with a MAC is never answered: answering it with a valid mode 2 is CVE-2015-7871.
   bool crypto_nak = false;
-  if (req.mac && !mb.has(Fault::IgnoreMac)) {
-    if (d.service == Service::Symmetric || policy.unknown_key == UnknownKeyPolicy::Drop) {
+  if (req.mac && !d.ignore_mac) {
+    if (decision.service == Service::Symmetric || policy.unknown_key == UnknownKeyPolicy::Drop) {
       return ignore(DropReason::UnknownKey);
     }
     crypto_nak = true;
   }
-
-  uint64_t rng = ctx.random;
-  if (mb.has(Fault::DropPercent) && next_random(rng) % 100 < mb.drop_percent) {
-    return ignore(DropReason::Misbehaviour);
-  }
+  if (d.drop) return ignore(DropReason::Misbehaviour);
   if (ctx.rate == RateVerdict::Drop) return ignore(DropReason::RateLimited);
 
-  Action a;
+  mb.apply(Stage::Shape, d);
+  Action& a = d.action;
   a.kind = Action::Kind::Reply;
-  a.copies = mb.has(Fault::DuplicateReply) ? 2 : 1;
-  a.delay_ms = mb.has(Fault::Delay) ? mb.delay_ms : 0;
-  a.from_other_port = mb.has(Fault::ReplyFromOtherPort);
-
-  if (mb.has(Fault::GarbageReply)) {
+  if (d.garbage) {
     if (out.size() < request.size()) return ignore(DropReason::BufferTooSmall);
-    write_garbage(out.first(request.size()), next_random(rng));
+    write_garbage(out.first(request.size()), next_random(d.random));
     a.length = request.size();
+    mb.apply(Stage::Send, d);
     return a;
   }
-
-  const bool kod = ctx.rate == RateVerdict::KissOfDeath || mb.has(Fault::KodRateAlways) ||
-                   mb.has(Fault::KodWithoutOrigin);
+  const bool kod = ctx.rate == RateVerdict::KissOfDeath || d.kiss_of_death;
   a.kiss_of_death = kod;
 
   // fast_xmit (RFC 5905 Appendix A.5.3): copy VN and poll, origin <- the request's transmit,
   // the rest from the system variables.
-  Header h;
+  Header& h = d.reply;
   h.leap = state.leap;
   h.version = rq.version;
-  h.mode = d.service == Service::Symmetric ? Mode::SymmetricPassive : Mode::Server;
+  h.mode = decision.service == Service::Symmetric ? Mode::SymmetricPassive : Mode::Server;
   h.stratum = state.stratum;
   h.poll = rq.poll;
   h.precision = state.precision;
@@ -152,41 +139,25 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   h.reference = state.reference_time;
   h.origin = rq.transmit;
   h.receive = ctx.receive;
-
   if (kod) {
     // RFC 5905 §7.4: a kiss-o'-death has stratum 0 and the kiss code in the reference ID.
     h.leap = Leap::Unsynchronized;
     h.stratum = 0;
     h.reference_id = ReferenceId::from_kiss(KissCode::RATE);
-    if (mb.has(Fault::KodWithoutOrigin)) h.origin = Timestamp{};
+    if (d.kiss_without_origin) h.origin = Timestamp{};
   }
-
-  if (mb.has(Fault::NoOriginCopy)) h.origin = Timestamp::from_raw(rq.transmit.raw() ^ 1U);
-  if (mb.has(Fault::OriginZero)) h.origin = Timestamp{};
-  if (mb.has(Fault::WrongMode)) h.mode = static_cast<Mode>(mb.wrong_mode & 0x7);
-  if (mb.has(Fault::VnFixed3)) h.version = 3;
-  if (mb.has(Fault::VnFixed4)) h.version = 4;
-  if (mb.has(Fault::PollNotEchoed)) h.poll = static_cast<int8_t>(rq.poll == 10 ? 6 : 10);
-  if (mb.has(Fault::Stratum0WithoutKiss)) {
-    h.stratum = 0;
-    h.reference_id = ReferenceId::from_ipv4({127, 0, 0, 1});
-  }
-  if (mb.has(Fault::LeapAlarm)) h.leap = Leap::Unsynchronized;
-  if (mb.has(Fault::Stratum)) h.stratum = mb.stratum;
-  if (mb.has(Fault::TimeOffset)) {
-    h.receive = h.receive + mb.time_offset;
-    h.reference = h.reference + mb.time_offset;
-  }
+  d.request = &rq;
+  mb.apply(Stage::Header, d);
 
   // Reply layout: header, then (misbehaviour only) echoed extension fields, then a crypto-NAK.
   size_t length = kHeaderLength;
-  const size_t echoed = mb.has(Fault::EchoExtensionFields) ? req.extensions_end - kHeaderLength : 0;
+  const size_t echoed = d.echo_extensions ? req.extensions_end - kHeaderLength : 0;
   length += echoed;
   if (crypto_nak) length += kCryptoNakLength;
   // oversize-reply: an extension field (at least 16 bytes, a multiple of 4) that takes the reply
   // past the request's length, whatever either length is.
   size_t padding = 0;
-  if (mb.has(Fault::OversizeReply)) {
+  if (d.oversize) {
     padding = request.size() + 16 > length ? request.size() + 16 - length : 16;
     padding = std::max<size_t>(16, (padding + 3) & ~size_t{3});
   }
@@ -214,15 +185,10 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
 
   // The transmit timestamp is read last, as late as possible before the bytes leave.
   h.transmit = clock.now();
-  if (mb.has(Fault::TimeOffset)) h.transmit = h.transmit + mb.time_offset;
-  if (mb.has(Fault::TransmitZero)) h.transmit = Timestamp{};
-  if (mb.has(Fault::TransmitEqualsReceive)) h.transmit = h.receive;
-  if (mb.has(Fault::ReceiveAfterTransmit)) h.receive = h.transmit + Duration::from_seconds(1);
-  if (mb.has(Fault::ReferenceStale)) h.reference = h.transmit - Duration::from_seconds(10 * 86400);
-  if (mb.has(Fault::ReferenceFuture)) h.reference = h.transmit + Duration::from_seconds(3600);
-  if (mb.has(Fault::FrozenClock)) h.receive = h.transmit = state.reference_time;
+  mb.apply(Stage::Stamped, d);
   write_header(h, out.first<kHeaderLength>());
-  a.length = mb.has(Fault::TruncatedReply) ? kHeaderLength - 1 : length;
+  a.length = length;
+  mb.apply(Stage::Send, d);
   return a;
 }
 

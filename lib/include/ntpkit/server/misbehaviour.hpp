@@ -1,7 +1,14 @@
 // Deliberate departures from RFC 5905, switched on by name, so that every conformance check
 // can be shown to fail and NTP clients can be tested against a bad server.
+//
+// A misbehaviour is one row of the catalogue (misbehaviour.cpp): its name, what it does, the
+// values it takes and the cases that catch it, and its effect: a function called at one of
+// respond()'s hook points (Stage) on the reply being built (Draft). Adding one is an enum entry
+// here and a row there; the count, --list-misbehaviours, README's table and captures/record.sh
+// follow from the catalogue.
 #pragma once
 
+#include <array>
 #include <bitset>
 #include <cstdint>
 #include <span>
@@ -13,51 +20,81 @@
 
 namespace ntpkit {
 
+// In catalogue order, which is the order they act in within a stage.
 enum class Fault : uint8_t {
-  NoOriginCopy,           // origin = request transmit with its lowest bit flipped
-  OriginZero,             // origin = 0
-  WrongMode,              // reply mode 3 (or =5)
-  VnFixed3,               // always VN 3
-  VnFixed4,               // always VN 4
-  PollNotEchoed,          // poll differs from the request's
-  TransmitZero,           // transmit = 0
-  ReceiveAfterTransmit,   // receive = transmit + 1 s
-  TransmitEqualsReceive,  // transmit = receive
-  Stratum0WithoutKiss,    // stratum 0 with a refid that is no kiss code
-  KodRateAlways,          // every answer is a RATE kiss-o'-death
-  KodWithoutOrigin,       // every answer is a RATE kiss-o'-death with origin 0
-  LeapAlarm,              // LI 3 with an ordinary stratum
-  AnswerAllVersions,      // answer VN 0 and 5-7 too
-  AnswerAllModes,         // answer every mode with mode 4
-  OversizeReply,          // pad the reply past the request's length
-  EchoExtensionFields,    // copy the request's extension fields into the reply
-  GarbageReply,           // random bytes of the request's length
-  DuplicateReply,         // send every reply twice
-  DropPercent,            // =N: drop N % of valid requests at random
-  Delay,                  // =MS: hold every reply back (transmit stamped before the wait)
-  TimeOffset,             // =SECONDS: serve a clock that is off by this much
-  Stratum,                // =N: announce this raw stratum (0-255)
-  ReferenceStale,         // reference time ten days old
-  ReferenceFuture,        // reference time an hour after transmit
-  AnswerMalformed,        // answer datagrams the parser rejects, as if they were requests
-  IgnoreMac,              // answer MAC'd requests with plain time, no crypto-NAK
-  FrozenClock,            // receive and transmit stuck at the reference time: a cached answer
-  ReplyFromOtherPort,     // send the reply from another UDP port than the request came to
-  TruncatedReply,         // the reply cut to 47 bytes, short of a header
+  // Stage::Admit
+  AnswerAllVersions,
+  AnswerAllModes,
+  AnswerMalformed,
+  IgnoreMac,
+  DropPercent,
+  // Stage::Shape
+  KodRateAlways,
+  KodWithoutOrigin,
+  GarbageReply,
+  EchoExtensionFields,
+  OversizeReply,
+  // Stage::Header
+  NoOriginCopy,
+  OriginZero,
+  WrongMode,
+  VnFixed3,
+  VnFixed4,
+  PollNotEchoed,
+  Stratum0WithoutKiss,
+  LeapAlarm,
+  Stratum,
+  // Stage::Stamped
+  TimeOffset,
+  TransmitZero,
+  TransmitEqualsReceive,
+  ReceiveAfterTransmit,
+  ReferenceStale,
+  ReferenceFuture,
+  FrozenClock,
+  // Stage::Send
+  DuplicateReply,
+  Delay,
+  ReplyFromOtherPort,
+  TruncatedReply,
+  Count
 };
-inline constexpr size_t kFaultCount = 30;
+inline constexpr size_t kFaultCount = static_cast<size_t>(Fault::Count);
+static_assert(kFaultCount <= 64, "Misbehaviour keeps a 64-bit mask per stage");
+
+// respond()'s hook points, in the order it reaches them.
+enum class Stage : uint8_t {
+  Admit,    // which requests are served (before the request is parsed): the Draft's admit flags
+  Shape,    // what kind of reply: the Draft's shape flags
+  Header,   // the reply's fields, before the clock is read for the transmit timestamp
+  Stamped,  // the timestamps, once transmit is read
+  Send,     // how the reply leaves: copies, delay, source port, length (the Action)
+  Count
+};
+inline constexpr size_t kStageCount = static_cast<size_t>(Stage::Count);
+
+struct Draft;  // server.hpp: the reply respond() is building
+struct Misbehaviour;
 
 struct FaultInfo {
   Fault fault;
   std::string_view name;
-  std::string_view value_hint;  // empty when the fault takes no value
+  std::string_view value_hint;   // empty when the fault takes no value
+  std::string_view examples;     // values to show it with, comma-separated ("3,5"); empty: none
+  std::string_view shown_by;     // the cases that catch it beyond a plain query, comma-separated
   std::string_view description;
+  Stage stage;
+  void (*apply)(Draft&, const Misbehaviour&);
+  // Parses "=value" into the misbehaviour; the error names what the value must be. nullptr: no value.
+  std::string (*parse)(Misbehaviour&, std::string_view value, bool has_value) = nullptr;
 };
 [[nodiscard]] std::span<const FaultInfo> fault_catalogue();
 [[nodiscard]] std::string_view name(Fault f);
+[[nodiscard]] std::string_view name(Stage s);
 
 struct Misbehaviour {
   std::bitset<kFaultCount> faults;
+  std::array<uint64_t, kStageCount> by_stage{};  // the faults set, per stage
   uint8_t wrong_mode = 3;
   uint8_t drop_percent = 0;
   uint32_t delay_ms = 0;
@@ -65,8 +102,15 @@ struct Misbehaviour {
   uint8_t stratum = 0;
 
   [[nodiscard]] bool has(Fault f) const { return faults.test(static_cast<size_t>(f)); }
-  void set(Fault f) { faults.set(static_cast<size_t>(f)); }
+  void set(Fault f);
   [[nodiscard]] bool any() const { return faults.any(); }
+  // Runs the faults of one stage on the draft, in catalogue order.
+  void apply(Stage s, Draft& d) const {
+    if (by_stage[static_cast<size_t>(s)] != 0) apply_slow(s, d);
+  }
+
+ private:
+  void apply_slow(Stage s, Draft& d) const;
 };
 
 // Adds "name" or "name=value" to m. The error is one sentence naming what is wrong.
@@ -74,5 +118,13 @@ struct Misbehaviour {
 
 // "1.5", "-0.25", "3" to an exact Duration (no floating point); nullopt-like failure as error text.
 [[nodiscard]] Result<Duration, std::string> parse_seconds(std::string_view text);
+
+// splitmix64: enough entropy spreading for random drops and garbage bytes; not a security device.
+inline uint64_t next_random(uint64_t& s) {
+  uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
 
 }  // namespace ntpkit

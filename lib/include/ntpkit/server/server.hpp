@@ -80,6 +80,30 @@ struct Action {
   [[nodiscard]] bool is_reply() const { return kind == Kind::Reply; }
 };
 
+// The reply respond() is building, as a misbehaviour's hook sees it (misbehaviour.hpp's Stage).
+struct Draft {
+  Draft(const ServerState& s, uint64_t r) : state(s), random(r) {}
+  const ServerState& state;
+  uint64_t random;  // next_random() state for the random misbehaviours
+  // Stage::Admit
+  bool answer_all_versions = false;
+  bool answer_all_modes = false;
+  bool answer_malformed = false;
+  bool ignore_mac = false;
+  bool drop = false;
+  // Stage::Shape
+  bool kiss_of_death = false;  // a RATE kiss-o'-death
+  bool kiss_without_origin = false;
+  bool garbage = false;  // random bytes of the request's length
+  bool echo_extensions = false;
+  bool oversize = false;  // pad past the request's length
+  // Stage::Header and Stage::Stamped
+  const Header* request = nullptr;
+  Header reply;
+  // Stage::Send: copies, delay, source port and length
+  Action action;
+};
+
 // The largest reply respond() may write: a request's length plus what oversize-reply adds.
 inline constexpr size_t kOversizePadding = 64;  // >= 16 + 3 (rounding) + 48 - 1 (shortest request)
 
