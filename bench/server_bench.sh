@@ -212,7 +212,7 @@ measure() {
   shift 2
   out=$WORK/$name.r$ROUND.$kind
   secs=$(awk -v d="$DURATION" -v k="$kind" -v r="$RAMP_BUDGET" 'BEGIN { print int((k == "ramp" ? r * 2 : d) + 20) }')
-  peer_cmd "$SNS" taskset -c "$LOAD_CPU" "$PROBE" bench "$TARGET" --source-addresses "$SOURCE_ADDRESSES" --json "$@"
+  peer_cmd "$SNS" taskset -c "$LOAD_CPU" "$PROBE" bench "$TARGET" --source-addresses "$SOURCE_ADDRESSES" --format json "$@"
   show_cmd "${CMD_LINE[@]}" >> "$RUNLOG"
   # In the background and registered with lib.sh's cleanup, so that a signal to this script
   # ends the run at once (a trap waits for a foreground command) and stops the load with it.

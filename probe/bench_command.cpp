@@ -11,7 +11,9 @@
 #include <sstream>
 #include <vector>
 
+#include "escape.hpp"
 #include "json_writer.hpp"
+#include "test_report.hpp"
 #include "load_generator.hpp"
 #include "terminal.hpp"
 #include "udp_client.hpp"
@@ -192,7 +194,7 @@ struct Report {
   bool generator_limited = false;
 };
 
-void write_json(const BenchOptions& o, const Report& r) {
+std::string render_json(const BenchOptions& o, const Report& r) {
   static const Measured kNone{};
   const Measured& m = r.main != nullptr ? *r.main : kNone;
   JsonWriter j;
@@ -230,7 +232,52 @@ void write_json(const BenchOptions& o, const Report& r) {
   if (r.mode == "ramp" && r.best) j.fixed(r.steps[*r.best].asked_rate, 0); else j.null();
   j.key("generator_limited").value(r.generator_limited);
   j.end_object();
-  std::printf("%s\n", j.str().c_str());
+  return j.str() + "\n";
+}
+
+// One run a test suite: the server answered validly (pass), answered but never validly (fail), or
+// not at all (error); invalid replies and kiss-o'-death are noted.
+TestSuite test_suite(const Report& r) {
+  static const Measured kNone{};
+  const Measured& m = r.main != nullptr ? *r.main : kNone;
+  uint64_t valid = 0, replies = 0, invalid = 0, kod = 0;
+  for (const auto& s : r.steps) {
+    valid += s.tally.valid;
+    invalid += s.tally.invalid;
+    kod += s.tally.kiss_of_death;
+    replies += s.tally.valid + s.tally.invalid + s.tally.kiss_of_death + s.tally.unmatched;
+  }
+  if (r.steps.empty()) {
+    valid = m.tally.valid;
+    invalid = m.tally.invalid;
+    kod = m.tally.kiss_of_death;
+    replies = valid + invalid + kod + m.tally.unmatched;
+  }
+  TestSuite t;
+  t.name = "bench " + r.mode;
+  t.hostname = r.target;
+  TestCase answers;
+  answers.name = "valid-replies";
+  char rate[64];
+  std::snprintf(rate, sizeof rate, "%.1f valid replies/s", m.per_s(m.tally.valid));
+  if (valid > 0) {
+    answers.message = rate;
+  } else {
+    answers.status = replies > 0 ? TestCase::Status::Fail : TestCase::Status::Error;
+    answers.type = replies > 0 ? "invalid" : "no-reply";
+    answers.message = replies > 0 ? "the server answered, but no reply was valid" : "no reply during the measurement";
+    answers.yaml = {{"message", yaml_quote(answers.message)}};
+  }
+  t.cases.push_back(std::move(answers));
+  TestCase bad;
+  bad.name = "invalid-replies";
+  bad.message = std::to_string(invalid) + " invalid, " + std::to_string(kod) + " kiss-o'-death";
+  if (invalid + kod > 0) {
+    bad.status = TestCase::Status::Note;
+    bad.yaml = {{"message", yaml_quote(bad.message)}};
+  }
+  t.cases.push_back(std::move(bad));
+  return t;
 }
 
 std::string thousands(double v) {
@@ -320,22 +367,22 @@ std::string check_options(const BenchOptions& o, const sockaddr_storage& target)
 void setup_bench(CLI::App& app, BenchOptions& o) {
   app.add_option("target", o.target, "HOST[:PORT] of the server (port 123 by default)")->required();
   app.add_option("-d,--duration", o.duration, "seconds of load (default 5; for --ramp, the most the steps may take, default 60)")
-      ->check(CLI::Range(0.1, 600.0));
+      ->check(finite())->check(CLI::Range(0.1, 600.0));
   app.add_option("-k,--outstanding", o.outstanding, "closed loop: requests kept in flight (default mode, 64)")
       ->check(CLI::Range(1U, 100000U));
-  app.add_option("-r,--rate", o.rate, "open loop: requests per second")->check(CLI::Range(1.0, 10'000'000.0));
+  app.add_option("-r,--rate", o.rate, "open loop: requests per second")->check(finite())->check(CLI::Range(1.0, 10'000'000.0));
   auto* ramp = app.add_flag("--ramp", o.ramp, "open-loop steps up to the highest rate answered with less than 1 % loss");
-  app.add_option("--ramp-start", o.ramp_start, "first step's rate")->check(CLI::Range(1.0, 10'000'000.0))->capture_default_str()->needs(ramp);
-  app.add_option("--ramp-factor", o.ramp_factor, "rate factor from one step to the next")->check(CLI::Range(1.01, 10.0))->capture_default_str()->needs(ramp);
-  app.add_option("--step", o.step, "seconds per ramp step")->check(CLI::Range(0.1, 60.0))->capture_default_str()->needs(ramp);
+  app.add_option("--ramp-start", o.ramp_start, "first step's rate")->check(finite())->check(CLI::Range(1.0, 10'000'000.0))->capture_default_str()->needs(ramp);
+  app.add_option("--ramp-factor", o.ramp_factor, "rate factor from one step to the next")->check(finite())->check(CLI::Range(1.01, 10.0))->capture_default_str()->needs(ramp);
+  app.add_option("--step", o.step, "seconds per ramp step")->check(finite())->check(CLI::Range(0.1, 60.0))->capture_default_str()->needs(ramp);
   app.add_option("--bisections", o.bisections, "ramp: steps spent narrowing the limit once found")->check(CLI::Range(0U, 20U))->capture_default_str()->needs(ramp);
   app.add_option("-s,--sources", o.sources, "sockets, each its own source port")->check(CLI::Range(1U, 4096U))->capture_default_str();
   app.add_option("--source-addresses", o.source_addresses, "IPv4 loopback only: spread the sockets over 127.0.0.1..127.0.0.N")
       ->check(CLI::Range(1U, 254U))->capture_default_str();
-  app.add_option("-t,--timeout", o.timeout, "seconds after which a request without a reply is lost")->check(CLI::Range(0.001, 10.0))->capture_default_str();
+  app.add_option("-t,--timeout", o.timeout, "seconds after which a request without a reply is lost")->check(finite())->check(CLI::Range(0.001, 10.0))->capture_default_str();
   app.add_option("--server-pid", o.server_pid, "the server's PID on this machine: report its CPU time per reply")->check(CLI::Range(1, 1 << 30));
   app.add_option("--ntp-version", o.version, "version number to send (1-4)")->check(CLI::Range(1U, 4U))->capture_default_str();
-  app.add_flag("--json", o.json, "print one JSON document instead of text");
+  add_output_options(app, o.out);
   app.add_flag("-4", o.ipv4, "use IPv4 only");
   app.add_flag("-6", o.ipv6, "use IPv6 only");
 }
@@ -356,6 +403,10 @@ int run_bench(const BenchOptions& options) {
   LoadConfig config;
   config.target = resolved->peer_sockaddr();
   config.target_len = config.target.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  if (const std::string e = check_output(o.out); !e.empty()) {
+    std::fprintf(stderr, "ntp-probe bench: %s\n", e.c_str());
+    return 2;
+  }
   if (const std::string e = check_options(o, config.target); !e.empty()) {
     std::fprintf(stderr, "ntp-probe bench: %s\n", e.c_str());
     return 2;
@@ -398,10 +449,18 @@ int run_bench(const BenchOptions& options) {
     r.main = &single.back();
     r.generator_limited = r.main->generator_short();
   }
-  if (o.json) {
-    write_json(o, r);
-  } else {
-    print_text(o, r);
+  const TestSuite suite = test_suite(r);
+  if (o.out.format == "json") std::fputs(render_json(o, r).c_str(), stdout);
+  if (o.out.format == "junit") std::fputs(junit_xml("ntp-probe bench", {suite}).c_str(), stdout);
+  if (o.out.format == "tap") std::fputs(tap({suite}).c_str(), stdout);
+  if (o.out.format == "text") print_text(o, r);
+  if (!o.out.json_file.empty() && !write_file(o.out.json_file, render_json(o, r))) {
+    std::fprintf(stderr, "ntp-probe bench: cannot write %s\n", o.out.json_file.c_str());
+    return 3;
+  }
+  if (!o.out.junit_file.empty() && !write_file(o.out.junit_file, junit_xml("ntp-probe bench", {suite}))) {
+    std::fprintf(stderr, "ntp-probe bench: cannot write %s\n", o.out.junit_file.c_str());
+    return 3;
   }
   if (!error.empty()) {
     std::fprintf(stderr, "ntp-probe bench: %s\n", error.c_str());

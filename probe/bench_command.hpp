@@ -8,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_common.hpp"
+
 namespace ntpkit::probe {
 
 struct BenchOptions {
@@ -25,7 +27,7 @@ struct BenchOptions {
   double timeout = 1.0;
   int server_pid = 0;
   unsigned version = 4;
-  bool json = false;
+  OutputOptions out;  // --format text|json|junit|tap, --json FILE, --junit FILE, --color
   bool ipv4 = false;
   bool ipv6 = false;
 };

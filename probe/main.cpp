@@ -27,7 +27,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    // --help and --version print and succeed; any other problem is one line naming us, exit 2.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "%s: %s (see %s --help)\n", "ntp-probe", e.what(), "ntp-probe");
+    return 2;
   }
   if (q->parsed()) return ntpkit::probe::run_query(query);
   if (r->parsed()) return ntpkit::probe::run_replay(replay);

@@ -8,7 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include "escape.hpp"
 #include "json_writer.hpp"
+#include "test_report.hpp"
 #include "ntpkit/util/clock.hpp"
 #include "ntpkit/conformance/exchange.hpp"
 #include "ntpkit/wire/serialize.hpp"
@@ -197,15 +199,56 @@ void write_json_reply(JsonWriter& j, const QueryResult& r) {
   j.end_object();
 }
 
+// Each request a test case: usable passes (with its warnings noted), a reply with a fatal
+// problem fails, silence is an error (nothing to judge).
+TestSuite test_suite(const QueryOptions& o, const std::string& address, const std::vector<QueryResult>& results) {
+  TestSuite t;
+  t.name = "query";
+  t.hostname = o.target + " (" + address + ")";
+  for (size_t i = 0; i < results.size(); ++i) {
+    const QueryResult& r = results[i];
+    TestCase c;
+    c.name = "request " + std::to_string(i + 1);
+    std::string problems;
+    for (auto p : r.assessment.problems) problems += (problems.empty() ? "" : "; ") + std::string(to_string(p));
+    if (!r.reply) {
+      c.status = TestCase::Status::Error;
+      c.type = "no-reply";
+      c.message = "no reply within the timeout";
+    } else if (!r.assessment.usable()) {
+      c.status = TestCase::Status::Fail;
+      c.type = "unusable";
+      c.message = "unusable: " + problems;
+    } else if (!problems.empty()) {
+      c.status = TestCase::Status::Note;
+      c.message = "usable, with warnings: " + problems;
+    } else {
+      c.message = "usable";
+    }
+    if (r.reply && r.assessment.packet) {
+      c.detail = "offset " + format_seconds(r.sample.offset) + " s, delay " + format_seconds(r.sample.delay) + " s";
+    }
+    if (c.status != TestCase::Status::Pass) c.yaml = {{"message", yaml_quote(c.message)}};
+    t.cases.push_back(std::move(c));
+  }
+  return t;
+}
+
 }  // namespace
 
 void setup_query(CLI::App& app, QueryOptions& o) {
   app.add_option("target", o.target, "HOST[:PORT] of the server (port 123 by default; [::1]:123 for IPv6)")->required();
   app.add_option("-c,--count", o.count, "number of requests")->check(CLI::Range(1U, 1000U))->capture_default_str();
-  app.add_option("-i,--interval", o.interval, "seconds between requests")->check(CLI::Range(0.0, 3600.0))->capture_default_str();
-  app.add_option("-t,--timeout", o.timeout, "seconds to wait for each reply")->check(CLI::Range(0.01, 60.0))->capture_default_str();
+  app.add_option("-i,--interval", o.interval, "seconds between requests")
+      ->check(finite())
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  app.add_option("-t,--timeout", o.timeout, "seconds to wait for each reply")
+      ->check(finite())
+      ->check(CLI::Range(0.01, 60.0))
+      ->capture_default_str();
   app.add_option("--ntp-version", o.version, "version number to send (1-4)")->check(CLI::Range(1U, 4U))->capture_default_str();
-  app.add_flag("--json", o.json, "print one JSON document instead of text");
+  add_output_options(app, o.out);
   app.add_flag("-4", o.ipv4, "use IPv4 only");
   app.add_flag("-6", o.ipv6, "use IPv6 only");
   app.add_option("--source-address", o.source_address, "send from this address of ours (no port)");
@@ -219,6 +262,10 @@ int run_query(const QueryOptions& o) {
   }
   if (o.ipv4 && o.ipv6) {
     std::fprintf(stderr, "ntp-probe query: give -4 or -6, not both\n");
+    return 2;
+  }
+  if (auto e = check_output(o.out); !e.empty()) {
+    std::fprintf(stderr, "ntp-probe query: %s\n", e.c_str());
     return 2;
   }
   std::optional<sockaddr_storage> source;
@@ -237,7 +284,8 @@ int run_query(const QueryOptions& o) {
     std::fprintf(stderr, "ntp-probe query: %s\n", client.error().c_str());
     return 3;
   }
-  const bool colour = !o.json && use_colour(stdout);
+  const bool colour = colour_on(o.out, stdout);
+  const bool text = o.out.format == "text";
   std::vector<QueryResult> results;
   std::vector<Timestamp> sent;
   std::string network_error;
@@ -247,7 +295,7 @@ int run_query(const QueryOptions& o) {
     QueryResult r = query_once(*client, o, sent, error);
     sent.push_back(r.sent.transmit);
     if (!error.empty()) network_error = error;
-    if (!o.json) {
+    if (text) {
       if (i > 0) std::printf("\n");
       print_text(r, *client, colour);
       if (!error.empty()) std::printf("error        %s\n", error.c_str());
@@ -259,26 +307,34 @@ int run_query(const QueryOptions& o) {
     received += r.reply ? 1 : 0;
     usable += r.reply && r.assessment.usable() ? 1 : 0;
   }
-  if (o.json) {
-    JsonWriter j;
-    j.begin_object();
-    j.key("server").value(o.target);
-    j.key("address").value(client->peer());
-    j.key("sent").value(static_cast<uint64_t>(results.size()));
-    j.key("received").value(static_cast<uint64_t>(received));
-    j.key("usable").value(static_cast<uint64_t>(usable));
-    if (!network_error.empty()) j.key("error").value(network_error);
-    j.key("replies").begin_array();
-    for (const auto& r : results) write_json_reply(j, r);
-    j.end_array();
-    j.end_object();
-    std::printf("%s\n", j.str().c_str());
-  } else if (o.count > 1) {
-    std::printf("\n%zu sent, %zu received, %zu usable\n", results.size(), received, usable);
+  JsonWriter j;
+  j.begin_object();
+  j.key("server").value(o.target);
+  j.key("address").value(client->peer());
+  j.key("sent").value(static_cast<uint64_t>(results.size()));
+  j.key("received").value(static_cast<uint64_t>(received));
+  j.key("usable").value(static_cast<uint64_t>(usable));
+  if (!network_error.empty()) j.key("error").value(network_error);
+  j.key("replies").begin_array();
+  for (const auto& r : results) write_json_reply(j, r);
+  j.end_array();
+  j.end_object();
+  const TestSuite suite = test_suite(o, client->peer(), results);
+  if (o.out.format == "json") std::printf("%s\n", j.str().c_str());
+  if (o.out.format == "junit") std::fputs(junit_xml("ntp-probe query", {suite}).c_str(), stdout);
+  if (o.out.format == "tap") std::fputs(tap({suite}).c_str(), stdout);
+  if (text && o.count > 1) std::printf("\n%zu sent, %zu received, %zu usable\n", results.size(), received, usable);
+  if (!o.out.json_file.empty() && !write_file(o.out.json_file, j.str() + "\n")) {
+    std::fprintf(stderr, "ntp-probe query: cannot write %s\n", o.out.json_file.c_str());
+    return 3;
+  }
+  if (!o.out.junit_file.empty() && !write_file(o.out.junit_file, junit_xml("ntp-probe query", {suite}))) {
+    std::fprintf(stderr, "ntp-probe query: cannot write %s\n", o.out.junit_file.c_str());
+    return 3;
   }
   if (usable > 0) return 0;
   if (received > 0) return 1;
-  if (!o.json) std::fprintf(stderr, "ntp-probe query: no reply from %s within %.3g s\n", client->peer().c_str(), o.timeout);
+  if (text) std::fprintf(stderr, "ntp-probe query: no reply from %s within %.3g s\n", client->peer().c_str(), o.timeout);
   return 3;
 }
 

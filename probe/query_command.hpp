@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_common.hpp"
+
 namespace ntpkit::probe {
 
 struct QueryOptions {
@@ -13,7 +15,7 @@ struct QueryOptions {
   double interval = 1.0;
   double timeout = 2.0;
   unsigned version = 4;
-  bool json = false;
+  OutputOptions out;  // --format text|json|junit|tap, --json FILE, --junit FILE, --color
   bool ipv4 = false;
   bool ipv6 = false;
   std::string source_address;  // send from this address of ours

@@ -11,6 +11,7 @@
 #include "json_writer.hpp"
 #include "ntpkit/capture/capture_file.hpp"
 #include "replay_live.hpp"
+#include "test_report.hpp"
 #include "terminal.hpp"
 
 namespace ntpkit::probe {
@@ -164,59 +165,62 @@ std::string finding_line(const replay::Finding& x) {
          ", server " + x.server.to_string() + ": expected " + x.expected + "; actual " + x.actual;
 }
 
-// Every rule is a test case of every file: a MUST with findings fails, a SHOULD warns.
-std::string junit_report(const std::vector<FileResult>& results) {
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"ntp-probe replay\">\n";
-  for (const auto& f : results) {
-    std::map<std::string_view, std::vector<const replay::Finding*>> by_rule;
-    for (const auto& x : f.findings) by_rule[x.rule->id].push_back(&x);
-    size_t failures = 0;
-    for (const auto& rule : replay::rules()) {
-      if (rule.level == conformance::Level::Must && by_rule.count(rule.id) != 0) ++failures;
-    }
-    out += "  <testsuite name=\"" + xml_escape(f.name) + "\" tests=\"" + std::to_string(replay::rules().size()) +
-           "\" failures=\"" + std::to_string(failures) + "\" errors=\"" + (f.error.empty() ? "0" : "1") + "\">\n";
-    if (!f.error.empty()) {
-      out += "    <testcase classname=\"replay\" name=\"read\"><error message=\"" + xml_escape(f.error) + "\"/></testcase>\n";
-    }
-    for (const auto& rule : replay::rules()) {
-      out += "    <testcase classname=\"replay\" name=\"" + std::string(rule.id) + "\">";
-      if (auto it = by_rule.find(rule.id); it != by_rule.end()) {
-        std::string text;
-        for (const auto* x : it->second) text += finding_line(*x) + "\n";
-        const std::string msg = std::to_string(it->second.size()) + " finding(s): " + std::string(rule.requirement);
-        if (rule.level == conformance::Level::Must) {
-          out += "<failure message=\"" + xml_escape(msg) + "\" type=\"MUST\">" + xml_escape(text) + "</failure>";
-        } else {
-          out += "<system-out>" + xml_escape(msg + "\n" + text) + "</system-out>";
-        }
-      }
-      out += "</testcase>\n";
-    }
-    out += "  </testsuite>\n";
+// Every rule is a test case of every file: a MUST with findings fails, a SHOULD notes them
+// (TAP: ok # TODO). A file that cannot be read (or a live replay that could not run) fails its
+// "read" case.
+TestSuite file_suite(const std::string& name, const std::vector<replay::Finding>& findings, const std::string& error) {
+  TestSuite t;
+  t.name = name;
+  t.tap_prefix = true;
+  if (!error.empty()) {
+    TestCase read;
+    read.name = "read";
+    read.status = TestCase::Status::Fail;
+    read.type = "unreadable";
+    read.message = error;
+    read.yaml = {{"message", yaml_quote(error)}};
+    t.cases.push_back(std::move(read));
   }
-  return out + "</testsuites>\n";
+  std::map<std::string_view, std::vector<const replay::Finding*>> by_rule;
+  for (const auto& x : findings) by_rule[x.rule->id].push_back(&x);
+  for (const auto& rule : replay::rules()) {
+    TestCase tc;
+    tc.name = std::string(rule.id);
+    if (auto it = by_rule.find(rule.id); it != by_rule.end()) {
+      const bool must = rule.level == conformance::Level::Must;
+      for (const auto* x : it->second) tc.detail += finding_line(*x) + "\n";
+      tc.message = std::to_string(it->second.size()) + " finding(s): " + std::string(rule.requirement);
+      tc.status = must ? TestCase::Status::Fail : TestCase::Status::Note;
+      tc.type = std::string(to_string(rule.level));
+      if (!must) tc.tap_directive = "# TODO " + std::string(to_string(rule.level)) + " not met";
+      tc.yaml = {{"findings", std::to_string(it->second.size())}, {"first", yaml_quote(finding_line(*it->second.front()))}};
+    }
+    t.cases.push_back(std::move(tc));
+  }
+  return t;
 }
 
-std::string tap_report(const std::vector<FileResult>& results) {
-  std::string body;
-  size_t n = 0;
-  for (const auto& f : results) {
-    if (!f.error.empty()) body += "not ok " + std::to_string(++n) + " - " + f.name + ": read\n  ---\n  message: " + yaml_quote(f.error) + "\n  ...\n";
-    for (const auto& rule : replay::rules()) {
-      std::vector<const replay::Finding*> found;
-      for (const auto& x : f.findings) {
-        if (x.rule == &rule) found.push_back(&x);
-      }
-      const bool must = rule.level == conformance::Level::Must;
-      body += std::string(found.empty() || !must ? "ok " : "not ok ") + std::to_string(++n) + " - " + f.name + ": " +
-              std::string(rule.id) + (found.empty() || must ? "" : " # TODO SHOULD not met") + "\n";
-      if (!found.empty()) {
-        body += "  ---\n  findings: " + std::to_string(found.size()) + "\n  first: " + yaml_quote(finding_line(*found.front())) + "\n  ...\n";
-      }
-    }
+std::vector<TestSuite> test_suites(const std::vector<FileResult>& results) {
+  std::vector<TestSuite> suites;
+  for (const auto& f : results) suites.push_back(file_suite(f.name, f.findings, f.error));
+  return suites;
+}
+
+// stdout in the chosen format, and the files asked for. False if a file could not be written.
+bool emit(const OutputOptions& out, const std::string& json, const std::vector<TestSuite>& suites) {
+  if (out.format == "json") std::printf("%s\n", json.c_str());
+  if (out.format == "junit") std::fputs(junit_xml("ntp-probe replay", suites).c_str(), stdout);
+  if (out.format == "tap") std::fputs(tap(suites).c_str(), stdout);
+  bool ok = true;
+  if (!out.json_file.empty() && !write_file(out.json_file, json + "\n")) {
+    std::fprintf(stderr, "ntp-probe replay: cannot write %s\n", out.json_file.c_str());
+    ok = false;
   }
-  return "TAP version 13\n1.." + std::to_string(n) + "\n" + body;
+  if (!out.junit_file.empty() && !write_file(out.junit_file, junit_xml("ntp-probe replay", suites))) {
+    std::fprintf(stderr, "ntp-probe replay: cannot write %s\n", out.junit_file.c_str());
+    ok = false;
+  }
+  return ok;
 }
 
 }  // namespace
@@ -226,28 +230,31 @@ void setup_replay(CLI::App& app, ReplayOptions& o) {
   app.add_option("--port", o.ports, "another UDP port that carries NTP (repeatable; 123 always does)")
       ->allow_extra_args(false)
       ->check(CLI::Range(1U, 65535U));
-  app.add_option("--format", o.format, "text, json, junit or tap")
-      ->check(CLI::IsMember({"text", "json", "junit", "tap"}))
-      ->capture_default_str();
-  app.add_option("--json", o.json_file, "also write the JSON report to FILE");
+  add_output_options(app, o.out);
   app.add_option("--max-listed", o.max_listed, "findings listed per rule in the text report")->capture_default_str();
-  app.add_option("--color", o.colour, "auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
   app.add_option("--threads", o.threads,
                  "1: read and judge on one thread; 2: judge on a second thread while reading (the same report, "
                  "sooner); default 2 when two CPUs are available")
       ->check(CLI::Range(1U, 2U));
-  app.add_option("--target", o.target, "live: resend the recorded client requests to HOST:PORT and judge its answers");
+  auto* target =
+      app.add_option("--target", o.target, "live: resend the recorded client requests to HOST:PORT and judge its answers");
   app.add_option("--rate", o.rate, "live: requests per second (default: as fast as answers come back)")
-      ->check(CLI::Range(0.0, 1e6));
+      ->check(finite())
+      ->check(CLI::Range(0.0, 1e6))
+      ->needs(target);
   app.add_option("--timing", o.timing, "live: fast, or recorded (the capture's spacing)")
       ->check(CLI::IsMember({"fast", "recorded"}))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->needs(target);
   app.add_option("--max-requests", o.max_requests, "live: at most this many requests per capture")
       ->check(CLI::Range(size_t{1}, size_t{1000000}))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->needs(target);
   app.add_option("--timeout", o.timeout, "live: seconds to wait for the last answers")
+      ->check(finite())
       ->check(CLI::Range(0.05, 30.0))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->needs(target);
 }
 
 namespace {
@@ -321,8 +328,10 @@ int run_live(const ReplayOptions& o, const std::set<uint16_t>& ports, bool colou
   JsonWriter j;
   j.begin_object();
   j.key("live").begin_array();
+  std::vector<TestSuite> suites;
   for (const auto& f : o.files) {
     const LiveResult r = replay_live(f, ports, lo);
+    suites.push_back(file_suite(f + " -> " + o.target, r.findings, r.error));
     if (!r.error.empty()) {
       std::fprintf(stderr, "ntp-probe replay: %s -> %s: %s\n", f.c_str(), o.target.c_str(), r.error.c_str());
       code = 3;
@@ -330,14 +339,13 @@ int run_live(const ReplayOptions& o, const std::set<uint16_t>& ports, bool colou
     for (const auto& x : r.findings) {
       if (x.rule->level == conformance::Level::Must && code == 0) code = 1;
     }
-    if (o.format == "text") std::fputs(live_text(f, r, colour).c_str(), stdout);
+    if (o.out.format == "text") std::fputs(live_text(f, r, colour).c_str(), stdout);
     live_json(j, f, r);
   }
   j.end_array();
   j.key("exit_code").value(code);
   j.end_object();
-  if (o.format == "json") std::printf("%s\n", j.str().c_str());
-  if (!o.json_file.empty()) std::ofstream(o.json_file, std::ios::trunc) << j.str() << "\n";
+  if (!emit(o.out, j.str(), suites)) return 3;
   return code;
 }
 
@@ -346,14 +354,12 @@ int run_live(const ReplayOptions& o, const std::set<uint16_t>& ports, bool colou
 int run_replay(const ReplayOptions& o) {
   std::set<uint16_t> ports = {123};
   for (unsigned p : o.ports) ports.insert(static_cast<uint16_t>(p));
-  const bool colour = o.colour == "always" || (o.colour == "auto" && use_colour(stdout));
-  if (!o.target.empty()) {
-    if (o.format == "junit" || o.format == "tap") {
-      std::fprintf(stderr, "ntp-probe replay: --target reports as text or json\n");
-      return 2;
-    }
-    return run_live(o, ports, colour);
+  const bool colour = colour_on(o.out, stdout);
+  if (auto e = check_output(o.out); !e.empty()) {
+    std::fprintf(stderr, "ntp-probe replay: %s\n", e.c_str());
+    return 2;
   }
+  if (!o.target.empty()) return run_live(o, ports, colour);
   std::vector<FileResult> results;
   for (const auto& f : o.files) {
     // A progress line on stderr when it is a terminal: bytes read of the file's size.
@@ -370,7 +376,7 @@ int run_replay(const ReplayOptions& o) {
     if (!results.back().error.empty()) {
       std::fprintf(stderr, "ntp-probe replay: %s: %s\n", f.c_str(), results.back().error.c_str());
     }
-    if (o.format == "text") {
+    if (o.out.format == "text") {
       const std::string text = text_report(results.back(), o.max_listed, colour);
       std::fwrite(text.data(), 1, text.size(), stdout);
     }
@@ -382,26 +388,14 @@ int run_replay(const ReplayOptions& o) {
   for (const auto& r : results) {
     if (!r.error.empty()) code = 3;
   }
-  if (o.format == "junit") std::fputs(junit_report(results).c_str(), stdout);
-  if (o.format == "tap") std::fputs(tap_report(results).c_str(), stdout);
-  if (o.format == "json" || !o.json_file.empty()) {
-    JsonWriter j;
-    j.begin_object();
-    j.key("exit_code").value(code);
-    j.key("files").begin_array();
-    for (const auto& r : results) json_file(j, r);
-    j.end_array();
-    j.end_object();
-    if (o.format == "json") std::printf("%s\n", j.str().c_str());
-    if (!o.json_file.empty()) {
-      std::ofstream out(o.json_file, std::ios::trunc);
-      out << j.str() << "\n";
-      if (!out) {
-        std::fprintf(stderr, "ntp-probe replay: cannot write %s\n", o.json_file.c_str());
-        return 3;
-      }
-    }
-  }
+  JsonWriter j;
+  j.begin_object();
+  j.key("exit_code").value(code);
+  j.key("files").begin_array();
+  for (const auto& r : results) json_file(j, r);
+  j.end_array();
+  j.end_object();
+  if (!emit(o.out, j.str(), test_suites(results))) return 3;
   return code;
 }
 

@@ -6,15 +6,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_common.hpp"
+
 namespace ntpkit::probe {
 
 struct ReplayOptions {
   std::vector<std::string> files;  // "-" reads standard input
   std::vector<unsigned> ports;     // NTP ports besides 123
-  std::string format = "text";
-  std::string json_file;
+  OutputOptions out;  // --format, --json FILE, --junit FILE, --color
   unsigned max_listed = 50;        // findings listed per rule in text (all in JSON)
-  std::string colour = "auto";
   std::string target;              // live replay: resend the recorded requests here
   double rate = 0;
   std::string timing = "fast";

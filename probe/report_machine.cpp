@@ -4,6 +4,7 @@
 
 #include "escape.hpp"
 #include "json_writer.hpp"
+#include "test_report.hpp"
 #include "report.hpp"
 
 namespace ntpkit::probe {
@@ -107,69 +108,62 @@ std::string render_json(const Report& r) {
   return j.str() + "\n";
 }
 
-std::string render_junit(const Report& r) {
-  const Summary s = summarize(r);
-  size_t failures = 0, errors = 0;
-  for (const auto& e : r.entries) {
-    failures += e.counts_as_failure() ? 1 : 0;
-    errors += e.result.outcome == Outcome::Inconclusive ? 1 : 0;
-  }
-  std::array<char, 64> secs{};
-  std::snprintf(secs.data(), secs.size(), "%.3f", r.seconds);
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += "<testsuites name=\"ntp-probe\" tests=\"" + std::to_string(s.total) + "\" failures=\"" +
-         std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\" time=\"" + secs.data() + "\">\n";
-  out += "  <testsuite name=\"" + xml_escape(r.suite) + "\" tests=\"" + std::to_string(s.total) + "\" failures=\"" +
-         std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\" skipped=\"" +
-         std::to_string(s.skip + s.info) + "\" time=\"" + secs.data() + "\" hostname=\"" + xml_escape(r.target) +
-         "\">\n";
-  if (const std::string rl = describe_rate_limit(r.rate_limit); !rl.empty()) {
-    out += "    <properties>\n      <property name=\"rate-limiting\" value=\"" + xml_escape(rl) + "\"/>\n    </properties>\n";
-  }
+namespace {
+
+// The suite as the shared JUnit/TAP model: one test case a conformance case.
+TestSuite test_suite(const Report& r) {
+  TestSuite t;
+  t.name = r.suite;
+  t.hostname = r.target;
+  t.seconds = r.seconds;
+  if (const std::string rl = describe_rate_limit(r.rate_limit); !rl.empty()) t.properties.push_back({"rate-limiting", rl});
   for (const auto& e : r.entries) {
     const CaseResult& c = e.result;
-    out += "    <testcase classname=\"" + xml_escape(r.suite) + "\" name=\"" + xml_escape(c.test->id) + "\" time=\"0\">\n";
-    const std::string msg = xml_escape(std::string(to_string(c.outcome)) + ": " + c.judgement.summary);
+    TestCase tc;
+    tc.name = std::string(c.test->id);
+    tc.message = std::string(to_string(c.outcome)) + ": " + c.judgement.summary;
     if (e.counts_as_failure()) {
-      const std::string type = e.unexpected_pass() ? "unexpected-pass" : std::string(to_string(c.test->level));
-      out += "      <failure message=\"" + msg + "\" type=\"" + type + "\">" + xml_escape(details(r, e)) + "</failure>\n";
+      tc.status = TestCase::Status::Fail;
+      tc.type = e.unexpected_pass() ? "unexpected-pass" : std::string(to_string(c.test->level));
+      tc.detail = details(r, e);
     } else if (c.outcome == Outcome::Inconclusive) {
-      out += "      <error message=\"" + msg + "\" type=\"inconclusive\">" + xml_escape(details(r, e)) + "</error>\n";
+      tc.status = TestCase::Status::Error;
+      tc.type = "inconclusive";
+      tc.detail = details(r, e);
     } else if (c.outcome == Outcome::Skip || c.outcome == Outcome::Info) {
-      out += "      <skipped message=\"" + msg + "\"/>\n";
+      tc.status = TestCase::Status::Skip;
     } else if (c.outcome != Outcome::Pass || e.waiver) {
-      out += "      <system-out>" + msg + "\n" + xml_escape(details(r, e)) + "</system-out>\n";
+      tc.status = TestCase::Status::Note;
+      tc.detail = details(r, e);
     }
-    out += "    </testcase>\n";
+    if (c.outcome == Outcome::Skip || c.outcome == Outcome::Inconclusive) {
+      tc.tap_directive = "# SKIP " + tc.message;
+    } else if (e.expected_failure()) {
+      tc.tap_directive = "# TODO expected failure: " + *e.waiver;
+    } else {
+      tc.tap_directive = "";
+    }
+    if (c.outcome != Outcome::Pass || e.waiver) {
+      tc.yaml = {{"outcome", std::string(to_string(c.outcome))},
+                 {"level", std::string(to_string(c.test->level))},
+                 {"message", yaml_quote(c.judgement.summary)}};
+      if (!c.judgement.expected.empty()) tc.yaml.push_back({"expected", yaml_quote(c.judgement.expected)});
+      if (!c.judgement.actual.empty()) tc.yaml.push_back({"actual", yaml_quote(c.judgement.actual)});
+      tc.yaml.push_back({"reproduce", yaml_quote(reproduction(r, c))});
+    }
+    t.cases.push_back(std::move(tc));
   }
-  out += "  </testsuite>\n</testsuites>\n";
-  return out;
+  return t;
 }
 
+}  // namespace
+
+std::string render_junit(const Report& r) { return junit_xml("ntp-probe", {test_suite(r)}); }
+
 std::string render_tap(const Report& r) {
-  std::string out = "TAP version 13\n1.." + std::to_string(r.entries.size()) + "\n";
-  size_t n = 0;
-  for (const auto& e : r.entries) {
-    const CaseResult& c = e.result;
-    ++n;
-    const bool ok = !e.counts_as_failure();
-    out += std::string(ok ? "ok " : "not ok ") + std::to_string(n) + " - " + std::string(c.test->id);
-    if (c.outcome == Outcome::Skip || c.outcome == Outcome::Inconclusive) {
-      out += " # SKIP " + std::string(to_string(c.outcome)) + ": " + c.judgement.summary;
-    } else if (e.expected_failure()) {
-      out += " # TODO expected failure: " + *e.waiver;
-    }
-    out += "\n";
-    if (c.outcome != Outcome::Pass || e.waiver) {
-      out += "  ---\n  outcome: " + std::string(to_string(c.outcome)) + "\n  level: " + std::string(to_string(c.test->level)) +
-             "\n  message: " + yaml_quote(c.judgement.summary) + "\n";
-      if (!c.judgement.expected.empty()) out += "  expected: " + yaml_quote(c.judgement.expected) + "\n";
-      if (!c.judgement.actual.empty()) out += "  actual: " + yaml_quote(c.judgement.actual) + "\n";
-      out += "  reproduce: " + yaml_quote(reproduction(r, c)) + "\n  ...\n";
-    }
-  }
-  if (const std::string rl = describe_rate_limit(r.rate_limit); !rl.empty()) out += "# rate limiting: " + rl + "\n";
-  return out;
+  std::vector<std::string> comments;
+  if (const std::string rl = describe_rate_limit(r.rate_limit); !rl.empty()) comments.push_back("rate limiting: " + rl);
+  return tap({test_suite(r)}, comments);
 }
 
 }  // namespace ntpkit::probe

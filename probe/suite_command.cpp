@@ -29,25 +29,24 @@ void setup_suite(CLI::App& app, SuiteOptions& o) {
   app.add_option("--exclude", o.exclude, "skip cases whose id matches GLOB (repeatable)")
       ->allow_extra_args(false);
   app.add_flag("--list", o.list, "list the cases (id, level, citation, requirement) and send nothing");
-  app.add_option("--format", o.format, "report on stdout as text, json, junit or tap")
-      ->check(CLI::IsMember({"text", "json", "junit", "tap"}))
-      ->capture_default_str();
-  app.add_option("--junit", o.junit_file, "also write a JUnit XML report to FILE");
-  app.add_option("--json", o.json_file, "also write a JSON report to FILE");
+  add_output_options(app, o.out);
   app.add_option("--expect-fail", o.expect_fail, "waivers: lines of 'CASE-GLOB reason'; an unexpected pass fails");
   app.add_option("--pcap-out", o.pcap_out, "write every datagram of the session to FILE (pcap, readable by tshark)");
   app.add_flag("--strict", o.strict, "a SHOULD that is not met fails instead of warning");
-  app.add_option("-t,--timeout", o.timeout, "seconds to wait for each reply")->check(CLI::Range(0.05, 30.0))->capture_default_str();
+  app.add_option("-t,--timeout", o.timeout, "seconds to wait for each reply")->check(finite())->check(CLI::Range(0.05, 30.0))->capture_default_str();
   app.add_option("--retries", o.retries, "resends for a lost request")->check(CLI::Range(0U, 10U))->capture_default_str();
   app.add_option("--interval", o.interval, "seconds between datagrams (default 0 on loopback, 0.25 elsewhere)")
+      ->check(finite())
       ->check(CLI::Range(0.0, 60.0));
   app.add_option("-j,--jobs", o.jobs, "cases run at once, each from its own port")->check(CLI::Range(1U, 256U))->capture_default_str();
   app.add_option("--max-offset", o.max_offset, "seconds the server's clock may differ from ours")
+      ->check(finite())
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   app.add_option("--budget", o.budget,
                  "seconds the run may take; a server that rate-limits is retried, paced, until then, and what "
                  "is not concluded by then is inconclusive")
+      ->check(finite())
       ->check(CLI::Range(1.0, 86400.0))
       ->capture_default_str();
   app.add_option("--source-address", o.source_addresses,
@@ -55,7 +54,6 @@ void setup_suite(CLI::App& app, SuiteOptions& o) {
                  "FIRST-LAST, e.g. 127.0.1.1-127.0.1.66): each is a client of its own to a per-address rate limit")
       ->allow_extra_args(false);
   app.add_flag("-v,--verbose", o.verbose, "show the evidence of every case, not just the failing ones");
-  app.add_option("--color", o.colour, "auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
   app.add_flag("-4", o.ipv4, "use IPv4 only");
   app.add_flag("-6", o.ipv6, "use IPv6 only");
 }
@@ -108,12 +106,6 @@ std::vector<const Case*> select(const Suite& suite, const SuiteOptions& o) {
   return out;
 }
 
-bool write_file(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-  return static_cast<bool>(f);
-}
-
 }  // namespace
 
 int run_suite(const SuiteOptions& o) {
@@ -157,9 +149,12 @@ int run_suite(const SuiteOptions& o) {
     std::fprintf(stderr, "ntp-probe: %s\n", target.error().c_str());
     return 2;
   }
-  if (!std::isfinite(o.budget)) {
-    std::fprintf(stderr, "ntp-probe: --budget must be a number of seconds\n");
-    return 2;
+  // Every file we are to write, before anything is sent.
+  for (const auto& e : {check_output(o.out), check_writable("--pcap-out", o.pcap_out)}) {
+    if (!e.empty()) {
+      std::fprintf(stderr, "ntp-probe: %s\n", e.c_str());
+      return 2;
+    }
   }
   std::vector<sockaddr_storage> sources;
   for (const auto& spec : o.source_addresses) {
@@ -241,20 +236,20 @@ int run_suite(const SuiteOptions& o) {
     report.entries.push_back(std::move(e));
   }
 
-  const bool colour = o.colour == "always" || (o.colour == "auto" && use_colour(stdout));
+  const bool colour = colour_on(o.out, stdout);
   std::string out;
-  if (o.format == "json") out = render_json(report);
-  else if (o.format == "junit") out = render_junit(report);
-  else if (o.format == "tap") out = render_tap(report);
+  if (o.out.format == "json") out = render_json(report);
+  else if (o.out.format == "junit") out = render_junit(report);
+  else if (o.out.format == "tap") out = render_tap(report);
   else out = render_text(report, colour, o.verbose);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
-  if (!o.junit_file.empty() && !write_file(o.junit_file, render_junit(report))) {
-    std::fprintf(stderr, "ntp-probe: cannot write %s\n", o.junit_file.c_str());
+  if (!o.out.junit_file.empty() && !write_file(o.out.junit_file, render_junit(report))) {
+    std::fprintf(stderr, "ntp-probe: cannot write %s\n", o.out.junit_file.c_str());
     return 3;
   }
-  if (!o.json_file.empty() && !write_file(o.json_file, render_json(report))) {
-    std::fprintf(stderr, "ntp-probe: cannot write %s\n", o.json_file.c_str());
+  if (!o.out.json_file.empty() && !write_file(o.out.json_file, render_json(report))) {
+    std::fprintf(stderr, "ntp-probe: cannot write %s\n", o.out.json_file.c_str());
     return 3;
   }
   if (!o.pcap_out.empty()) {

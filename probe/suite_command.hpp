@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_common.hpp"
+
 namespace ntpkit::probe {
 
 struct SuiteOptions {
@@ -14,9 +16,7 @@ struct SuiteOptions {
   std::vector<std::string> cases;    // --case GLOB
   std::vector<std::string> exclude;  // --exclude GLOB
   bool list = false;
-  std::string format = "text";
-  std::string junit_file;
-  std::string json_file;
+  OutputOptions out;  // --format, --json FILE, --junit FILE, --color
   std::string expect_fail;
   std::string pcap_out;
   bool strict = false;
@@ -26,7 +26,6 @@ struct SuiteOptions {
   unsigned jobs = 64;
   double max_offset = 1.0;
   bool verbose = false;
-  std::string colour = "auto";
   bool ipv4 = false;
   bool ipv6 = false;
   double budget = 120;                      // seconds

@@ -14,7 +14,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    // --help and --version print and succeed; any other problem is one line naming us, exit 2.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "%s: %s (see %s --help)\n", "ntp-server", e.what(), "ntp-server");
+    return 2;
   }
   if (opts.list_misbehaviours) {
     std::fputs(list_misbehaviours(opts.format).c_str(), stdout);

@@ -206,7 +206,7 @@ TEST(HostileServer, QueryNamesDuplicatesAndAZeroReferenceTime) {
   EXPECT_NE(r.out.find("reference    none (0: never synchronized)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("the reference time is 0 (never synchronized) though LI is not 3"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("2036"), std::string::npos) << r.out;
-  r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + server.port, "--json"}, 10000ms);
+  r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + server.port, "--format", "json"}, 10000ms);
   EXPECT_NE(r.out.find(R"("duplicates":2)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"("reference_time":null)"), std::string::npos) << r.out;
 

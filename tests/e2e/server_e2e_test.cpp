@@ -295,9 +295,44 @@ TEST(ProbeE2E, QueryJsonCountsReplies) {
   Server s({"--listen", "127.0.0.1:0"});
   const uint16_t port = s.port();
   const auto r = test::run_command(
-      {NTP_PROBE_BIN, "query", "127.0.0.1:" + std::to_string(port), "--json", "-c", "3", "-i", "0.05"}, 10000ms);
+      {NTP_PROBE_BIN, "query", "127.0.0.1:" + std::to_string(port), "--format", "json", "-c", "3", "-i", "0.05"}, 10000ms);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find(R"("sent":3,"received":3,"usable":3)"), std::string::npos) << r.out;
+}
+
+// query and bench write the same JUnit and TAP as the suite: read by a JUnit consumer.
+TEST(ProbeE2E, QueryAndBenchWriteJUnitAndTap) {
+  test::RunningServer good({});
+  test::RunningServer bad({"--misbehave", "no-origin-copy"});
+  ASSERT_FALSE(good.port.empty());
+  ASSERT_FALSE(bad.port.empty());
+  const std::string dir = TEST_WORK_DIR;
+  const std::string q_good = dir + "/query-good.junit.xml", q_bad = dir + "/query-bad.junit.xml",
+                    b_good = dir + "/bench-good.junit.xml";
+  auto r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + good.port, "-c", "2", "-i",
+                              "0.05", "--junit", q_good},
+                             10000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("verdict      usable"), std::string::npos) << r.out;  // text on stdout as well
+  r = test::run_command({"/usr/bin/python3", CHECK_JUNIT, q_good, "2", "0"}, 20000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + bad.port, "-t", "0.5", "--format",
+                         "junit", "--junit", q_bad},
+                        10000ms);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("<failure message=\"unusable: "), std::string::npos) << r.out;
+  r = test::run_command({"/usr/bin/python3", CHECK_JUNIT, q_bad, "1", "1", "request 1"}, 20000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + bad.port, "-t", "0.5", "--format", "tap"},
+                        10000ms);
+  EXPECT_NE(r.out.find("TAP version 13\n1..1\nnot ok 1 - request 1"), std::string::npos) << r.out;
+  r = test::run_command({NTP_PROBE_BIN, "bench", "127.0.0.1:" + good.port, "-d", "0.3", "-k", "4",
+                         "--format", "tap", "--junit", b_good},
+                        20000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("ok 1 - valid-replies"), std::string::npos) << r.out;
+  r = test::run_command({"/usr/bin/python3", CHECK_JUNIT, b_good, "2", "0"}, 20000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
 }
 
 TEST(ProbeE2E, QuerySaysPlainlyWhenTheReplyIsUnusable) {
@@ -342,7 +377,7 @@ double json_number(const std::string& json, const std::string& key) {
 }
 
 std::vector<std::string> bench_args(uint16_t port, std::vector<std::string> extra) {
-  std::vector<std::string> a{NTP_PROBE_BIN, "bench", "127.0.0.1:" + std::to_string(port), "--json", "-t", "0.2"};
+  std::vector<std::string> a{NTP_PROBE_BIN, "bench", "127.0.0.1:" + std::to_string(port), "--format", "json", "-t", "0.2"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }

@@ -477,7 +477,7 @@ probe_wait() {
     deadline=$(( $(date +%s%N) + secs * 1000000000 ))
     while :; do
         asks=$(( asks % 250 + 1 ))
-        peer_cmd "$ns" "$ARG_PROBE" query "$target" --timeout 0.5 --json \
+        peer_cmd "$ns" "$ARG_PROBE" query "$target" --timeout 0.5 --format json \
             ${PROBE_WAIT_SOURCE_PREFIX:+--source-address "$PROBE_WAIT_SOURCE_PREFIX$asks"}
         out=$("${CMD_LINE[@]}" 2> /dev/null) || true
         rc=0

@@ -17,7 +17,7 @@ deadline=$(( $(date +%s) + 10 ))
 ok=no
 while :; do
     rc=0
-    run_fg 15 "" "$WORK/probe.json" "$ARG_PROBE" query "127.0.0.1:$port" --count 3 --timeout 1 --json || rc=$?
+    run_fg 15 "" "$WORK/probe.json" "$ARG_PROBE" query "127.0.0.1:$port" --count 3 --timeout 1 --format json || rc=$?
     if [[ $rc == 0 ]] && summary=$(/usr/bin/python3 -c '
 import json, sys
 doc = json.load(open(sys.argv[1]))

@@ -1,0 +1,76 @@
+#include "cli_common.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "terminal.hpp"
+
+namespace ntpkit::probe {
+
+void add_output_options(CLI::App& app, OutputOptions& o) {
+  app.add_option("--format", o.format, "report on stdout as text, json, junit or tap")
+      ->check(CLI::IsMember({"text", "json", "junit", "tap"}))
+      ->capture_default_str();
+  app.add_option("--json", o.json_file, "also write the JSON report to FILE");
+  app.add_option("--junit", o.junit_file, "also write a JUnit XML report to FILE");
+  app.add_option("--color", o.colour, "auto, always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+}
+
+std::string check_writable(const std::string& flag, const std::string& path) {
+  if (path.empty()) return {};
+  if (path == "-") return flag + " -: give a file (the report on stdout is --format)";
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  if (fs::is_directory(p, ec)) return flag + " " + path + ": is a directory";
+  if (fs::exists(p, ec)) {
+    if (access(path.c_str(), W_OK) != 0) return flag + " " + path + ": cannot write it (" + std::strerror(errno) + ")";
+    return {};
+  }
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec)) return flag + " " + path + ": no such directory " + dir.string();
+  if (access(dir.c_str(), W_OK) != 0) {
+    return flag + " " + path + ": cannot create it in " + dir.string() + " (" + std::strerror(errno) + ")";
+  }
+  return {};
+}
+
+std::string check_output(const OutputOptions& o) {
+  if (auto e = check_writable("--json", o.json_file); !e.empty()) return e;
+  if (auto e = check_writable("--junit", o.junit_file); !e.empty()) return e;
+  if (!o.json_file.empty() && o.json_file == o.junit_file) return "--json and --junit name the same file";
+  return {};
+}
+
+bool colour_on(const OutputOptions& o, FILE* f) {
+  return o.format == "text" && (o.colour == "always" || (o.colour == "auto" && use_colour(f)));
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+  f.close();
+  return static_cast<bool>(f);
+}
+
+const CLI::Validator& finite() {
+  static const CLI::Validator v(
+      [](std::string& s) -> std::string {
+        // The range check beside this one compares numbers; NaN passes every comparison.
+        char* end = nullptr;
+        const double d = std::strtod(s.c_str(), &end);
+        if (end == s.c_str() || !std::isfinite(d)) return "give a finite number, not " + s;
+        return {};
+      },
+      "FINITE");
+  return v;
+}
+
+}  // namespace ntpkit::probe

@@ -1,0 +1,36 @@
+// What every ntp-probe subcommand's command line shares: the report options (--format selects
+// what goes to stdout; --json FILE and --junit FILE also write a file; --color), the checks that
+// find a usage problem before anything is sent, and numbers that must be finite.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace ntpkit::probe {
+
+struct OutputOptions {
+  std::string format = "text";  // text, json, junit or tap, on stdout
+  std::string json_file;        // --json FILE
+  std::string junit_file;       // --junit FILE
+  std::string colour = "auto";  // --color auto|always|never
+};
+
+void add_output_options(CLI::App& app, OutputOptions& o);
+
+// A file the user asked us to write, checked before anything is sent: an error sentence
+// ("--json /x/y.json: cannot write there (No such file or directory)") or empty. Nothing is
+// created.
+[[nodiscard]] std::string check_writable(const std::string& flag, const std::string& path);
+[[nodiscard]] std::string check_output(const OutputOptions& o);
+
+[[nodiscard]] bool colour_on(const OutputOptions& o, FILE* f);
+
+// Writes `text` to `path`, truncating; false if it could not.
+[[nodiscard]] bool write_file(const std::string& path, const std::string& text);
+
+// A CLI11 check for float options: NaN and infinities are refused, whatever the range says.
+[[nodiscard]] const CLI::Validator& finite();
+
+}  // namespace ntpkit::probe
