@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   libpcap-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang libclang-rt-14-dev
-  iproute2 util-linux python3 python3-junitparser tshark ca-certificates
+  iproute2 util-linux python3 python3-junitparser python3-seccomp systemd tshark ca-certificates
 )
 
 missing=()

@@ -66,6 +66,9 @@ bool split_host_port(const std::string& spec, std::string& host, std::string& po
   return !host.empty();
 }
 
+// --misbehave delay holds replies; at most this many at once (about 10 MiB with their buffers).
+constexpr size_t kMaxPending = 65536;
+
 struct Pending {
   std::chrono::steady_clock::time_point due;
   int fd;
@@ -84,6 +87,7 @@ struct Batch {
   std::array<std::array<char, CMSG_SPACE(sizeof(timespec)) + 64>, kBatch> control{};
   std::array<mmsghdr, 2 * kBatch> tx{};
   std::array<iovec, 2 * kBatch> tx_iov{};
+  std::array<bool, 2 * kBatch> first_copy{};  // counts as answered once sent (a duplicate does not)
   std::array<std::array<uint8_t, kReplyCapacity>, kBatch> out{};
 };
 
@@ -103,6 +107,7 @@ class Loop {
   Loop(Config config, const std::vector<Listener>& listeners, WorkerCounters& counters, const std::atomic<bool>& stop,
        int wake_fd)
       : config_(std::move(config)),
+        configured_(config_.state),
         listeners_(listeners),
         counters_(counters),
         stop_(stop),
@@ -140,7 +145,11 @@ class Loop {
     const auto now = std::chrono::steady_clock::now();
     if (!force && now - last_refresh_ < kStateRefresh) return;
     last_refresh_ = now;
-    if (config_.leap_auto) config_.state.leap = kernel_leap();
+    if (config_.leap_auto) {
+      const Timestamp reference = config_.state.reference_time;
+      config_.state = announce(configured_, kernel_leap());
+      config_.state.reference_time = reference;
+    }
     if (force || now - last_reference_ >= kReferenceRefresh) {
       last_reference_ = now;
       config_.state.reference_time = clock_.now();
@@ -210,7 +219,6 @@ class Loop {
       bump(counters_.dropped[static_cast<size_t>(a.reason)]);
       return out_count;
     }
-    bump(counters_.answered);
     if (a.kiss_of_death) bump(counters_.kiss_of_death);
     if (a.crypto_nak) bump(counters_.crypto_nak);
     if (a.from_other_port) {
@@ -218,12 +226,18 @@ class Loop {
       return out_count;
     }
     if (a.delay_ms > 0) {
+      // Bounded: a flood at a delaying server holds at most kMaxPending replies.
+      if (pending_.size() >= kMaxPending) {
+        bump(counters_.delay_queue_full);
+        return out_count;
+      }
       pending_.push_back({std::chrono::steady_clock::now() + std::chrono::milliseconds(a.delay_ms), fd, b.from[i],
                           m.msg_namelen, std::vector<uint8_t>(b.out[i].begin(), b.out[i].begin() + a.length),
                           a.copies});
       return out_count;
     }
     for (uint8_t c = 0; c < a.copies; ++c) {
+      b.first_copy[out_count] = c == 0;
       b.tx_iov[out_count] = {b.out[i].data(), a.length};
       msghdr& t = b.tx[out_count].msg_hdr;
       t = msghdr{};
@@ -246,6 +260,9 @@ class Loop {
         ++done;
         continue;
       }
+      for (size_t k = done; k < done + static_cast<size_t>(sent); ++k) {
+        if (batch_->first_copy[k]) bump(counters_.answered);
+      }
       done += static_cast<size_t>(sent);
     }
   }
@@ -258,6 +275,8 @@ class Loop {
     for (uint8_t c = 0; c < copies; ++c) {
       if (fd < 0 || sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&to), len) < 0) {
         bump(counters_.send_errors);
+      } else if (c == 0) {
+        bump(counters_.answered);
       }
     }
   }
@@ -269,6 +288,8 @@ class Loop {
       for (uint8_t c = 0; c < p.copies; ++c) {
         if (sendto(p.fd, p.bytes.data(), p.bytes.size(), 0, reinterpret_cast<const sockaddr*>(&p.to), p.to_len) < 0) {
           bump(counters_.send_errors);
+        } else if (c == 0) {
+          bump(counters_.answered);
         }
       }
       pending_.pop_front();
@@ -293,6 +314,7 @@ class Loop {
   }
 
   Config config_;
+  ServerState configured_;  // as the options gave it: --leap auto announces from it
   const std::vector<Listener>& listeners_;
   WorkerCounters& counters_;
   const std::atomic<bool>& stop_;
@@ -318,6 +340,7 @@ void WorkerCounters::add_to(Counters& c) const {
   c.crypto_nak += get(crypto_nak);
   c.send_errors += get(send_errors);
   c.truncated += get(truncated);
+  c.delay_queue_full += get(delay_queue_full);
   for (size_t i = 0; i < kDropReasonCount; ++i) c.dropped[i] += get(dropped[i]);
 }
 
@@ -336,6 +359,7 @@ std::string format_counters(const Counters& c) {
   s += ", dropped " + std::to_string(dropped);
   if (!reasons.empty()) s += " (" + reasons + ")";
   if (c.send_errors != 0) s += ", send errors " + std::to_string(c.send_errors);
+  if (c.delay_queue_full != 0) s += ", delayed replies dropped (queue full) " + std::to_string(c.delay_queue_full);
   return s;
 }
 
@@ -425,6 +449,7 @@ int serve(const Config& config, const std::vector<std::vector<Listener>>& worker
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGUSR1);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -451,7 +476,7 @@ int serve(const Config& config, const std::vector<std::vector<Listener>>& worker
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGUSR1) {
+    if (sig == SIGUSR1 || sig == SIGHUP) {  // the counters, and go on (systemctl reload)
       std::fprintf(stderr, "%s\n", format_counters(totals()).c_str());
       continue;
     }

@@ -13,11 +13,12 @@ namespace ntpkit::server {
 
 struct Counters {
   uint64_t received = 0;
-  uint64_t answered = 0;  // replies sent (a duplicated reply counts once)
+  uint64_t answered = 0;  // replies sent (a duplicated reply counts once; a delayed one once it left)
   uint64_t kiss_of_death = 0;
   uint64_t crypto_nak = 0;
   uint64_t send_errors = 0;
   uint64_t truncated = 0;  // datagrams larger than the receive buffer
+  uint64_t delay_queue_full = 0;  // --misbehave delay: replies the bounded queue had no room for
   std::array<uint64_t, kDropReasonCount> dropped{};
 };
 [[nodiscard]] std::string format_counters(const Counters& c);
@@ -25,7 +26,8 @@ struct Counters {
 // One worker's counters: written by that worker alone, read by the main thread for reports,
 // so relaxed atomics suffice and there is no contention.
 struct WorkerCounters {
-  std::atomic<uint64_t> received{0}, answered{0}, kiss_of_death{0}, crypto_nak{0}, send_errors{0}, truncated{0};
+  std::atomic<uint64_t> received{0}, answered{0}, kiss_of_death{0}, crypto_nak{0}, send_errors{0}, truncated{0},
+      delay_queue_full{0};
   std::array<std::atomic<uint64_t>, kDropReasonCount> dropped{};
   void add_to(Counters& c) const;
 };

@@ -12,12 +12,17 @@ foreach(f sbin/ntp-server bin/ntp-probe lib/systemd/system/ntp-server.service)
   endif()
 endforeach()
 file(READ "${PREFIX}/lib/systemd/system/ntp-server.service" unit)
-# ExecStart names the configured prefix (CMAKE_INSTALL_PREFIX), not the scratch one.
-foreach(line "/sbin/ntp-server --leap auto --user nobody" "NoNewPrivileges=yes"
+# ExecStart names the binary where --prefix put it; the unit does not conflict with timesyncd.
+foreach(line "ExecStart=${PREFIX}/sbin/ntp-server --leap auto --user nobody" "NoNewPrivileges=yes"
+             "SystemCallFilter=adjtimex clock_adjtime"
              "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID")
   string(FIND "${unit}" "${line}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "the unit lacks '${line}':\n${unit}")
   endif()
 endforeach()
+string(FIND "${unit}" "timesyncd.service" at)
+if(NOT at EQUAL -1)
+  message(FATAL_ERROR "the unit conflicts with systemd-timesyncd:\n${unit}")
+endif()
 message(STATUS "installed: ntp-server, ntp-probe, ntp-server.service")

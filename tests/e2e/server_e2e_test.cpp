@@ -179,6 +179,30 @@ TEST(ServerE2E, CountersOnSigusr1AndCleanExitOnSigint) {
   EXPECT_EQ(s.proc.wait(5000ms), 0);
 }
 
+// SIGHUP (systemctl reload, a closed terminal) prints the counters and the server goes on; a
+// reply held back by --misbehave delay counts as answered once it has left, not before.
+TEST(ServerE2E, SighupPrintsCountersAndDelayedRepliesCountWhenSent) {
+  Server s({"--listen", "127.0.0.1:0", "--misbehave", "delay=600"});
+  const uint16_t port = s.port();
+  (void)s.proc.read_line(2000ms);  // the misbehaviour's announcement
+  Socket sock;
+  sock.send_to(port, client_request(Timestamp::from_parts(7, 7)));
+  std::this_thread::sleep_for(100ms);
+  s.proc.signal(SIGHUP);
+  auto counters = s.proc.read_error_line(3000ms);
+  ASSERT_TRUE(counters.has_value());
+  EXPECT_NE(counters->find("received 1, answered 0"), std::string::npos) << *counters;
+  std::vector<uint8_t> reply;
+  for (int i = 0; i < 10 && reply.empty(); ++i) reply = sock.receive();  // it comes 600 ms late
+  ASSERT_FALSE(reply.empty()) << "the server did not survive SIGHUP";
+  s.proc.signal(SIGHUP);
+  counters = s.proc.read_error_line(3000ms);
+  ASSERT_TRUE(counters.has_value());
+  EXPECT_NE(counters->find("received 1, answered 1"), std::string::npos) << *counters;
+  s.proc.signal(SIGTERM);
+  EXPECT_EQ(s.proc.wait(5000ms), 0);
+}
+
 TEST(ServerE2E, MisbehaviourIsAnnouncedAndApplied) {
   Server s({"--listen", "127.0.0.1:0", "--misbehave", "origin-zero"});
   const uint16_t port = s.port();

@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "ntpkit/conformance/checks.hpp"
 #include "ntpkit/wire/parse.hpp"
 #include "ntpkit/wire/serialize.hpp"
 
@@ -569,6 +570,42 @@ TEST(Misbehave, EveryCatalogueEntryChangesTheOutcome) {
                       o.action.copies == base.action.copies && o.action.delay_ms == base.action.delay_ms &&
                       o.action.from_other_port == base.action.from_other_port;
     EXPECT_FALSE(same);
+  }
+}
+
+}  // namespace
+}  // namespace ntpkit
+
+namespace ntpkit {
+namespace {
+
+// --leap auto: the kernel's state decides LI, and an unsynchronized clock is announced as
+// stratum 0 with INIT, never LI 3 beside a synchronized stratum (rfc5905/7.3/leap-consistent).
+TEST(Announce, AnUnsynchronizedClockIsStratumZeroWithInit) {
+  ServerState configured;
+  configured.stratum = 2;
+  configured.reference_id = ReferenceId::from_ipv4({192, 0, 2, 1});
+  const ServerState s = announce(configured, Leap::Unsynchronized);
+  EXPECT_EQ(s.leap, Leap::Unsynchronized);
+  EXPECT_EQ(s.stratum, 0);
+  ASSERT_TRUE(s.reference_id.kiss_code().has_value());
+  EXPECT_EQ(*s.reference_id.kiss_code(), KissCode::INIT);
+  Header h;
+  h.leap = s.leap;
+  h.stratum = s.stratum;
+  h.reference_id = s.reference_id;
+  EXPECT_EQ(conformance::classify(h), conformance::ReplyKind::Unsynchronized);
+}
+
+TEST(Announce, ASynchronizedClockKeepsTheConfiguredStratumAndRefid) {
+  ServerState configured;
+  configured.stratum = 2;
+  configured.reference_id = ReferenceId::from_ipv4({192, 0, 2, 1});
+  for (Leap l : {Leap::NoWarning, Leap::AddSecond, Leap::DeleteSecond}) {
+    const ServerState s = announce(configured, l);
+    EXPECT_EQ(s.leap, l);
+    EXPECT_EQ(s.stratum, 2);
+    EXPECT_EQ(s.reference_id, configured.reference_id);
   }
 }
 

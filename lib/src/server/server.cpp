@@ -78,6 +78,16 @@ std::string_view name(DropReason r) {
   return "?";
 }
 
+ServerState announce(const ServerState& configured, Leap kernel) {
+  ServerState s = configured;
+  s.leap = kernel;
+  if (kernel == Leap::Unsynchronized) {
+    s.stratum = 0;
+    s.reference_id = ReferenceId::from_kiss(KissCode::INIT);
+  }
+  return s;
+}
+
 Action respond(std::span<const uint8_t> request, const RequestContext& ctx, const Clock& clock,
                const ServerState& state, const Policy& policy, const Misbehaviour& mb, std::span<uint8_t> out) {
   Draft d{state, ctx.random};

@@ -25,6 +25,13 @@ struct ServerState {
   Timestamp reference_time;
 };
 
+// The state to announce when the clock's own state decides it (ntp-server --leap auto):
+// synchronized, the configured stratum and reference ID with the kernel's leap warning;
+// unsynchronized, what RFC 5905 §7.3 gives a server without a source (stratum 16, sent as 0)
+// and ntpd and --stratum 16 send: LI 3, stratum 0 and the kiss code INIT, so that no client
+// (and no suite) sees LI 3 beside a synchronized stratum.
+[[nodiscard]] ServerState announce(const ServerState& configured, Leap kernel);
+
 // Where the RFCs leave a choice. Each default is documented in README.md.
 enum class SymmetricPolicy : uint8_t {
   Ignore,  // default: no passive associations (RFC 5905 §9.2 leaves mobilisation to policy)
