@@ -30,8 +30,10 @@ using Clock = std::chrono::steady_clock;
 class Pacer {
  public:
   explicit Pacer(std::chrono::milliseconds interval) : interval_(interval) {}
-  void wait() {
-    if (interval_.count() == 0) return;
+  // Waits for this datagram's slot; false if `give_up` said so meanwhile (looked at every 100 ms).
+  template <class GiveUp>
+  bool wait(GiveUp give_up) {
+    if (interval_.count() == 0) return true;
     Clock::time_point slot;
     {
       std::lock_guard lock(mutex_);
@@ -39,7 +41,11 @@ class Pacer {
       slot = std::max(now, next_);
       next_ = slot + interval_;
     }
-    std::this_thread::sleep_until(slot);
+    while (Clock::now() < slot) {
+      if (give_up()) return false;
+      std::this_thread::sleep_until(std::min(slot, Clock::now() + std::chrono::milliseconds(100)));
+    }
+    return true;
   }
 
  private:
@@ -75,7 +81,23 @@ struct Shared {
   std::atomic<size_t> rate_kisses{0};
   std::atomic<size_t> silences{0};
   std::atomic<size_t> dropped{0};  // valid requests answered only when sent again
+  std::atomic<bool> gave_up{false};  // nothing answered within the silence limit
   Clock::time_point deadline;
+  Clock::time_point started;
+  std::chrono::milliseconds silence_limit{0};
+  std::function<void(const std::string&)> notice;
+
+  // True once the server has answered nothing for the silence limit: said once; then no case
+  // sends any more, and every case not yet concluded is left open.
+  bool silent() {
+    if (gave_up) return true;
+    if (answered > 0 || Clock::now() - started < silence_limit) return false;
+    if (!gave_up.exchange(true) && notice) {
+      notice("no answer from the server in " + std::to_string(silence_limit.count() / 1000) +
+             " s: giving up; the cases not concluded are inconclusive");
+    }
+    return true;
+  }
 };
 
 class CaseRun {
@@ -160,6 +182,10 @@ class CaseRun {
  private:
   // False when the budget does not leave time to send.
   bool send(std::span<const uint8_t> bytes, Observation* obs) {
+    if (shared_.silent()) {
+      out_of_time_ = true;
+      return false;
+    }
     if (lane_.interval.count() > 0) {
       const auto slot = std::max(Clock::now(), lane_.next);
       if (slot + s_.timeout > shared_.deadline) {
@@ -172,8 +198,8 @@ class CaseRun {
       out_of_time_ = true;
       return false;
     }
-    pacer_.wait();
-    if (Clock::now() >= shared_.deadline) {  // --interval may have waited past it
+    const bool slot = pacer_.wait([&] { return shared_.silent() || Clock::now() >= shared_.deadline; });
+    if (!slot || Clock::now() >= shared_.deadline || shared_.silent()) {  // --interval may have waited past it
       out_of_time_ = true;
       return false;
     }
@@ -402,6 +428,14 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
   const size_t first_burst = static_cast<size_t>(
       std::find_if(order.begin(), order.end(), [&](size_t i) { return cases[i]->floods; }) - order.begin());
   std::atomic<size_t> first_wave_done{0};
+  shared.started = Clock::now();
+  shared.silence_limit = settings.silence_limit.count() > 0
+                             ? settings.silence_limit
+                             : std::max<std::chrono::milliseconds>(std::chrono::milliseconds(5000),
+                                                                   2 * settings.timeout * (settings.retries + 1));
+  shared.notice = notice;
+  const std::string silent_why =
+      "not concluded: the server answered nothing in the first " + seconds_text(shared.silence_limit) + " s";
   std::vector<std::thread> threads;
   threads.reserve(workers);
   // Starts `work` on a thread of its own; where none can be made, runs it here.
@@ -420,9 +454,17 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
           while (first_wave_done < first_burst) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         Lane& lane = lane_of(i);
+        if (shared.silent()) {
+          results[i] = inconclusive(*cases[i], silent_why);
+          finished();
+          if (k < first_burst) ++first_wave_done;
+          continue;
+        }
         if (!lane.limited) results[i] = run_guarded(*cases[i], settings, transport, pacer, lane, shared, false);
         if (!results[i] && !lane.limited) {
-          results[i] = inconclusive(*cases[i], "not run: the --budget of " + seconds_text(settings.budget) + " s was spent");
+          results[i] = inconclusive(*cases[i], shared.gave_up ? silent_why
+                                                              : "not run: the --budget of " +
+                                                                    seconds_text(settings.budget) + " s was spent");
         }
         finished();
         if (k < first_burst) ++first_wave_done;

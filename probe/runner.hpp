@@ -37,6 +37,10 @@ struct RunSettings {
   std::chrono::milliseconds retry_interval{2000};
   std::chrono::milliseconds max_retry_interval{16'000};
   unsigned max_retry_rounds = 4;
+  // A server that has answered nothing this long after the start is given up: the cases not yet
+  // started are inconclusive, not run. 0: twice a request's longest wait (with its resends), at
+  // least 5 s.
+  std::chrono::milliseconds silence_limit{0};
   // Where the datagrams go: nullptr is UDP to `target` (from `family`); tests pass an in-process
   // transport to ntp-server's respond().
   Transport* transport = nullptr;

@@ -1,5 +1,7 @@
 #include "suite_command.hpp"
 
+#include <sys/random.h>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include "ntpkit/conformance/suite.hpp"
 #include "ntpkit/server/misbehaviour.hpp"
 #include "report.hpp"
+#include "ntpkit/wire/serialize.hpp"
 #include "runner.hpp"
 #include "terminal.hpp"
 
@@ -106,6 +109,21 @@ std::vector<const Case*> select(const Suite& suite, const SuiteOptions& o) {
   return out;
 }
 
+// The network error a valid client request meets (the port is closed), or "".
+std::string closed_port(UdpClient& client, std::chrono::milliseconds timeout) {
+  Header h;
+  h.version = 4;
+  h.mode = Mode::Client;
+  uint64_t r = 0;
+  if (getrandom(&r, sizeof r, 0) != sizeof r) r = 0x5eed;
+  h.transmit = Timestamp::from_raw(r);
+  const auto bytes = serialize_header(h);
+  if (auto e = client.send(bytes); !e.empty()) return e;
+  std::string error;
+  (void)client.receive(timeout, error);
+  return error;
+}
+
 }  // namespace
 
 int run_suite(const SuiteOptions& o) {
@@ -190,6 +208,14 @@ int run_suite(const SuiteOptions& o) {
   auto probe = UdpClient::connect(*target, family);
   if (!probe) {
     std::fprintf(stderr, "ntp-probe: %s\n", probe.error().c_str());
+    return 3;
+  }
+
+  // One valid request first: a closed port (ICMP port unreachable) ends the run here, in one
+  // line, as query and bench do. Silence does not: a limiter may be holding this address.
+  if (auto closed = closed_port(*probe, std::chrono::milliseconds(static_cast<int64_t>(o.timeout * 1000)));
+      !closed.empty()) {
+    std::fprintf(stderr, "ntp-probe: %s: %s; nothing to judge\n", probe->peer().c_str(), closed.c_str());
     return 3;
   }
 

@@ -34,6 +34,7 @@ constexpr auto kReferenceRefresh = std::chrono::seconds(64);
 
 // Single-writer counter bump: a plain load and store, no locked instruction.
 void bump(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+void unbump(std::atomic<uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed); }
 
 std::string address_string(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = {};
@@ -251,17 +252,20 @@ class Loop {
   }
 
   void flush(int fd, size_t count) {
+    // Counted as answered as they are handed to the kernel (a client may read the reply before
+    // sendmmsg returns), and taken back for those the kernel refuses.
+    for (size_t k = 0; k < count; ++k) {
+      if (batch_->first_copy[k]) bump(counters_.answered);
+    }
     size_t done = 0;
     while (done < count) {
       const int sent = sendmmsg(fd, batch_->tx.data() + done, static_cast<unsigned>(count - done), 0);
       if (sent <= 0) {
         // A reply that cannot be sent is counted and dropped; the loop goes on.
         bump(counters_.send_errors);
+        if (batch_->first_copy[done]) unbump(counters_.answered);
         ++done;
         continue;
-      }
-      for (size_t k = done; k < done + static_cast<size_t>(sent); ++k) {
-        if (batch_->first_copy[k]) bump(counters_.answered);
       }
       done += static_cast<size_t>(sent);
     }
@@ -273,10 +277,10 @@ class Loop {
     int& fd = to.ss_family == AF_INET ? other_v4_ : other_v6_;
     if (fd < 0) fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     for (uint8_t c = 0; c < copies; ++c) {
+      if (c == 0) bump(counters_.answered);
       if (fd < 0 || sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&to), len) < 0) {
         bump(counters_.send_errors);
-      } else if (c == 0) {
-        bump(counters_.answered);
+        if (c == 0) unbump(counters_.answered);
       }
     }
   }
@@ -286,10 +290,10 @@ class Loop {
     while (!pending_.empty() && pending_.front().due <= now) {
       const Pending& p = pending_.front();
       for (uint8_t c = 0; c < p.copies; ++c) {
+        if (c == 0) bump(counters_.answered);
         if (sendto(p.fd, p.bytes.data(), p.bytes.size(), 0, reinterpret_cast<const sockaddr*>(&p.to), p.to_len) < 0) {
           bump(counters_.send_errors);
-        } else if (c == 0) {
-          bump(counters_.answered);
+          if (c == 0) unbump(counters_.answered);
         }
       }
       pending_.pop_front();

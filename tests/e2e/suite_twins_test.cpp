@@ -4,6 +4,11 @@
 // passes the whole suite.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -83,6 +88,31 @@ TEST(SuiteReference, LeapAutoPassesEverySuiteWhateverTheKernelSays) {
   const auto r = test::run_command({NTP_PROBE_BIN, "--suite", "all", "--format", "json", "127.0.0.1:" + server.port}, 30000ms);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("\"fail\":0,\"warn\":0"), std::string::npos) << r.out;
+}
+
+// A closed port ends the run at once, in one line (as query and bench do); a server that answers
+// nothing is given up after a bounded silence, said in a progress line, every case open.
+TEST(SuiteReference, AClosedPortIsOneLineAndASilentServerIsGivenUp) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const std::string silent = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  auto r = test::run_command({NTP_PROBE_BIN, "--suite", "all", "--color", "never", "--interval", "0.25", "-t", "0.5",
+                              silent},
+                             60000ms);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.err.find("no answer from the server in 5 s: giving up"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("0 failed, 0 warnings, 0 info, 0 skipped, 74 inconclusive"), std::string::npos) << r.out;
+  close(fd);  // now the port is closed
+  r = test::run_command({NTP_PROBE_BIN, "--suite", "all", silent}, 20000ms);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "ntp-probe: " + silent + ": the server's port is closed (ICMP port unreachable); nothing to judge\n");
 }
 
 TEST(SuiteReference, RateLimitedServerAnswersTheBurstWithRateKod) {
