@@ -164,6 +164,25 @@ Result<UdpClient, std::string> UdpClient::connect(const Target& t, Family f, boo
       close(fd);
       continue;
     }
+    // Unfiltered and with no --source-address, the socket is bound to the address the kernel
+    // would send from to this server (a connected scratch socket tells it, sending nothing), so
+    // that the socket's address, and --pcap-out's record of it, is the real one, not 0.0.0.0.
+    if (!filter && source == nullptr) {
+      const int scratch = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      sockaddr_storage route{};
+      socklen_t route_len = sizeof route;
+      if (scratch >= 0 && ::connect(scratch, ai->ai_addr, ai->ai_addrlen) == 0 &&
+          getsockname(scratch, reinterpret_cast<sockaddr*>(&route), &route_len) == 0 &&
+          route.ss_family == ai->ai_family) {
+        any = route;
+        if (any.ss_family == AF_INET) {
+          reinterpret_cast<sockaddr_in*>(&any)->sin_port = 0;
+        } else {
+          reinterpret_cast<sockaddr_in6*>(&any)->sin6_port = 0;
+        }
+      }
+      if (scratch >= 0) close(scratch);
+    }
     const int rc = filter              ? ::connect(fd, ai->ai_addr, ai->ai_addrlen)
                    : source != nullptr ? 0
                                        : ::bind(fd, reinterpret_cast<sockaddr*>(&any), local_len);

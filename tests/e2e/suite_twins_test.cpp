@@ -190,7 +190,7 @@ TEST(SuiteReports, PcapOutIsReadByTshark) {
   // reply), bracket, its reply. Every UDP checksum must be right.
   r = test::run_command({"/usr/bin/tshark", "-r", pcap, "-o", "udp.check_checksum:TRUE", "-d",
                          "udp.port==" + server.port + ",ntp", "-T", "fields", "-e", "udp.length", "-e",
-                         "udp.checksum.status", "-e", "ntp.flags.mode"},
+                         "udp.checksum.status", "-e", "ntp.flags.mode", "-e", "ip.src", "-e", "ip.dst"},
                         20000ms);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   size_t frames = 0, good_checksums = 0, short_one = 0;
@@ -201,6 +201,8 @@ TEST(SuiteReports, PcapOutIsReadByTshark) {
     if (line.rfind("20\t", 0) == 0) ++short_one;  // 8 + 12 bytes
   }
   EXPECT_EQ(frames, 7U) << r.out;
+  // The probe's real address, not the 0.0.0.0 its unconnected sockets are bound to.
+  EXPECT_EQ(r.out.find("0.0.0.0"), std::string::npos) << r.out;
   EXPECT_EQ(good_checksums, frames) << r.out;
   EXPECT_EQ(short_one, 1U) << r.out;
 }
