@@ -227,6 +227,16 @@ void read_with_libpcap(FILE* file, bool seekable, Sink& sink) {
     r.error = std::string("cannot read the capture: ") + std::strerror(errno);
     return;
   }
+  // A classic pcap's records are a 16-byte header and the captured bytes: their offsets are
+  // counted, so that damage is named where its record starts. (For pcapng, libpcap says only
+  // how far it read.)
+  bool classic = false;
+  if (seekable) {
+    uint32_t magic = 0;
+    classic = std::fread(&magic, 1, 4, file) == 4 &&
+              (magic == 0xa1b2c3d4 || magic == 0xd4c3b2a1 || magic == 0xa1b23c4d || magic == 0x4d3cb2a1);
+    std::rewind(file);
+  }
   pcap_t* raw = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, errbuf);
   if (raw == nullptr) {
     std::fclose(file);
@@ -249,9 +259,11 @@ void read_with_libpcap(FILE* file, bool seekable, Sink& sink) {
     pcap_t* p;
     uint32_t linktype;
     bool seekable;
-  } loop{sink, p.get(), linktype, seekable};
+    uint64_t next_record;  // classic pcap: where the next record starts
+  } loop{sink, p.get(), linktype, seekable, 24};
   const auto on_record = [](u_char* user, const pcap_pkthdr* h, const u_char* data) {
     Loop& l = *reinterpret_cast<Loop*>(user);
+    l.next_record += 16 + h->caplen;
     // Nanosecond precision was asked for: tv_usec holds nanoseconds.
     // Clamped (about 1843 to 2096) so that no difference of two capture times overflows.
     const int64_t secs = std::clamp<int64_t>(h->ts.tv_sec, -4'000'000'000, 4'000'000'000);
@@ -269,9 +281,11 @@ void read_with_libpcap(FILE* file, bool seekable, Sink& sink) {
   } while (rc > 0);
   if (rc == 0 || rc == PCAP_ERROR_BREAK) return;
   // A damaged or truncated file: say where, keep what was read.
-  const long offset = seekable ? std::ftell(pcap_file(p.get())) : -1;
-  r.error = "damaged after frame " + std::to_string(r.frames) +
-            (offset >= 0 ? " (byte offset " + std::to_string(offset) + ")" : "") + ": " + pcap_geterr(p.get());
+  const long read_to = seekable ? std::ftell(pcap_file(p.get())) : -1;
+  const std::string where = classic ? " (the record at byte offset " + std::to_string(loop.next_record) + ")"
+                            : read_to >= 0 ? " (read up to byte offset " + std::to_string(read_to) + ")"
+                                           : "";
+  r.error = "damaged after frame " + std::to_string(r.frames) + where + ": " + pcap_geterr(p.get());
 }
 
 // pcapng whose interfaces have different link types, which libpcap 1.10 refuses: read block
@@ -287,7 +301,8 @@ void read_pcapng(std::istream& in, Sink& sink) {
     in.read(reinterpret_cast<char*>(block.data()), 12);
     if (in.gcount() == 0) break;
     const auto fail = [&](const std::string& what) {
-      r.error = "damaged after frame " + std::to_string(r.frames) + " (byte offset " + std::to_string(offset) + "): " + what;
+      r.error = "damaged after frame " + std::to_string(r.frames) + " (the block at byte offset " + std::to_string(offset) +
+                "): " + what;
     };
     if (in.gcount() < 12) return fail("the file ends inside a block header");
     auto start = reader.start(block);

@@ -246,6 +246,11 @@ void setup_replay(CLI::App& app, ReplayOptions& o) {
       ->check(CLI::IsMember({"fast", "recorded"}))
       ->capture_default_str()
       ->needs(target);
+  app.add_option("--max-gap", o.max_gap, "live, --timing recorded: seconds a silence in the capture is cut to")
+      ->check(finite())
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str()
+      ->needs(target);
   app.add_option("--max-requests", o.max_requests, "live: at most this many requests per capture")
       ->check(CLI::Range(size_t{1}, size_t{1000000}))
       ->capture_default_str()
@@ -323,6 +328,7 @@ int run_live(const ReplayOptions& o, const std::set<uint16_t>& ports, bool colou
   lo.recorded_timing = o.timing == "recorded";
   lo.max_requests = o.max_requests;
   lo.timeout = o.timeout;
+  lo.max_gap = o.max_gap;
   lo.threads = o.threads;
   int code = 0;
   JsonWriter j;

@@ -20,6 +20,7 @@ struct ReplayOptions {
   std::string timing = "fast";
   size_t max_requests = 10000;
   double timeout = 1.0;
+  double max_gap = 5.0;
   unsigned threads = 0;            // 1 or 2; 0: 2 when the process may run on two CPUs
 };
 

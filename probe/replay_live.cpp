@@ -136,12 +136,19 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
   };
 
   const auto start = Clock::now();
-  const int64_t first_ns = recorded.empty() ? 0 : recorded.begin()->second.time_ns;
+  // The recorded spacing, each gap cut to --max-gap (a capture may hold hours, or years, of
+  // silence; capture times are clamped so that a difference cannot overflow), a backwards step
+  // (a misordered capture) taken as none.
+  const auto max_gap_ns = static_cast<int64_t>(o.max_gap * 1e9);
+  int64_t previous_ns = recorded.empty() ? 0 : recorded.begin()->second.time_ns;
+  int64_t schedule_ns = 0;
   size_t i = 0;
   for (const auto& [frame, rec] : recorded) {
     // Pacing: the recorded spacing, a fixed rate, or as fast as replies come back.
     if (o.recorded_timing) {
-      std::this_thread::sleep_until(start + std::chrono::nanoseconds(std::max<int64_t>(0, rec.time_ns - first_ns)));
+      schedule_ns += std::clamp<int64_t>(rec.time_ns - previous_ns, 0, max_gap_ns);
+      previous_ns = rec.time_ns;
+      std::this_thread::sleep_until(start + std::chrono::nanoseconds(schedule_ns));
     } else if (o.rate > 0) {
       std::this_thread::sleep_until(start + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * double(i) / o.rate)));
     }

@@ -22,6 +22,7 @@ struct LiveOptions {
   bool recorded_timing = false;  // keep the capture's spacing between requests
   size_t max_requests = 10000;   // bounded, whatever the capture holds
   double timeout = 1.0;          // for the last replies
+  double max_gap = 5.0;          // --timing recorded: a longer silence in the capture is cut to this
   unsigned threads = 0;          // reading the capture: analyse_file's
 };
 

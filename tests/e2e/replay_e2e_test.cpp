@@ -114,7 +114,7 @@ TEST(DamagedCapture, TruncatedFileKeepsWhatWasRead) {
   }
   const auto r = test::run_command({NTP_PROBE_BIN, "replay", "--format", "json", cut.string()}, 30000ms);
   EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"("error":"damaged after frame \d+ \(byte offset \d+\): truncated)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"("error":"damaged after frame \d+ \(the record at byte offset \d+\): truncated)"))) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"("exchanges":1\d,)"))) << r.out;
 }
 
@@ -192,6 +192,52 @@ TEST(LiveReplay, ATargetThatBreaksTheOriginCopyIsJudgedNotLost) {
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find(R"("sent":6,"answered":6)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("differs in bits 0000000000000001"), std::string::npos) << r.out;
+}
+
+// A classic pcap (raw IPv4) of NTP client requests from 192.0.2.1:40000 to 198.51.100.1:123, one
+// at each capture time given (seconds).
+std::string requests_pcap(const std::string& name, const std::vector<uint32_t>& seconds) {
+  std::vector<uint8_t> b;
+  const auto put32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  put32(0xa1b2c3d4);
+  put32(0x00040002);  // version 2.4
+  put32(0);
+  put32(0);
+  put32(65535);
+  put32(101);
+  for (size_t n = 0; n < seconds.size(); ++n) {
+    std::vector<uint8_t> ip = {0x45, 0, 0, 76, 0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 198, 51, 100, 1,
+                               0x9c, 0x40, 0, 123, 0, 56, 0, 0};
+    std::vector<uint8_t> ntp(48, 0);
+    ntp[0] = 0x23;
+    ntp[47] = static_cast<uint8_t>(n + 1);  // a distinct transmit timestamp each
+    ntp[40] = 0xe0;
+    ip.insert(ip.end(), ntp.begin(), ntp.end());
+    put32(seconds[n]);
+    put32(0);
+    put32(static_cast<uint32_t>(ip.size()));
+    put32(static_cast<uint32_t>(ip.size()));
+    b.insert(b.end(), ip.begin(), ip.end());
+  }
+  const std::string path = std::string(TEST_WORK_DIR) + "/" + name;
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  return path;
+}
+
+// --timing recorded keeps the capture's spacing, each silence cut to --max-gap: requests 4e9 s
+// apart (more than 2^31 s) go out 0.2 s apart, not never.
+TEST(LiveReplay, RecordedTimingCutsLongSilencesToMaxGap) {
+  const std::string file = requests_pcap("max-gap.pcap", {1000, 1001, 4'000'000'000U});
+  LiveServer server({});
+  const auto r = test::run_command({NTP_PROBE_BIN, "replay", file, "--target", "127.0.0.1:" + server.port, "--timing",
+                                    "recorded", "--max-gap", "0.2", "--format", "json"},
+                                   20000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find(R"("requests_in_capture":3,"sent":3,"answered":3)"), std::string::npos) << r.out;
+  const auto bad = test::run_command({NTP_PROBE_BIN, "replay", file, "--max-gap", "1"}, 20000ms);
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
 }
 
 TEST(LiveReplay, ASilentTargetExits3) {

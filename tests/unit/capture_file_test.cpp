@@ -210,6 +210,37 @@ TEST(CaptureAnalysis, ADamagedTailIsReportedTheSameOnTwoThreads) {
   expect_same(one, two);
 }
 
+// Damage is named where its record starts, not where libpcap stopped reading: a file cut inside a
+// record, and a record whose header claims an impossible length.
+TEST(CaptureAnalysis, DamageNamesTheOffsetOfTheBadRecord) {
+  PcapWriter w;
+  std::vector<size_t> starts;
+  const std::vector<uint8_t> payload(48, 0x23);
+  for (int i = 0; i < 8; ++i) {
+    starts.push_back(w.bytes().size());
+    w.udp(1, 40000, true, payload, 1'700'000'000'000'000'000LL + i * 1'000'000);
+  }
+  std::vector<uint8_t> cut = w.bytes();
+  cut.resize(starts[5] + 30);  // inside the sixth record's data
+  FileResult r = analyse_memory(cut, {123}, 1);
+  EXPECT_EQ(r.frames, 5U);
+  EXPECT_NE(r.error.find("damaged after frame 5 (the record at byte offset " + std::to_string(starts[5]) + ")"),
+            std::string::npos)
+      << r.error;
+
+  std::vector<uint8_t> bogus = w.bytes();
+  const size_t caplen = starts[3] + 8;  // the fourth record's captured length: 2 GiB
+  bogus[caplen] = 0;
+  bogus[caplen + 1] = 0;
+  bogus[caplen + 2] = 0;
+  bogus[caplen + 3] = 0x80;
+  r = analyse_memory(bogus, {123}, 1);
+  EXPECT_EQ(r.frames, 3U);
+  EXPECT_NE(r.error.find("damaged after frame 3 (the record at byte offset " + std::to_string(starts[3]) + ")"),
+            std::string::npos)
+      << r.error;
+}
+
 TEST(CaptureAnalysis, TheTapSeesEveryDatagramInFileOrderOnTwoThreads) {
   const std::filesystem::path path = write_capture("capture_analysis_tap.pcap", synthetic_capture(5000, 7));
   for (unsigned threads : {1U, 2U}) {
