@@ -69,7 +69,7 @@ const CLI::Validator& finite() {
         if (end == s.c_str() || !std::isfinite(d)) return "give a finite number, not " + s;
         return {};
       },
-      "FINITE");
+      "");
   return v;
 }
 
