@@ -121,10 +121,8 @@ std::string LoadGenerator::Impl::open_sockets() {
     if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) return errno_text("epoll_ctl");
   }
   for (unsigned i = 0; i < kBatch; ++i) {
-    Header h;
-    h.version = static_cast<uint8_t>(config.version);
-    h.mode = Mode::Client;
-    out[i] = serialize_header(h);  // data-minimised: all zero but LI, VN, mode and transmit
+    // Data-minimised; each send writes its own transmit timestamp into the copy.
+    out[i] = serialize_header(client_request(static_cast<uint8_t>(config.version), Timestamp{}));
     tx_iov[i] = {out[i].data(), out[i].size()};
     tx[i].msg_hdr = msghdr{};
     tx[i].msg_hdr.msg_iov = &tx_iov[i];
@@ -214,10 +212,7 @@ void LoadGenerator::Impl::take_reply(std::span<const uint8_t> bytes, const msghd
   --in_flight;
   // The one judge of a time reply (query's): a reply cut short by our buffer was longer than any
   // request we send, so amplified. An unsynchronized server's answer is still an answer served.
-  Header sent;
-  sent.version = static_cast<uint8_t>(config.version);
-  sent.mode = Mode::Client;
-  sent.transmit = h.origin;
+  const Header sent = client_request(static_cast<uint8_t>(config.version), h.origin);
   ReplyProblems p = (m.msg_flags & MSG_TRUNC) != 0 ? ReplyProblems{} : judge_reply(sent, kHeaderLength, bytes);
   if ((m.msg_flags & MSG_TRUNC) != 0) p.add(ReplyProblem::Amplified);
   if (p.has(ReplyProblem::KissOfDeath)) {

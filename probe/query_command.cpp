@@ -42,16 +42,8 @@ Timestamp random_timestamp() {
   return Timestamp::from_raw(r);
 }
 
-// A data-minimised client request: everything zero but LI/VN/mode and a random transmit
-// timestamp (draft-ietf-ntp-data-minimization). T1 is kept locally, never sent.
-Header make_request(unsigned version) {
-  Header h;
-  h.leap = Leap::NoWarning;
-  h.version = static_cast<uint8_t>(version);
-  h.mode = Mode::Client;
-  h.transmit = random_timestamp();
-  return h;
-}
+// T1 is kept locally, never sent: the request carries a random transmit timestamp.
+Header make_request(unsigned version) { return client_request(static_cast<uint8_t>(version), random_timestamp()); }
 
 QueryResult query_once(UdpClient& client, const QueryOptions& o, const std::vector<Timestamp>& earlier, std::string& error) {
   QueryResult r;

@@ -285,10 +285,7 @@ class CaseRun {
     // A late answer to an earlier bracket (the one before the stimulus) says nothing of now.
     const size_t earlier = bracket_transmits_.size();
     for (unsigned attempt = 0; attempt <= retries_; ++attempt) {
-      Header h;
-      h.version = 4;
-      h.mode = Mode::Client;
-      h.transmit = Timestamp::from_raw(rng_());
+      const Header h = client_request(4, Timestamp::from_raw(rng_()));
       bracket_transmits_.push_back(h.transmit);
       const auto b = serialize_header(h);
       if (!send(b, nullptr)) return false;

@@ -111,13 +111,9 @@ std::vector<const Case*> select(const Suite& suite, const SuiteOptions& o) {
 
 // The network error a valid client request meets (the port is closed), or "".
 std::string closed_port(UdpClient& client, std::chrono::milliseconds timeout) {
-  Header h;
-  h.version = 4;
-  h.mode = Mode::Client;
   uint64_t r = 0;
   if (getrandom(&r, sizeof r, 0) != sizeof r) r = 0x5eed;
-  h.transmit = Timestamp::from_raw(r);
-  const auto bytes = serialize_header(h);
+  const auto bytes = serialize_header(client_request(4, Timestamp::from_raw(r)));
   if (auto e = client.send(bytes); !e.empty()) return e;
   std::string error;
   (void)client.receive(timeout, error);

@@ -1,5 +1,7 @@
 #include "udp_client.hpp"
 
+#include "ntpkit/util/host_port.hpp"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
@@ -16,21 +18,15 @@ namespace ntpkit::probe {
 namespace {
 
 std::string format_address(const sockaddr* sa, bool with_port) {
-  char host[INET6_ADDRSTRLEN] = {};
-  if (sa->sa_family == AF_INET) {
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(sa);
-    inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
-    return with_port ? std::string(host) + ":" + std::to_string(ntohs(sin->sin_port)) : host;
-  }
-  const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(sa);
-  inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
-  return with_port ? "[" + std::string(host) + "]:" + std::to_string(ntohs(sin6->sin6_port)) : host;
+  sockaddr_storage ss{};
+  std::memcpy(&ss, sa, sa->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+  return ntpkit::format_sockaddr(ss, with_port);
 }
 
 }  // namespace
 
 std::string format_sockaddr(const sockaddr_storage& ss, bool with_port) {
-  return format_address(reinterpret_cast<const sockaddr*>(&ss), with_port);
+  return ntpkit::format_sockaddr(ss, with_port);
 }
 
 Result<std::vector<sockaddr_storage>, std::string> parse_source_addresses(const std::string& spec) {
@@ -76,44 +72,14 @@ Result<std::vector<sockaddr_storage>, std::string> parse_source_addresses(const 
 }
 
 Result<Target, std::string> parse_target(const std::string& spec, uint16_t default_port) {
+  HostPortRules rules;
+  rules.default_port = default_port;
+  auto parsed = parse_host_port(spec, rules);
+  if (!parsed) return Failure{parsed.error()};
   Target t;
   t.spec = spec;
-  t.port = default_port;
-  std::string port;
-  if (!spec.empty() && spec.front() == '[') {
-    const auto close = spec.find(']');
-    if (close == std::string::npos) return Failure{"'" + spec + "': missing ']' after the IPv6 address"};
-    t.host = spec.substr(1, close - 1);
-    if (close + 1 < spec.size()) {
-      if (spec[close + 1] != ':') return Failure{"'" + spec + "': expected ':PORT' after ']'"};
-      port = spec.substr(close + 2);
-    }
-  } else if (const auto colon = spec.find(':'); colon != std::string::npos && spec.find(':', colon + 1) == std::string::npos) {
-    t.host = spec.substr(0, colon);
-    port = spec.substr(colon + 1);
-  } else {
-    t.host = spec;  // a name, an IPv4 address, or a bare IPv6 address
-    // A bare IPv6 address whose last group could be a port ("::1:123": [::1]:123, or the address
-    // ::1:123 on port 123?) is refused, never guessed.
-    if (const auto last = spec.rfind(':'); last != std::string::npos && last + 1 < spec.size() &&
-                                           spec.find_first_not_of("0123456789", last + 1) == std::string::npos) {
-      in6_addr a{};
-      const std::string head = spec.substr(0, last);
-      if (inet_pton(AF_INET6, head.c_str(), &a) == 1) {
-        return Failure{"'" + spec + "' is ambiguous: write [" + head + "]:" + spec.substr(last + 1) + " for a port, or [" +
-                       spec + "] for the address"};
-      }
-    }
-  }
-  if (t.host.empty()) return Failure{"'" + spec + "': no host"};
-  if (!port.empty() || (spec.size() > 0 && spec.back() == ':')) {
-    unsigned p = 0;
-    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535) {
-      return Failure{"'" + spec + "': the port must be a number from 1 to 65535"};
-    }
-    t.port = static_cast<uint16_t>(p);
-  }
+  t.host = parsed->host;
+  t.port = parsed->port;
   return t;
 }
 

@@ -79,17 +79,12 @@ std::string to_config(const Options& o, Config& c) {
     return "give either a port or --listen, not both";
   }
   for (const auto& spec : c.listen) {
-    const auto colon = spec.rfind(':');
-    const std::string port = colon == std::string::npos ? "" : spec.substr(colon + 1);
-    if (colon == 0 || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(port) > 65535) {
-      return "--listen " + spec + ": give ADDR:PORT, e.g. 127.0.0.1:123 or [::1]:123";
-    }
-    // "::1:123" could be [::1]:123 or the address ::1:123 without a port: never guessed.
-    const std::string host = spec.substr(0, colon);
-    if (host.find(':') != std::string::npos && !(host.front() == '[' && host.back() == ']')) {
-      return "--listen " + spec + ": write an IPv6 address in brackets, e.g. [::1]:123";
-    }
+    HostPortRules rules;
+    rules.require_port = true;
+    rules.allow_port_zero = true;  // an ephemeral port: the start-up line says which
+    auto at = parse_host_port(spec, rules);
+    if (!at) return "--listen " + at.error();
+    c.listen_at.push_back(*at);
   }
 
   // RFC 5905 §7.3: stratum 16 means unsynchronized; on the wire it is sent as 0 with a kiss

@@ -9,6 +9,7 @@
 #include "ntpkit/server/misbehaviour.hpp"
 #include "ntpkit/server/rate_limit.hpp"
 #include "ntpkit/server/server.hpp"
+#include "ntpkit/util/host_port.hpp"
 
 namespace ntpkit::server {
 
@@ -40,6 +41,7 @@ struct Options {
 // What the options mean, validated: everything the server loop needs.
 struct Config {
   std::vector<std::string> listen;  // "ADDR:PORT" in the form given, defaults filled in
+  std::vector<HostPort> listen_at;  // ... parsed
   bool listen_defaulted = false;    // no --listen given: IPv6 is optional
   ServerState state;
   bool leap_auto = true;

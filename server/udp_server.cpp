@@ -36,17 +36,7 @@ constexpr auto kReferenceRefresh = std::chrono::seconds(64);
 void bump(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
 void unbump(std::atomic<uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed); }
 
-std::string address_string(const sockaddr_storage& ss) {
-  char host[INET6_ADDRSTRLEN] = {};
-  if (ss.ss_family == AF_INET) {
-    const auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
-    inet_ntop(AF_INET, &sin.sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(sin.sin_port));
-  }
-  const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
-  inet_ntop(AF_INET6, &sin6.sin6_addr, host, sizeof host);
-  return "[" + std::string(host) + "]:" + std::to_string(ntohs(sin6.sin6_port));
-}
+std::string address_string(const sockaddr_storage& ss) { return format_sockaddr(ss, true); }
 
 std::span<const uint8_t> address_bytes(const sockaddr_storage& ss) {
   if (ss.ss_family == AF_INET) {
@@ -55,16 +45,6 @@ std::span<const uint8_t> address_bytes(const sockaddr_storage& ss) {
   }
   const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
   return {reinterpret_cast<const uint8_t*>(&sin6.sin6_addr), 16};
-}
-
-// "[::1]:123" or "127.0.0.1:123" or "localhost:123" to host and port.
-bool split_host_port(const std::string& spec, std::string& host, std::string& port) {
-  const auto colon = spec.rfind(':');
-  if (colon == std::string::npos || colon + 1 == spec.size()) return false;
-  host = spec.substr(0, colon);
-  port = spec.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  return !host.empty();
 }
 
 // --misbehave delay holds replies; at most this many at once (about 10 MiB with their buffers).
@@ -401,9 +381,10 @@ int bind_socket(const sockaddr* addr, socklen_t len, bool reuseport, int& err) {
 std::string open_listeners(const Config& config, std::vector<std::vector<Listener>>& out) {
   const unsigned workers = std::max(1U, config.threads);
   out.assign(workers, {});
-  for (const auto& spec : config.listen) {
-    std::string host, port;
-    if (!split_host_port(spec, host, port)) return "--listen " + spec + ": give ADDR:PORT, e.g. 127.0.0.1:123 or [::1]:123";
+  for (size_t k = 0; k < config.listen.size(); ++k) {
+    const std::string& spec = config.listen[k];
+    const std::string host = config.listen_at[k].host;
+    const std::string port = std::to_string(config.listen_at[k].port);
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;

@@ -47,9 +47,7 @@ CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, boo
       // mode-7 response may be as long as the data asked for (RFC 9327): that it is answered
       // at all is what the case judges, at its own level.
       const bool control = !rcv.bytes.empty() && (rcv.bytes[0] & 0x7) >= 6;
-      r.outcome = !control || c.level == Level::Must ? Outcome::Fail
-                  : c.level == Level::Should        ? (strict ? Outcome::Fail : Outcome::Warn)
-                                                    : Outcome::Info;
+      r.outcome = control ? outcome_of(c.level, strict) : Outcome::Fail;
       return r;
     }
   }
@@ -111,9 +109,7 @@ CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, boo
     case Finding::NotApplicable: r.outcome = Outcome::Skip; break;
     case Finding::Inconclusive: r.outcome = Outcome::Inconclusive; break;
     case Finding::Violated:
-      r.outcome = c.level == Level::Must   ? Outcome::Fail
-                  : c.level == Level::Should ? (strict ? Outcome::Fail : Outcome::Warn)
-                                             : Outcome::Info;
+      r.outcome = outcome_of(c.level, strict);
       break;
   }
   return r;

@@ -92,7 +92,7 @@ Check check_precision(const Header& reply) {
 Check check_root_distance(const Header& reply) {
   // RFC 5905 §11.2.1 and Figure 25: a root distance above MAXDIST (1.5 s) makes a server
   // unselectable.
-  const Duration dist = reply.root_delay.to_duration().half() + reply.root_dispersion.to_duration();
+  const Duration dist = root_distance(reply);
   if (dist <= Duration::from_nanoseconds(1'500'000'000)) return std::nullopt;
   return violated("root distance <= 1.5 s (MAXDIST)", "root distance " + format_seconds(dist) + " s");
 }

@@ -13,10 +13,6 @@ Sample compute_sample(Timestamp t1, Timestamp t2, Timestamp t3, Timestamp t4) {
   return {Duration::midpoint(a, b), (t4 - t1) - (t3 - t2)};
 }
 
-Duration root_distance(const Header& h) {
-  return h.root_delay.to_duration().half() + h.root_dispersion.to_duration();
-}
-
 std::string_view to_string(ReplyProblem p) {
   switch (p) {
     case ReplyProblem::Malformed: return "the reply is not a well-formed NTP packet";

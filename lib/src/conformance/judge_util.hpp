@@ -18,12 +18,12 @@ namespace ntpkit::conformance::detail {
 using Datagrams = std::vector<std::vector<uint8_t>>;
 
 // A data-minimised client request: zero but for LI/VN/mode, poll and a random transmit.
+// The stimuli's request: data-minimised (wire/packet.hpp's client_request) with poll 6, whose
+// echo the cases judge, in `mode` where a case asks in another one.
 inline Header client_header(StimulusContext& s, uint8_t version = 4, Mode mode = Mode::Client) {
-  Header h;
-  h.version = version;
+  Header h = client_request(version, s.random_timestamp());
   h.mode = mode;
   h.poll = 6;
-  h.transmit = s.random_timestamp();
   return h;
 }
 inline std::vector<uint8_t> bytes_of(const Header& h) {

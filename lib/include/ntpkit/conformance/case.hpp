@@ -122,4 +122,12 @@ struct CaseResult {
 // every case: no reply is longer than its request. `strict` turns SHOULD violations into fail.
 [[nodiscard]] CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, bool strict);
 
+// What a broken requirement of this level makes of a case: MUST fails, SHOULD warns (fails
+// under --strict), MAY is information.
+[[nodiscard]] constexpr Outcome outcome_of(Level level, bool strict) {
+  return level == Level::Must     ? Outcome::Fail
+         : level == Level::Should ? (strict ? Outcome::Fail : Outcome::Warn)
+                                  : Outcome::Info;
+}
+
 }  // namespace ntpkit::conformance

@@ -22,9 +22,6 @@ struct Sample {
 // T1 = our transmit (local clock), T2 = server receive, T3 = server transmit, T4 = our receive.
 [[nodiscard]] Sample compute_sample(Timestamp t1, Timestamp t2, Timestamp t3, Timestamp t4);
 
-// The server's root distance as it states it: root delay / 2 + root dispersion (RFC 5905 §11.2.1,
-// without our own path's share).
-[[nodiscard]] Duration root_distance(const Header& h);
 
 enum class ReplyProblem : uint8_t {
   Malformed,          // the parser rejected the datagram

@@ -101,6 +101,23 @@ struct Header {
   bool operator==(const Header&) const = default;
 };
 
+// The server's root distance as it states it: root delay / 2 + root dispersion (RFC 5905 §11.2.1,
+// without our own path's share).
+[[nodiscard]] inline Duration root_distance(const Header& h) {
+  return h.root_delay.to_duration().half() + h.root_dispersion.to_duration();
+}
+
+// A data-minimised client request (draft-ietf-ntp-data-minimization): every field zero but LI 0,
+// the version, mode 3 and the transmit timestamp, which the reply's origin must echo (RFC 5905
+// §8); the client keeps its real send time to itself. The one way this toolkit asks for time.
+[[nodiscard]] inline Header client_request(uint8_t version, Timestamp transmit) {
+  Header h;
+  h.version = version;
+  h.mode = Mode::Client;
+  h.transmit = transmit;
+  return h;
+}
+
 enum class MacKind : uint8_t {
   CryptoNak,  // 4 bytes: key identifier only
   Md5,        // 20 bytes
