@@ -60,6 +60,7 @@ Result<Reader::BlockStart, std::string> Reader::start(std::span<const uint8_t> f
 }
 
 Result<std::optional<PacketRecord>, std::string> Reader::block(std::span<const uint8_t> b) {
+  if (b.size() < 12 || b.size() % 4 != 0) return fail("a block of " + std::to_string(b.size()) + " bytes");
   const uint32_t type = u32(b, 0);
   const uint32_t length = u32(b, 4);
   if (length != b.size() || u32(b, b.size() - 4) != length) {
