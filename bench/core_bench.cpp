@@ -5,11 +5,11 @@
 #include <vector>
 
 #include "ntpkit/conformance/case.hpp"
-#include "ntpkit/conformance/suite.hpp"
 #include "ntpkit/conformance/exchange.hpp"
+#include "ntpkit/conformance/suite.hpp"
+#include "ntpkit/server/server.hpp"
 #include "ntpkit/wire/parse.hpp"
 #include "ntpkit/wire/serialize.hpp"
-#include "ntpkit/server/server.hpp"
 
 namespace {
 

@@ -52,7 +52,8 @@ class Handoff {
 
   void push(const replay::Datagram& d) {
     const size_t size = d.payload.size();
-    if (!fill_->datagrams.empty() && (fill_->datagrams.size() == kBatchDatagrams || size > fill_->bytes.size() - fill_->used)) {
+    if (!fill_->datagrams.empty() &&
+        (fill_->datagrams.size() == kBatchDatagrams || size > fill_->bytes.size() - fill_->used)) {
       full_.put(fill_);
       fill_ = free_.take();
     }
@@ -115,7 +116,7 @@ class Handoff {
    private:
     static constexpr uint32_t kRing = 8;  // a power of two over kBatches + 1 (the end)
     static_assert(kRing >= kBatches + 1 && (kRing & (kRing - 1)) == 0);
-    static constexpr int kSpins = 2000;   // about 20-50 us of pause instructions
+    static constexpr int kSpins = 2000;  // about 20-50 us of pause instructions
     std::array<Batch*, kRing> slots_{};
     alignas(64) std::atomic<uint32_t> tail_{0};  // written by the putting thread
     alignas(64) uint32_t head_ = 0;              // the taking thread's
@@ -282,7 +283,7 @@ void read_with_libpcap(FILE* file, bool seekable, Sink& sink) {
   if (rc == 0 || rc == PCAP_ERROR_BREAK) return;
   // A damaged or truncated file: say where, keep what was read.
   const long read_to = seekable ? std::ftell(pcap_file(p.get())) : -1;
-  const std::string where = classic ? " (the record at byte offset " + std::to_string(loop.next_record) + ")"
+  const std::string where = classic        ? " (the record at byte offset " + std::to_string(loop.next_record) + ")"
                             : read_to >= 0 ? " (read up to byte offset " + std::to_string(read_to) + ")"
                                            : "";
   r.error = "damaged after frame " + std::to_string(r.frames) + where + ": " + pcap_geterr(p.get());
@@ -301,8 +302,8 @@ void read_pcapng(std::istream& in, Sink& sink) {
     in.read(reinterpret_cast<char*>(block.data()), 12);
     if (in.gcount() == 0) break;
     const auto fail = [&](const std::string& what) {
-      r.error = "damaged after frame " + std::to_string(r.frames) + " (the block at byte offset " + std::to_string(offset) +
-                "): " + what;
+      r.error = "damaged after frame " + std::to_string(r.frames) + " (the block at byte offset " +
+                std::to_string(offset) + "): " + what;
     };
     if (in.gcount() < 12) return fail("the file ends inside a block header");
     auto start = reader.start(block);
@@ -383,9 +384,7 @@ FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_
   return analyse(
       "memory", true, ports, DatagramTap{}, Progress{}, threads,
       [&] { return fmemopen(const_cast<uint8_t*>(bytes.data()), bytes.size(), "rb"); },
-      [&] {
-        return std::make_unique<std::istringstream>(std::string(bytes.begin(), bytes.end()), std::ios::binary);
-      });
+      [&] { return std::make_unique<std::istringstream>(std::string(bytes.begin(), bytes.end()), std::ios::binary); });
 }
 
 }  // namespace ntpkit::capture

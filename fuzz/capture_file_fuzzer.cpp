@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <span>
 
-#include "ntpkit/capture/capture_file.hpp"
 #include "fuzz_check.hpp"
+#include "ntpkit/capture/capture_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;  // fmemopen refuses an empty buffer
@@ -15,6 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   NTPKIT_FUZZ_CHECK(s.exchanges <= s.requests && s.exchanges <= s.replies);
   NTPKIT_FUZZ_CHECK(s.datagrams <= r.frames);
   NTPKIT_FUZZ_CHECK(s.unanswered + s.exchanges <= s.requests);
-  for (const auto& f : r.findings) NTPKIT_FUZZ_CHECK(f.rule != nullptr && (f.request_frame <= r.frames && f.reply_frame <= r.frames));
+  for (const auto& f : r.findings)
+    NTPKIT_FUZZ_CHECK(f.rule != nullptr && (f.request_frame <= r.frames && f.reply_frame <= r.frames));
   return 0;
 }

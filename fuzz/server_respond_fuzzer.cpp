@@ -6,8 +6,8 @@
 #include <span>
 
 #include "fuzz_check.hpp"
-#include "ntpkit/wire/parse.hpp"
 #include "ntpkit/server/server.hpp"
+#include "ntpkit/wire/parse.hpp"
 
 namespace {
 constexpr size_t kPrefix = 9;  // 8 bytes receive time, 1 byte policy bits
@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   NTPKIT_FUZZ_CHECK(rq.version >= 1 && rq.version <= 4);
   NTPKIT_FUZZ_CHECK(rp.version == rq.version);
   NTPKIT_FUZZ_CHECK(rp.mode == Mode::Server || (rp.mode == Mode::SymmetricPassive && rq.mode == Mode::SymmetricActive &&
-                                               policy.symmetric == SymmetricPolicy::Reply));
+                                                policy.symmetric == SymmetricPolicy::Reply));
   NTPKIT_FUZZ_CHECK(rp.origin == rq.transmit);
   NTPKIT_FUZZ_CHECK(rp.poll == rq.poll);
   NTPKIT_FUZZ_CHECK(rp.receive == ctx.receive);

@@ -13,9 +13,9 @@
 
 #include "escape.hpp"
 #include "json_writer.hpp"
-#include "test_report.hpp"
 #include "load_generator.hpp"
 #include "terminal.hpp"
+#include "test_report.hpp"
 #include "udp_client.hpp"
 
 namespace ntpkit::probe {
@@ -54,14 +54,20 @@ struct Measured {
   std::optional<double> server_cpu;
   double client_cpu = 0;
 
-  [[nodiscard]] double loss() const { return tally.sent == 0 ? 0 : static_cast<double>(tally.lost) / static_cast<double>(tally.sent); }
-  [[nodiscard]] double per_s(uint64_t n) const { return tally.seconds > 0 ? static_cast<double>(n) / tally.seconds : 0; }
+  [[nodiscard]] double loss() const {
+    return tally.sent == 0 ? 0 : static_cast<double>(tally.lost) / static_cast<double>(tally.sent);
+  }
+  [[nodiscard]] double per_s(uint64_t n) const {
+    return tally.seconds > 0 ? static_cast<double>(n) / tally.seconds : 0;
+  }
   [[nodiscard]] std::optional<double> cpu_per_reply_us() const {
     const uint64_t replies = tally.valid + tally.invalid + tally.kiss_of_death;
     if (!server_cpu || replies == 0) return std::nullopt;
     return *server_cpu / static_cast<double>(replies) * 1e6;
   }
-  [[nodiscard]] bool generator_short() const { return asked_rate > 0 && per_s(tally.sent) < kGeneratorShort * asked_rate; }
+  [[nodiscard]] bool generator_short() const {
+    return asked_rate > 0 && per_s(tally.sent) < kGeneratorShort * asked_rate;
+  }
   // A ramp step passes when at least 99 % of its requests got a valid reply: lost, invalid and
   // kiss-o'-death all count against it (a rate limiter's RATE replies are no service).
   [[nodiscard]] bool ok() const {
@@ -80,8 +86,9 @@ class Bench {
     const auto cpu0 = o_.server_pid > 0 ? process_cpu_seconds(o_.server_pid) : std::nullopt;
     const double own0 = own_cpu_seconds();
     const double total = std::chrono::duration<double>(phase.duration).count();
-    m.tally = g_.run(phase, progress_ ? [&](const LoadTally& t, double s) { show(t, s, total, m.asked_rate); }
-                                      : std::function<void(const LoadTally&, double)>{},
+    m.tally = g_.run(phase,
+                     progress_ ? [&](const LoadTally& t, double s) { show(t, s, total, m.asked_rate); }
+                               : std::function<void(const LoadTally&, double)>{},
                      error);
     if (progress_) std::fprintf(stderr, "\r\x1b[K");
     const auto cpu1 = o_.server_pid > 0 ? process_cpu_seconds(o_.server_pid) : std::nullopt;
@@ -148,7 +155,9 @@ class Bench {
   bool progress_;
 };
 
-double us(int64_t ns) { return static_cast<double>(ns) / 1e3; }
+double us(int64_t ns) {
+  return static_cast<double>(ns) / 1e3;
+}
 
 void write_percentiles(JsonWriter& j, const LogHistogram& h) {
   j.begin_object();
@@ -202,9 +211,15 @@ std::string render_json(const BenchOptions& o, const Report& r) {
   j.key("target").value(r.target);
   j.key("mode").value(r.mode);
   j.key("outstanding");
-  if (r.mode == "closed") j.value(o.outstanding); else j.null();
+  if (r.mode == "closed")
+    j.value(o.outstanding);
+  else
+    j.null();
   j.key("rate");
-  if (r.mode == "closed") j.null(); else j.fixed(m.asked_rate, 0);
+  if (r.mode == "closed")
+    j.null();
+  else
+    j.fixed(m.asked_rate, 0);
   j.key("sources").value(o.sources);
   j.key("source_addresses").value(o.source_addresses);
   j.key("duration_s").fixed(m.tally.seconds, 3);
@@ -229,7 +244,10 @@ std::string render_json(const BenchOptions& o, const Report& r) {
   for (const auto& s : r.steps) write_step(j, s);
   j.end_array();
   j.key("max_rate");
-  if (r.mode == "ramp" && r.best) j.fixed(r.steps[*r.best].asked_rate, 0); else j.null();
+  if (r.mode == "ramp" && r.best)
+    j.fixed(r.steps[*r.best].asked_rate, 0);
+  else
+    j.null();
   j.key("generator_limited").value(r.generator_limited);
   j.end_object();
   return j.str() + "\n";
@@ -295,14 +313,15 @@ void print_percentiles(const char* label, const LogHistogram& h) {
     std::printf("%-13s none\n", label);
     return;
   }
-  std::printf("%-13s min %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f us%s\n", label, us(h.min()), us(h.quantile(0.5)),
-              us(h.quantile(0.99)), us(h.quantile(0.999)), us(h.max()),
+  std::printf("%-13s min %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f us%s\n", label, us(h.min()),
+              us(h.quantile(0.5)), us(h.quantile(0.99)), us(h.quantile(0.999)), us(h.max()),
               h.negative() > 0 ? (" (" + std::to_string(h.negative()) + " negative)").c_str() : "");
 }
 
 void print_text(const BenchOptions& o, const Report& r) {
   char ramp[96];
-  std::snprintf(ramp, sizeof ramp, "ramp from %s/s, x%.2f per %.2g s step", thousands(o.ramp_start).c_str(), o.ramp_factor, o.step);
+  std::snprintf(ramp, sizeof ramp, "ramp from %s/s, x%.2f per %.2g s step", thousands(o.ramp_start).c_str(),
+                o.ramp_factor, o.step);
   const std::string how = r.mode == "closed" ? "closed loop, " + std::to_string(o.outstanding) + " outstanding"
                           : r.mode == "open" ? "open loop at " + thousands(o.rate) + "/s"
                                              : std::string(ramp);
@@ -314,8 +333,9 @@ void print_text(const BenchOptions& o, const Report& r) {
       const auto cpu = s.cpu_per_reply_us();
       char cpu_text[32] = "-";
       if (cpu) std::snprintf(cpu_text, sizeof cpu_text, "%.2f us", *cpu);
-      std::printf("%12s %12s %12s %7.2f%% %7.1f us %12s\n", thousands(s.asked_rate).c_str(), thousands(s.per_s(s.tally.sent)).c_str(),
-                  thousands(s.per_s(s.tally.valid)).c_str(), 100 * s.loss(), us(s.tally.rtt_ns.quantile(0.5)), cpu_text);
+      std::printf("%12s %12s %12s %7.2f%% %7.1f us %12s\n", thousands(s.asked_rate).c_str(),
+                  thousands(s.per_s(s.tally.sent)).c_str(), thousands(s.per_s(s.tally.valid)).c_str(), 100 * s.loss(),
+                  us(s.tally.rtt_ns.quantile(0.5)), cpu_text);
     }
     if (r.best) {
       std::printf("max rate      %s/s with less than 1 %% loss%s\n", thousands(r.steps[*r.best].asked_rate).c_str(),
@@ -328,7 +348,8 @@ void print_text(const BenchOptions& o, const Report& r) {
   }
   const Measured& m = *r.main;
   std::printf("duration      %.2f s\n", m.tally.seconds);
-  std::printf("sent          %s (%s/s)\n", thousands(static_cast<double>(m.tally.sent)).c_str(), thousands(m.per_s(m.tally.sent)).c_str());
+  std::printf("sent          %s (%s/s)\n", thousands(static_cast<double>(m.tally.sent)).c_str(),
+              thousands(m.per_s(m.tally.sent)).c_str());
   std::printf("valid         %s (%s/s), loss %.3f %%\n", thousands(static_cast<double>(m.tally.valid)).c_str(),
               thousands(m.per_s(m.tally.valid)).c_str(), 100 * m.loss());
   std::printf("other         %llu invalid, %llu kiss-o'-death, %llu unmatched, %llu send errors\n",
@@ -354,7 +375,8 @@ std::string check_options(const BenchOptions& o, const sockaddr_storage& target)
     }
   }
   if (o.ramp && o.duration > 0 && o.duration < o.step) return "--duration must allow at least one --step";
-  if (o.source_addresses > o.sources) return "--source-addresses cannot exceed --sources (one address per socket at most)";
+  if (o.source_addresses > o.sources)
+    return "--source-addresses cannot exceed --sources (one address per socket at most)";
   if (o.rate * o.timeout > static_cast<double>(kMaxInFlight) / 2) {
     return "--rate x --timeout would keep more than " + std::to_string(kMaxInFlight / 2) +
            " requests in flight; lower --timeout";
@@ -366,22 +388,52 @@ std::string check_options(const BenchOptions& o, const sockaddr_storage& target)
 
 void setup_bench(CLI::App& app, BenchOptions& o) {
   app.add_option("target", o.target, "HOST[:PORT] of the server (port 123 by default)")->required();
-  app.add_option("-d,--duration", o.duration, "seconds of load (default 5; for --ramp, the most the steps may take, default 60)")
-      ->check(finite())->check(CLI::Range(0.1, 600.0));
+  app.add_option("-d,--duration", o.duration,
+                 "seconds of load (default 5; for --ramp, the most the steps may take, default 60)")
+      ->check(finite())
+      ->check(CLI::Range(0.1, 600.0));
   app.add_option("-k,--outstanding", o.outstanding, "closed loop: requests kept in flight (default mode, 64)")
       ->check(CLI::Range(1U, 100000U));
-  app.add_option("-r,--rate", o.rate, "open loop: requests per second")->check(finite())->check(CLI::Range(1.0, 10'000'000.0));
-  auto* ramp = app.add_flag("--ramp", o.ramp, "open-loop steps up to the highest rate answered with less than 1 % loss");
-  app.add_option("--ramp-start", o.ramp_start, "first step's rate")->check(finite())->check(CLI::Range(1.0, 10'000'000.0))->capture_default_str()->needs(ramp);
-  app.add_option("--ramp-factor", o.ramp_factor, "rate factor from one step to the next")->check(finite())->check(CLI::Range(1.01, 10.0))->capture_default_str()->needs(ramp);
-  app.add_option("--step", o.step, "seconds per ramp step")->check(finite())->check(CLI::Range(0.1, 60.0))->capture_default_str()->needs(ramp);
-  app.add_option("--bisections", o.bisections, "ramp: steps spent narrowing the limit once found")->check(CLI::Range(0U, 20U))->capture_default_str()->needs(ramp);
-  app.add_option("-s,--sources", o.sources, "sockets, each its own source port")->check(CLI::Range(1U, 4096U))->capture_default_str();
-  app.add_option("--source-addresses", o.source_addresses, "IPv4 loopback only: spread the sockets over 127.0.0.1..127.0.0.N")
-      ->check(CLI::Range(1U, 254U))->capture_default_str();
-  app.add_option("-t,--timeout", o.timeout, "seconds after which a request without a reply is lost")->check(finite())->check(CLI::Range(0.001, 10.0))->capture_default_str();
-  app.add_option("--server-pid", o.server_pid, "the server's PID on this machine: report its CPU time per reply")->check(CLI::Range(1, 1 << 30));
-  app.add_option("--ntp-version", o.version, "version number to send (1-4)")->check(CLI::Range(1U, 4U))->capture_default_str();
+  app.add_option("-r,--rate", o.rate, "open loop: requests per second")
+      ->check(finite())
+      ->check(CLI::Range(1.0, 10'000'000.0));
+  auto* ramp =
+      app.add_flag("--ramp", o.ramp, "open-loop steps up to the highest rate answered with less than 1 % loss");
+  app.add_option("--ramp-start", o.ramp_start, "first step's rate")
+      ->check(finite())
+      ->check(CLI::Range(1.0, 10'000'000.0))
+      ->capture_default_str()
+      ->needs(ramp);
+  app.add_option("--ramp-factor", o.ramp_factor, "rate factor from one step to the next")
+      ->check(finite())
+      ->check(CLI::Range(1.01, 10.0))
+      ->capture_default_str()
+      ->needs(ramp);
+  app.add_option("--step", o.step, "seconds per ramp step")
+      ->check(finite())
+      ->check(CLI::Range(0.1, 60.0))
+      ->capture_default_str()
+      ->needs(ramp);
+  app.add_option("--bisections", o.bisections, "ramp: steps spent narrowing the limit once found")
+      ->check(CLI::Range(0U, 20U))
+      ->capture_default_str()
+      ->needs(ramp);
+  app.add_option("-s,--sources", o.sources, "sockets, each its own source port")
+      ->check(CLI::Range(1U, 4096U))
+      ->capture_default_str();
+  app.add_option("--source-addresses", o.source_addresses,
+                 "IPv4 loopback only: spread the sockets over 127.0.0.1..127.0.0.N")
+      ->check(CLI::Range(1U, 254U))
+      ->capture_default_str();
+  app.add_option("-t,--timeout", o.timeout, "seconds after which a request without a reply is lost")
+      ->check(finite())
+      ->check(CLI::Range(0.001, 10.0))
+      ->capture_default_str();
+  app.add_option("--server-pid", o.server_pid, "the server's PID on this machine: report its CPU time per reply")
+      ->check(CLI::Range(1, 1 << 30));
+  app.add_option("--ntp-version", o.version, "version number to send (1-4)")
+      ->check(CLI::Range(1U, 4U))
+      ->capture_default_str();
   add_output_options(app, o.out);
   app.add_flag("-4", o.ipv4, "use IPv4 only");
   app.add_flag("-6", o.ipv6, "use IPv6 only");
@@ -426,7 +478,8 @@ int run_bench(const BenchOptions& options) {
     return 3;
   }
   if (std::string why; !generator->answers(std::chrono::milliseconds(200), why)) {
-    if (why.empty()) why = "no reply to 3 rounds of requests, each waited for " + std::to_string(o.timeout).substr(0, 5) + " s";
+    if (why.empty())
+      why = "no reply to 3 rounds of requests, each waited for " + std::to_string(o.timeout).substr(0, 5) + " s";
     std::fprintf(stderr, "ntp-probe bench: %s: %s; nothing to measure\n", resolved->peer().c_str(), why.c_str());
     return 3;
   }
@@ -444,7 +497,8 @@ int run_bench(const BenchOptions& options) {
     }
   } else {
     r.mode = o.outstanding > 0 ? "closed" : "open";
-    const auto d = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(o.duration > 0 ? o.duration : 5));
+    const auto d = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double>(o.duration > 0 ? o.duration : 5));
     single.push_back(bench.measure({.outstanding = o.outstanding, .rate = o.rate, .duration = d}, error));
     r.main = &single.back();
     r.generator_limited = r.main->generator_short();
@@ -475,7 +529,8 @@ int run_bench(const BenchOptions& options) {
   }
   if (valid > 0) return 0;
   if (replies > 0) {
-    std::fprintf(stderr, "ntp-probe bench: %s answered, but no reply was valid (origin matched, mode 4, not a kiss-o'-death)\n",
+    std::fprintf(stderr,
+                 "ntp-probe bench: %s answered, but no reply was valid (origin matched, mode 4, not a kiss-o'-death)\n",
                  r.target.c_str());
     return 1;
   }

@@ -14,7 +14,7 @@ namespace ntpkit::probe {
 
 struct BenchOptions {
   std::string target;
-  double duration = 0;  // 0: 5 s for a closed or open loop, at most 60 s for a ramp
+  double duration = 0;       // 0: 5 s for a closed or open loop, at most 60 s for a ramp
   unsigned outstanding = 0;  // 0 and no rate/ramp: 64
   double rate = 0;
   bool ramp = false;

@@ -110,8 +110,7 @@ class InProcessChannel final : public Channel {
   std::deque<Pending> queue_;
 };
 
-InProcessTransport::InProcessTransport(InProcessServer server)
-    : shared_(std::make_shared<Shared>(std::move(server))) {}
+InProcessTransport::InProcessTransport(InProcessServer server) : shared_(std::make_shared<Shared>(std::move(server))) {}
 
 Result<std::unique_ptr<Channel>, std::string> InProcessTransport::open(const sockaddr_storage* source) {
   uint16_t port = 0;

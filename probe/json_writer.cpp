@@ -33,7 +33,8 @@ void JsonWriter::seconds(int64_t ns) {
   comma();
   const uint64_t mag = ns < 0 ? static_cast<uint64_t>(-(ns + 1)) + 1 : static_cast<uint64_t>(ns);
   std::array<char, 40> buf{};
-  std::snprintf(buf.data(), buf.size(), "%s%llu.%09llu", ns < 0 ? "-" : "", static_cast<unsigned long long>(mag / 1000000000ULL),
+  std::snprintf(buf.data(), buf.size(), "%s%llu.%09llu", ns < 0 ? "-" : "",
+                static_cast<unsigned long long>(mag / 1000000000ULL),
                 static_cast<unsigned long long>(mag % 1000000000ULL));
   out_ += buf.data();
 }

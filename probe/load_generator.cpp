@@ -28,7 +28,9 @@ constexpr unsigned kRingBits = 18;
 constexpr uint64_t kRingSize = uint64_t{1} << kRingBits;
 static_assert(kRingSize == kMaxInFlight);
 constexpr uint64_t kRingMask = kRingSize - 1;
-constexpr uint64_t slot_of(uint64_t seq) { return (seq * 0x9E3779B97F4A7C15ULL) & kRingMask; }  // odd: a bijection
+constexpr uint64_t slot_of(uint64_t seq) {
+  return (seq * 0x9E3779B97F4A7C15ULL) & kRingMask;
+}  // odd: a bijection
 constexpr size_t kReplyBuffer = 1024;  // longer replies arrive truncated; the header is enough
 constexpr int kMaxEvents = 64;
 constexpr int64_t kSpinBelowNs = 2'000'000;  // see run(): busy-poll while the load runs
@@ -45,7 +47,9 @@ int64_t monotonic_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
 
 struct Slot {
   uint64_t transmit = 0;  // 0: free
@@ -94,7 +98,8 @@ std::string LoadGenerator::Impl::open_sockets() {
   if (epoll_fd < 0) return errno_text("epoll_create1");
   for (unsigned i = 0; i < config.sockets; ++i) {
     const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return errno_text("socket") + " (socket " + std::to_string(i + 1) + " of " + std::to_string(config.sockets) + ")";
+    if (fd < 0)
+      return errno_text("socket") + " (socket " + std::to_string(i + 1) + " of " + std::to_string(config.sockets) + ")";
     fds.push_back(fd);
     const int on = 1;
     setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
@@ -114,7 +119,8 @@ std::string LoadGenerator::Impl::open_sockets() {
       }
     }
     // Connected: the kernel filters other sources, and sends skip the route lookup.
-    if (connect(fd, reinterpret_cast<const sockaddr*>(&config.target), config.target_len) != 0) return errno_text("connect");
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&config.target), config.target_len) != 0)
+      return errno_text("connect");
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u32 = i;

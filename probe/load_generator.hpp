@@ -26,9 +26,9 @@ struct LoadTally {
   uint64_t lost = 0;           // no reply within the timeout
   uint64_t unmatched = 0;      // a reply whose origin is no request in flight (late, or foreign)
   uint64_t send_errors = 0;
-  LogHistogram rtt_ns;         // our send time to the kernel's receive timestamp
-  LogHistogram server_ns;      // the reply's transmit - receive (T3 - T2)
-  double seconds = 0;          // wall time the tally covers (sending until the last wait ended)
+  LogHistogram rtt_ns;     // our send time to the kernel's receive timestamp
+  LogHistogram server_ns;  // the reply's transmit - receive (T3 - T2)
+  double seconds = 0;      // wall time the tally covers (sending until the last wait ended)
 };
 
 // Requests in flight are numbered by 18 bits of their transmit timestamp: at most this many

@@ -27,7 +27,8 @@ uint16_t fold(uint32_t acc) {
 }
 
 // An IP + UDP datagram around the payload, as it was on the wire.
-std::vector<uint8_t> frame(const sockaddr_storage& from, const sockaddr_storage& to, const std::vector<uint8_t>& payload) {
+std::vector<uint8_t> frame(const sockaddr_storage& from, const sockaddr_storage& to,
+                           const std::vector<uint8_t>& payload) {
   const auto udp_len = static_cast<uint16_t>(8 + payload.size());
   std::vector<uint8_t> b;
   size_t udp = 0;
@@ -71,7 +72,8 @@ std::vector<uint8_t> frame(const sockaddr_storage& from, const sockaddr_storage&
 
 }  // namespace
 
-void PacketLog::add(Timestamp when, const sockaddr_storage& from, const sockaddr_storage& to, std::vector<uint8_t> payload) {
+void PacketLog::add(Timestamp when, const sockaddr_storage& from, const sockaddr_storage& to,
+                    std::vector<uint8_t> payload) {
   std::lock_guard lock(mutex_);
   // Bounded: a server that floods us must not grow the log without end.
   if (entries_.size() >= kMaxEntries || bytes_ + payload.size() > kMaxBytes) {
@@ -91,10 +93,11 @@ std::string PacketLog::write_pcap(const std::string& path, int64_t pivot) const 
   std::stable_sort(sorted.begin(), sorted.end(), [pivot](const Entry* a, const Entry* b) {
     return a->when.to_unix_nanoseconds(pivot) < b->when.to_unix_nanoseconds(pivot);
   });
-  std::unique_ptr<pcap_t, decltype(&pcap_close)> dead(pcap_open_dead_with_tstamp_precision(DLT_RAW, 65535, PCAP_TSTAMP_PRECISION_NANO),
-                                                      pcap_close);
+  std::unique_ptr<pcap_t, decltype(&pcap_close)> dead(
+      pcap_open_dead_with_tstamp_precision(DLT_RAW, 65535, PCAP_TSTAMP_PRECISION_NANO), pcap_close);
   if (!dead) return "cannot create a pcap handle";
-  std::unique_ptr<pcap_dumper_t, decltype(&pcap_dump_close)> out(pcap_dump_open(dead.get(), path.c_str()), pcap_dump_close);
+  std::unique_ptr<pcap_dumper_t, decltype(&pcap_dump_close)> out(pcap_dump_open(dead.get(), path.c_str()),
+                                                                 pcap_dump_close);
   if (!out) return "--pcap-out " + path + ": " + pcap_geterr(dead.get());
   for (const Entry* e : sorted) {
     const auto bytes = frame(e->from, e->to, e->payload);

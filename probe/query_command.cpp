@@ -3,18 +3,18 @@
 #include <sys/random.h>
 
 #include <array>
-#include <optional>
 #include <cstdio>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "escape.hpp"
 #include "json_writer.hpp"
-#include "test_report.hpp"
-#include "ntpkit/util/clock.hpp"
 #include "ntpkit/conformance/exchange.hpp"
+#include "ntpkit/util/clock.hpp"
 #include "ntpkit/wire/serialize.hpp"
 #include "terminal.hpp"
+#include "test_report.hpp"
 #include "udp_client.hpp"
 
 namespace ntpkit::probe {
@@ -34,18 +34,24 @@ std::chrono::milliseconds timeout_of(const QueryOptions& o) {
   return std::chrono::milliseconds(static_cast<int64_t>(o.timeout * 1000));
 }
 
-int64_t now_unix_seconds() { return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+int64_t now_unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 Timestamp random_timestamp() {
   uint64_t r = 0;
-  if (getrandom(&r, sizeof r, 0) != sizeof r) r = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  if (getrandom(&r, sizeof r, 0) != sizeof r)
+    r = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   return Timestamp::from_raw(r);
 }
 
 // T1 is kept locally, never sent: the request carries a random transmit timestamp.
-Header make_request(unsigned version) { return client_request(static_cast<uint8_t>(version), random_timestamp()); }
+Header make_request(unsigned version) {
+  return client_request(static_cast<uint8_t>(version), random_timestamp());
+}
 
-QueryResult query_once(UdpClient& client, const QueryOptions& o, const std::vector<Timestamp>& earlier, std::string& error) {
+QueryResult query_once(UdpClient& client, const QueryOptions& o, const std::vector<Timestamp>& earlier,
+                       std::string& error) {
   QueryResult r;
   r.sent = make_request(o.version);
   const auto bytes = serialize_header(r.sent);
@@ -53,8 +59,9 @@ QueryResult query_once(UdpClient& client, const QueryOptions& o, const std::vect
   if (error = client.send(bytes); !error.empty()) return r;
   const auto deadline = std::chrono::steady_clock::now() + timeout_of(o);
   const auto origin_of = [](const std::vector<uint8_t>& datagram) {
-    return datagram.size() >= kHeaderLength ? parse_header(std::span<const uint8_t>(datagram).first<kHeaderLength>()).origin
-                                         : Timestamp{};
+    return datagram.size() >= kHeaderLength
+               ? parse_header(std::span<const uint8_t>(datagram).first<kHeaderLength>()).origin
+               : Timestamp{};
   };
   // Never past the deadline, however fast a server keeps sending.
   const auto next = [&](std::chrono::steady_clock::time_point until) -> std::optional<Datagram> {
@@ -77,8 +84,8 @@ QueryResult query_once(UdpClient& client, const QueryOptions& o, const std::vect
       r.sample = compute_sample(r.t1, h.receive, h.transmit, r.reply->received);
     }
     // A server answers once (RFC 5905 A.5.3): copies that follow at once are counted and named.
-    const auto grace = std::min(deadline, std::chrono::steady_clock::now() +
-                                              std::min(std::chrono::milliseconds(50), timeout_of(o) / 4));
+    const auto grace = std::min(
+        deadline, std::chrono::steady_clock::now() + std::min(std::chrono::milliseconds(50), timeout_of(o) / 4));
     while (auto more = next(grace)) {
       if (origin_of(more->bytes) == origin_of(r.reply->bytes)) {
         ++r.duplicates;
@@ -110,8 +117,8 @@ void print_text(const QueryResult& r, const UdpClient& c, bool colour) {
     return;
   }
   if (!r.assessment.packet) {
-    std::printf("reply        %s: %zu bytes, %s\n", paint("unusable", Colour::Red, colour).c_str(), r.reply->bytes.size(),
-                describe(*r.assessment.parse_error).c_str());
+    std::printf("reply        %s: %zu bytes, %s\n", paint("unusable", Colour::Red, colour).c_str(),
+                r.reply->bytes.size(), describe(*r.assessment.parse_error).c_str());
     return;
   }
   const Header& h = r.assessment.packet->header;
@@ -130,15 +137,20 @@ void print_text(const QueryResult& r, const UdpClient& c, bool colour) {
               std::string(to_string(h.mode)).c_str(), h.poll);
   std::printf("precision    2^%d s\n", h.precision);
   std::printf("root dist.   %s s (root delay %s s, root dispersion %s s)\n", format_seconds(root_distance(h)).c_str(),
-              format_seconds(h.root_delay.to_duration()).c_str(), format_seconds(h.root_dispersion.to_duration()).c_str());
-  std::printf("reference    %s\n", h.reference.is_zero() ? "none (0: never synchronized)" : format_utc(h.reference, pivot).c_str());
-  if (r.duplicates > 0) std::printf("duplicates   %u more cop%s of this reply\n", r.duplicates, r.duplicates == 1 ? "y" : "ies");
+              format_seconds(h.root_delay.to_duration()).c_str(),
+              format_seconds(h.root_dispersion.to_duration()).c_str());
+  std::printf("reference    %s\n",
+              h.reference.is_zero() ? "none (0: never synchronized)" : format_utc(h.reference, pivot).c_str());
+  if (r.duplicates > 0)
+    std::printf("duplicates   %u more cop%s of this reply\n", r.duplicates, r.duplicates == 1 ? "y" : "ies");
   if (r.stale_ignored > 0) std::printf("late         %u answer(s) to earlier requests, skipped\n", r.stale_ignored);
   if (r.assessment.problems.empty()) {
     std::printf("verdict      %s\n", paint("usable", Colour::Green, colour).c_str());
   }
   for (auto p : r.assessment.problems) {
-    std::printf("%s  %s\n", paint(is_fatal(p) ? "unusable    " : "warning     ", is_fatal(p) ? Colour::Red : Colour::Yellow, colour).c_str(),
+    std::printf("%s  %s\n",
+                paint(is_fatal(p) ? "unusable    " : "warning     ", is_fatal(p) ? Colour::Red : Colour::Yellow, colour)
+                    .c_str(),
                 std::string(to_string(p)).c_str());
   }
 }
@@ -239,7 +251,9 @@ void setup_query(CLI::App& app, QueryOptions& o) {
       ->check(finite())
       ->check(CLI::Range(0.01, 60.0))
       ->capture_default_str();
-  app.add_option("--ntp-version", o.version, "version number to send (1-4)")->check(CLI::Range(1U, 4U))->capture_default_str();
+  app.add_option("--ntp-version", o.version, "version number to send (1-4)")
+      ->check(CLI::Range(1U, 4U))
+      ->capture_default_str();
   add_output_options(app, o.out);
   app.add_flag("-4", o.ipv4, "use IPv4 only");
   app.add_flag("-6", o.ipv6, "use IPv6 only");
@@ -270,8 +284,11 @@ int run_query(const QueryOptions& o) {
     }
     source = parsed->front();
   }
-  auto client = UdpClient::connect(*target, o.ipv4 ? Family::V4 : o.ipv6 ? Family::V6 : Family::Any, true,
-                                   source ? &*source : nullptr);
+  auto client = UdpClient::connect(*target,
+                                   o.ipv4   ? Family::V4
+                                   : o.ipv6 ? Family::V6
+                                            : Family::Any,
+                                   true, source ? &*source : nullptr);
   if (!client) {
     std::fprintf(stderr, "ntp-probe query: %s\n", client.error().c_str());
     return 3;
@@ -326,7 +343,8 @@ int run_query(const QueryOptions& o) {
   }
   if (usable > 0) return 0;
   if (received > 0) return 1;
-  if (text) std::fprintf(stderr, "ntp-probe query: no reply from %s within %.3g s\n", client->peer().c_str(), o.timeout);
+  if (text)
+    std::fprintf(stderr, "ntp-probe query: no reply from %s within %.3g s\n", client->peer().c_str(), o.timeout);
   return 3;
 }
 

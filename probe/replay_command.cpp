@@ -11,13 +11,13 @@
 #include "json_writer.hpp"
 #include "ntpkit/capture/capture_file.hpp"
 #include "replay_live.hpp"
-#include "test_report.hpp"
 #include "terminal.hpp"
+#include "test_report.hpp"
 
 namespace ntpkit::probe {
 
-using capture::FileResult;
 using capture::analyse_file;
+using capture::FileResult;
 using capture::Progress;
 
 namespace {
@@ -35,14 +35,15 @@ std::string text_report(const FileResult& f, unsigned max_listed, bool colour) {
                     std::to_string(s.datagrams) + " NTP datagrams\n";
   if (!f.error.empty()) out += "  " + paint("error", Colour::Red, colour) + ": " + f.error + "\n";
   out += "  exchanges " + std::to_string(s.exchanges) + " (" + std::to_string(s.requests) + " requests, " +
-         std::to_string(s.replies) + " replies), unanswered " + std::to_string(s.unanswered) + ", unsolicited replies " +
-         std::to_string(s.unsolicited) + ", replies before their request " + std::to_string(s.replies_before_request) +
-         ", paired by flow (origin matched no request) " + std::to_string(s.paired_by_fallback) + ", retransmissions " +
-         std::to_string(s.retransmissions) + ", duplicate replies " + std::to_string(s.duplicate_replies) +
-         ", malformed " + std::to_string(s.malformed) + "\n";
+         std::to_string(s.replies) + " replies), unanswered " + std::to_string(s.unanswered) +
+         ", unsolicited replies " + std::to_string(s.unsolicited) + ", replies before their request " +
+         std::to_string(s.replies_before_request) + ", paired by flow (origin matched no request) " +
+         std::to_string(s.paired_by_fallback) + ", retransmissions " + std::to_string(s.retransmissions) +
+         ", duplicate replies " + std::to_string(s.duplicate_replies) + ", malformed " + std::to_string(s.malformed) +
+         "\n";
   if (s.interleaved + s.kiss_of_death > 0) {
-    out += "  interleaved (RFC 9769) " + std::to_string(s.interleaved) + ", kiss-o'-death " + std::to_string(s.kiss_of_death) +
-           " (judged for their shape only)\n";
+    out += "  interleaved (RFC 9769) " + std::to_string(s.interleaved) + ", kiss-o'-death " +
+           std::to_string(s.kiss_of_death) + " (judged for their shape only)\n";
   }
   if (s.symmetric_packets > 0) {
     out += "  symmetric (modes 1/2): " + std::to_string(s.symmetric_packets) + " packets, " +
@@ -52,7 +53,8 @@ std::string text_report(const FileResult& f, unsigned max_listed, bool colour) {
     if (t->requests + t->responses == 0) continue;
     const bool both = t->request_bytes > 0 && t->responses > 0;
     std::array<char, 64> amp{};
-    std::snprintf(amp.data(), amp.size(), "%.2f", t->request_bytes == 0 ? 0.0 : double(t->response_bytes) / double(t->request_bytes));
+    std::snprintf(amp.data(), amp.size(), "%.2f",
+                  t->request_bytes == 0 ? 0.0 : double(t->response_bytes) / double(t->request_bytes));
     out += std::string("  ") + label + ": " + std::to_string(t->requests) + " requests (" +
            std::to_string(t->request_bytes) + " bytes), " + std::to_string(t->responses) + " responses (" +
            std::to_string(t->response_bytes) + " bytes)" +
@@ -64,7 +66,8 @@ std::string text_report(const FileResult& f, unsigned max_listed, bool colour) {
            std::to_string(f.tcp_ntp) + " TCP segments on an NTP port\n";
   }
   if (f.fragments_pending + f.fragments_given_up > 0) {
-    out += "  fragmented datagrams never completed: " + std::to_string(f.fragments_pending) + ", given up (timed out, " +
+    out += "  fragmented datagrams never completed: " + std::to_string(f.fragments_pending) +
+           ", given up (timed out, " +
            "over the memory limit or inconsistent): " + std::to_string(f.fragments_given_up) + "\n";
   }
   std::map<std::string_view, size_t> per_rule;
@@ -72,11 +75,12 @@ std::string text_report(const FileResult& f, unsigned max_listed, bool colour) {
     const size_t n = ++per_rule[x.rule->id];
     if (n > max_listed) continue;
     const bool must = x.rule->level == conformance::Level::Must;
-    out += "  " + paint(must ? "FAIL" : "WARN", must ? Colour::Red : Colour::Yellow, colour) + " " + std::string(x.rule->id) +
-           " " + std::string(conformance::to_string(x.rule->level)) + " frames " +
+    out += "  " + paint(must ? "FAIL" : "WARN", must ? Colour::Red : Colour::Yellow, colour) + " " +
+           std::string(x.rule->id) + " " + std::string(conformance::to_string(x.rule->level)) + " frames " +
            (x.request_frame != 0 ? std::to_string(x.request_frame) : "-") + " -> " +
-           (x.reply_frame != 0 ? std::to_string(x.reply_frame) : "-") + ", client " + x.client.to_string() + ", server " +
-           x.server.to_string() + "\n      expected: " + x.expected + "\n      actual:   " + x.actual + "\n";
+           (x.reply_frame != 0 ? std::to_string(x.reply_frame) : "-") + ", client " + x.client.to_string() +
+           ", server " + x.server.to_string() + "\n      expected: " + x.expected + "\n      actual:   " + x.actual +
+           "\n";
   }
   for (const auto& [id, n] : per_rule) {
     if (n > max_listed) out += "  ... " + std::to_string(n - max_listed) + " more " + std::string(id) + "\n";
@@ -87,7 +91,8 @@ std::string text_report(const FileResult& f, unsigned max_listed, bool colour) {
   if (!s.servers.empty()) {
     out += "  servers:";
     for (const auto& [addr, sv] : s.servers) {
-      out += " " + addr.to_string() + " (" + std::to_string(sv.exchanges) + " exchanges, " + std::to_string(sv.findings) + " findings)";
+      out += " " + addr.to_string() + " (" + std::to_string(sv.exchanges) + " exchanges, " +
+             std::to_string(sv.findings) + " findings)";
     }
     out += "\n";
   }
@@ -158,7 +163,6 @@ void json_file(JsonWriter& j, const FileResult& f) {
   j.end_object();
 }
 
-
 std::string finding_line(const replay::Finding& x) {
   return "frames " + (x.request_frame != 0 ? std::to_string(x.request_frame) : std::string("-")) + " -> " +
          (x.reply_frame != 0 ? std::to_string(x.reply_frame) : std::string("-")) + ", client " + x.client.to_string() +
@@ -193,7 +197,8 @@ TestSuite file_suite(const std::string& name, const std::vector<replay::Finding>
       tc.status = must ? TestCase::Status::Fail : TestCase::Status::Note;
       tc.type = std::string(to_string(rule.level));
       if (!must) tc.tap_directive = "# TODO " + std::string(to_string(rule.level)) + " not met";
-      tc.yaml = {{"findings", std::to_string(it->second.size())}, {"first", yaml_quote(finding_line(*it->second.front()))}};
+      tc.yaml = {{"findings", std::to_string(it->second.size())},
+                 {"first", yaml_quote(finding_line(*it->second.front()))}};
     }
     t.cases.push_back(std::move(tc));
   }
@@ -236,8 +241,8 @@ void setup_replay(CLI::App& app, ReplayOptions& o) {
                  "1: read and judge on one thread; 2: judge on a second thread while reading (the same report, "
                  "sooner); default 2 when two CPUs are available")
       ->check(CLI::Range(1U, 2U));
-  auto* target =
-      app.add_option("--target", o.target, "live: resend the recorded client requests to HOST:PORT and judge its answers");
+  auto* target = app.add_option("--target", o.target,
+                                "live: resend the recorded client requests to HOST:PORT and judge its answers");
   app.add_option("--rate", o.rate, "live: requests per second (default: as fast as answers come back)")
       ->check(finite())
       ->check(CLI::Range(0.0, 1e6))
@@ -265,22 +270,24 @@ void setup_replay(CLI::App& app, ReplayOptions& o) {
 namespace {
 
 std::string live_text(const std::string& file, const LiveResult& r, bool colour) {
-  std::string out = file + " -> " + r.target + ": " + std::to_string(r.requests_in_capture) + " requests in the capture, " +
-                    std::to_string(r.sent) + " sent, " + std::to_string(r.answered) + " answered" +
-                    (r.received > r.answered ? ", " + std::to_string(r.received) + " datagrams back" : "") +
-                    (r.not_judged > 0 ? " (" + std::to_string(r.not_judged) + " of them beyond the flood bound, counted only)"
-                                      : "") +
-                    "\n";
+  std::string out =
+      file + " -> " + r.target + ": " + std::to_string(r.requests_in_capture) + " requests in the capture, " +
+      std::to_string(r.sent) + " sent, " + std::to_string(r.answered) + " answered" +
+      (r.received > r.answered ? ", " + std::to_string(r.received) + " datagrams back" : "") +
+      (r.not_judged > 0 ? " (" + std::to_string(r.not_judged) + " of them beyond the flood bound, counted only)" : "") +
+      "\n";
   if (!r.error.empty()) out += "  " + paint("error", Colour::Red, colour) + ": " + r.error + "\n";
   for (const auto& x : r.findings) {
     const bool must = x.rule->level == conformance::Level::Must;
     out += "  " + paint(must ? "FAIL" : "WARN", must ? Colour::Red : Colour::Yellow, colour) + " " +
-           std::string(x.rule->id) + " " + std::string(conformance::to_string(x.rule->level)) + " request of capture frame " +
-           std::to_string(x.request_frame) + "\n      expected: " + x.expected + "\n      actual:   " + x.actual + "\n";
+           std::string(x.rule->id) + " " + std::string(conformance::to_string(x.rule->level)) +
+           " request of capture frame " + std::to_string(x.request_frame) + "\n      expected: " + x.expected +
+           "\n      actual:   " + x.actual + "\n";
   }
-  for (const auto& d : r.differences) out += "  differs from the recording, frame " + std::to_string(d.frame) + ": " + d.what + "\n";
-  out += "  findings: " + std::to_string(r.findings.size()) + ", differences from the recording: " +
-         std::to_string(r.differences.size()) + "\n";
+  for (const auto& d : r.differences)
+    out += "  differs from the recording, frame " + std::to_string(d.frame) + ": " + d.what + "\n";
+  out += "  findings: " + std::to_string(r.findings.size()) +
+         ", differences from the recording: " + std::to_string(r.differences.size()) + "\n";
   return out;
 }
 

@@ -13,7 +13,7 @@ namespace ntpkit::probe {
 struct ReplayOptions {
   std::vector<std::string> files;  // "-" reads standard input
   std::vector<unsigned> ports;     // NTP ports besides 123
-  OutputOptions out;  // --format, --json FILE, --junit FILE, --color
+  OutputOptions out;               // --format, --json FILE, --junit FILE, --color
   unsigned max_listed = 50;        // findings listed per rule in text (all in JSON)
   std::string target;              // live replay: resend the recorded requests here
   double rate = 0;
@@ -21,7 +21,7 @@ struct ReplayOptions {
   size_t max_requests = 10000;
   double timeout = 1.0;
   double max_gap = 5.0;
-  unsigned threads = 0;            // 1 or 2; 0: 2 when the process may run on two CPUs
+  unsigned threads = 0;  // 1 or 2; 0: 2 when the process may run on two CPUs
 };
 
 void setup_replay(CLI::App& app, ReplayOptions& o);

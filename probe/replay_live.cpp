@@ -4,8 +4,8 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <set>
@@ -30,21 +30,24 @@ struct Recorded {
 // The capture's client requests, each with the reply recorded for it (paired by flow and
 // origin, as the analyzer pairs them). Keyed by frame, so a second pass over the file (the
 // pcapng fallback) overwrites rather than duplicates.
-std::map<uint64_t, Recorded> collect(const std::string& path, const std::set<uint16_t>& ports, size_t max, unsigned threads,
-                                     FileResult& file) {
+std::map<uint64_t, Recorded> collect(const std::string& path, const std::set<uint16_t>& ports, size_t max,
+                                     unsigned threads, FileResult& file) {
   std::map<uint64_t, Recorded> requests;
   std::map<std::tuple<net::Endpoint, net::Endpoint, uint64_t>, uint64_t> by_transmit;
-  file = analyse_file(path, ports, [&](const replay::Datagram& d) {
-    if (d.payload.size() < kHeaderLength) return;
-    const Header h = parse_header(d.payload.first<kHeaderLength>());
-    if (h.mode == Mode::Client && requests.size() < max) {
-      requests[d.frame] = {d.time_ns, {d.payload.begin(), d.payload.end()}, d.source, d.destination, {}};
-      by_transmit[{d.source, d.destination, h.transmit.raw()}] = d.frame;
-    } else if (h.mode == Mode::Server) {
-      auto it = by_transmit.find({d.destination, d.source, h.origin.raw()});
-      if (it != by_transmit.end()) requests[it->second].reply.assign(d.payload.begin(), d.payload.end());
-    }
-  }, {}, threads);
+  file = analyse_file(
+      path, ports,
+      [&](const replay::Datagram& d) {
+        if (d.payload.size() < kHeaderLength) return;
+        const Header h = parse_header(d.payload.first<kHeaderLength>());
+        if (h.mode == Mode::Client && requests.size() < max) {
+          requests[d.frame] = {d.time_ns, {d.payload.begin(), d.payload.end()}, d.source, d.destination, {}};
+          by_transmit[{d.source, d.destination, h.transmit.raw()}] = d.frame;
+        } else if (h.mode == Mode::Server) {
+          auto it = by_transmit.find({d.destination, d.source, h.origin.raw()});
+          if (it != by_transmit.end()) requests[it->second].reply.assign(d.payload.begin(), d.payload.end());
+        }
+      },
+      {}, threads);
   return requests;
 }
 
@@ -57,7 +60,9 @@ void compare(uint64_t frame, const std::vector<uint8_t>& recorded, const std::ve
              std::vector<Difference>& out) {
   if (recorded.empty()) return;
   if (live.empty()) {
-    out.push_back({frame, "the recorded server answered; no reply from the target carried this request's transmit as its origin"});
+    out.push_back(
+        {frame,
+         "the recorded server answered; no reply from the target carried this request's transmit as its origin"});
     return;
   }
   if (recorded.size() < kHeaderLength || live.size() < kHeaderLength) return;
@@ -69,7 +74,8 @@ void compare(uint64_t frame, const std::vector<uint8_t>& recorded, const std::ve
   if ((a.stratum == 0) != (b.stratum == 0)) out.push_back({frame, field("stratum", a.stratum, b.stratum)});
   if (a.leap != b.leap) out.push_back({frame, field("LI", static_cast<int>(a.leap), static_cast<int>(b.leap))});
   if (recorded.size() != live.size()) {
-    out.push_back({frame, field("a reply of length", static_cast<int>(recorded.size()), static_cast<int>(live.size()))});
+    out.push_back(
+        {frame, field("a reply of length", static_cast<int>(recorded.size()), static_cast<int>(live.size()))});
   }
 }
 
@@ -168,9 +174,9 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
   const net::Endpoint us = endpoint_of(client->local_sockaddr());
   const net::Endpoint them = endpoint_of(client->peer_sockaddr());
   std::unordered_map<uint64_t, std::vector<uint64_t>> frames_by_transmit;  // the requests with it, in order
-  std::map<uint64_t, std::vector<uint8_t>> live_replies;       // by request frame, for comparing
-  std::map<uint64_t, const std::vector<uint8_t>*> request_of;  // frame -> request bytes
-  std::deque<uint64_t> outstanding;                            // requests without a reply, in order
+  std::map<uint64_t, std::vector<uint8_t>> live_replies;                   // by request frame, for comparing
+  std::map<uint64_t, const std::vector<uint8_t>*> request_of;              // frame -> request bytes
+  std::deque<uint64_t> outstanding;                                        // requests without a reply, in order
   std::set<uint64_t> answered;
   int64_t t = 0;
   uint64_t last_sent = 0;
@@ -202,20 +208,23 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
     }
     if (frame == 0) frame = !outstanding.empty() ? outstanding.front() : last_sent;
     if (frame == 0) continue;  // nothing sent yet: cannot be an answer
-    if (auto it = std::find(outstanding.begin(), outstanding.end(), frame); it != outstanding.end()) outstanding.erase(it);
+    if (auto it = std::find(outstanding.begin(), outstanding.end(), frame); it != outstanding.end())
+      outstanding.erase(it);
     const bool first = answered.insert(frame).second;
     if (first) live_replies.emplace(frame, e.bytes);
     analyzer.add_exchange({frame, t, us, them, *request_of[frame]}, {0, t, them, us, e.bytes}, first);
   }
   for (uint64_t frame : outstanding) analyzer.add_unanswered({frame, 0, us, them, *request_of[frame]});
   for (const auto& [frame, rec] : recorded) {
-    compare(frame, rec.reply, live_replies.count(frame) != 0 ? live_replies[frame] : std::vector<uint8_t>{}, r.differences);
+    compare(frame, rec.reply, live_replies.count(frame) != 0 ? live_replies[frame] : std::vector<uint8_t>{},
+            r.differences);
   }
   analyzer.finish();
   r.stats = analyzer.stats();
   r.findings = analyzer.findings();
   r.answered = r.stats.exchanges;
-  if (r.sent > 0 && r.received == 0) r.error = "the target answered none of the " + std::to_string(r.sent) + " requests";
+  if (r.sent > 0 && r.received == 0)
+    r.error = "the target answered none of the " + std::to_string(r.sent) + " requests";
   return r;
 }
 

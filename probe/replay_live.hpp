@@ -13,8 +13,8 @@
 
 namespace ntpkit::probe {
 
-using capture::FileResult;
 using capture::analyse_file;
+using capture::FileResult;
 
 struct LiveOptions {
   Target target;
@@ -27,7 +27,7 @@ struct LiveOptions {
 };
 
 struct Difference {
-  uint64_t frame;  // the request's frame in the capture
+  uint64_t frame;    // the request's frame in the capture
   std::string what;  // "recorded server echoed VN 3, target answered VN 4"
 };
 
@@ -36,9 +36,9 @@ struct LiveResult {
   uint64_t requests_in_capture = 0;
   uint64_t sent = 0;
   uint64_t answered = 0;
-  uint64_t received = 0;                // datagrams from the target
-  uint64_t not_judged = 0;              // ... beyond the bound a flood is kept to (counted only)
-  replay::Stats stats;                  // the live exchanges, judged
+  uint64_t received = 0;    // datagrams from the target
+  uint64_t not_judged = 0;  // ... beyond the bound a flood is kept to (counted only)
+  replay::Stats stats;      // the live exchanges, judged
   std::vector<replay::Finding> findings;
   std::vector<Difference> differences;  // live answer vs recorded answer
   std::string error;

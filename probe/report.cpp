@@ -40,7 +40,9 @@ std::vector<Waiver> load_waivers(const std::string& path, std::string& error) {
 bool Entry::expected_failure() const {
   return waiver && (result.outcome == Outcome::Fail || result.outcome == Outcome::Warn);
 }
-bool Entry::unexpected_pass() const { return waiver && result.outcome == Outcome::Pass; }
+bool Entry::unexpected_pass() const {
+  return waiver && result.outcome == Outcome::Pass;
+}
 bool Entry::counts_as_failure() const {
   return (result.outcome == Outcome::Fail && !waiver) || unexpected_pass();
 }
@@ -109,7 +111,8 @@ std::string decode_fields(const std::vector<uint8_t>& bytes) {
        ", rec " + format_raw(h.receive) + ", xmt " + format_raw(h.transmit);
   if (!parsed) return s + "; framing: " + describe(parsed.error());
   if (parsed->extension_count > 0) s += "; " + std::to_string(parsed->extension_count) + " extension field(s)";
-  if (parsed->mac) s += "; " + std::string(to_string(parsed->mac->kind)) + ", key " + std::to_string(parsed->mac->key_id);
+  if (parsed->mac)
+    s += "; " + std::string(to_string(parsed->mac->kind)) + ", key " + std::to_string(parsed->mac->key_id);
   return s;
 }
 
@@ -119,9 +122,9 @@ std::string reproduction(const Report& r, const CaseResult& c) {
 
 std::string describe_rate_limit(const RateLimitReport& rl) {
   if (!rl.detected && rl.silences == 0 && rl.dropped == 0 && rl.retried == 0) return "";
-  std::string out = rl.detected          ? "the server rate-limits this client"
-                    : rl.silences > 0    ? "the server went silent after answering"
-                                         : "the server dropped requests it answered when sent again";
+  std::string out = rl.detected       ? "the server rate-limits this client"
+                    : rl.silences > 0 ? "the server went silent after answering"
+                                      : "the server dropped requests it answered when sent again";
   std::vector<std::string> how;
   if (rl.rate_kisses > 0) how.push_back(std::to_string(rl.rate_kisses) + " RATE kiss-o'-death");
   if (rl.silences > 0) how.push_back(std::to_string(rl.silences) + " case(s) with silent brackets");

@@ -20,7 +20,7 @@ struct Waiver {
 
 struct Entry {
   conformance::CaseResult result;
-  std::optional<std::string> waiver;  // reason, when the case is expected to fail
+  std::optional<std::string> waiver;             // reason, when the case is expected to fail
   [[nodiscard]] bool expected_failure() const;   // waived and failed (or warned)
   [[nodiscard]] bool unexpected_pass() const;    // waived but passed: the waiver is stale
   [[nodiscard]] bool counts_as_failure() const;  // fails the run
@@ -28,17 +28,17 @@ struct Entry {
 
 // How the server limited us, as the run saw it.
 struct RateLimitReport {
-  bool detected = false;          // a RATE kiss-o'-death, or silence after the server had answered
-  size_t rate_kisses = 0;         // RATE kiss-o'-death packets (to stimuli and to brackets)
-  size_t silences = 0;            // cases whose brackets went silent after the server had answered
-  size_t dropped = 0;             // valid requests answered only when sent again
-  size_t answered_before = 0;     // datagrams answered on the first limited address before the first sign
-  size_t sources = 1;             // addresses we sent from
-  size_t sources_limited = 0;     // ... of which the server limited
-  size_t retried = 0;             // cases run again, paced
-  size_t concluded = 0;           // ... that then concluded
-  size_t unresolved = 0;          // ... that stayed inconclusive (rate limited)
-  double final_interval_s = 0;    // the slowest pace the retries reached
+  bool detected = false;        // a RATE kiss-o'-death, or silence after the server had answered
+  size_t rate_kisses = 0;       // RATE kiss-o'-death packets (to stimuli and to brackets)
+  size_t silences = 0;          // cases whose brackets went silent after the server had answered
+  size_t dropped = 0;           // valid requests answered only when sent again
+  size_t answered_before = 0;   // datagrams answered on the first limited address before the first sign
+  size_t sources = 1;           // addresses we sent from
+  size_t sources_limited = 0;   // ... of which the server limited
+  size_t retried = 0;           // cases run again, paced
+  size_t concluded = 0;         // ... that then concluded
+  size_t unresolved = 0;        // ... that stayed inconclusive (rate limited)
+  double final_interval_s = 0;  // the slowest pace the retries reached
   bool budget_spent = false;
   double budget_s = 0;
 };

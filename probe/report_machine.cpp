@@ -4,8 +4,8 @@
 
 #include "escape.hpp"
 #include "json_writer.hpp"
-#include "test_report.hpp"
 #include "report.hpp"
+#include "test_report.hpp"
 
 namespace ntpkit::probe {
 
@@ -25,15 +25,14 @@ void datagrams(JsonWriter& j, std::string_view key, const auto& list) {
   j.end_array();
 }
 
-
-
 std::string details(const Report& r, const Entry& e) {
   const CaseResult& c = e.result;
   std::string d = std::string(c.test->rfc) + " §" + std::string(c.test->section) + " " +
                   std::string(to_string(c.test->level)) + ": " + std::string(c.test->requirement) + "\n";
   if (!c.judgement.expected.empty()) d += "expected: " + c.judgement.expected + "\n";
   if (!c.judgement.actual.empty()) d += "actual:   " + c.judgement.actual + "\n";
-  for (const auto& s : c.observation.sent) d += "sent:     " + decode_fields(s.bytes) + "\n          " + hex_string(s.bytes) + "\n";
+  for (const auto& s : c.observation.sent)
+    d += "sent:     " + decode_fields(s.bytes) + "\n          " + hex_string(s.bytes) + "\n";
   for (const auto& rc : c.observation.received) {
     d += "received: " + decode_fields(rc.bytes) + "\n          " + hex_string(rc.bytes) + "\n";
   }
@@ -116,7 +115,8 @@ TestSuite test_suite(const Report& r) {
   t.name = r.suite;
   t.hostname = r.target;
   t.seconds = r.seconds;
-  if (const std::string rl = describe_rate_limit(r.rate_limit); !rl.empty()) t.properties.push_back({"rate-limiting", rl});
+  if (const std::string rl = describe_rate_limit(r.rate_limit); !rl.empty())
+    t.properties.push_back({"rate-limiting", rl});
   for (const auto& e : r.entries) {
     const CaseResult& c = e.result;
     TestCase tc;
@@ -158,7 +158,9 @@ TestSuite test_suite(const Report& r) {
 
 }  // namespace
 
-std::string render_junit(const Report& r) { return junit_xml("ntp-probe", {test_suite(r)}); }
+std::string render_junit(const Report& r) {
+  return junit_xml("ntp-probe", {test_suite(r)});
+}
 
 std::string render_tap(const Report& r) {
   std::vector<std::string> comments;

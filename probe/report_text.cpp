@@ -46,13 +46,14 @@ void evidence(std::string& out, const Report& r, const Entry& e) {
   }
   if (c.observation.received.empty()) line("received:    ", "nothing within the timeout");
   std::array<char, 160> ledger{};
-  std::snprintf(ledger.data(), ledger.size(), "sent %zu datagram(s), %zu bytes; received %zu, %zu bytes (x%.2f in bytes)",
-                c.observation.sent.size(), sent_bytes, c.observation.received.size(), recv_bytes,
+  std::snprintf(ledger.data(), ledger.size(),
+                "sent %zu datagram(s), %zu bytes; received %zu, %zu bytes (x%.2f in bytes)", c.observation.sent.size(),
+                sent_bytes, c.observation.received.size(), recv_bytes,
                 sent_bytes == 0 ? 0.0 : static_cast<double>(recv_bytes) / static_cast<double>(sent_bytes));
   line("ledger:      ", ledger.data());
   if (c.observation.received_total > c.observation.received.size()) {
     line("flood:       ", std::to_string(c.observation.received_total) + " datagrams came back; the first " +
-                           std::to_string(c.observation.received.size()) + " are kept as evidence");
+                              std::to_string(c.observation.received.size()) + " are kept as evidence");
   }
   line("reproduce:   ", reproduction(r, c));
 }
@@ -65,7 +66,8 @@ std::string render_text(const Report& r, bool colour, bool verbose) {
   for (const auto& e : r.entries) {
     const Case& t = *e.result.test;
     std::array<char, 256> head{};
-    std::snprintf(head.data(), head.size(), "%-40s %-6s ", std::string(t.id).c_str(), std::string(to_string(t.level)).c_str());
+    std::snprintf(head.data(), head.size(), "%-40s %-6s ", std::string(t.id).c_str(),
+                  std::string(to_string(t.level)).c_str());
     out += label(e, colour) + " " + head.data() + e.result.judgement.summary + "\n";
     const bool bad = e.result.outcome == Outcome::Fail || e.result.outcome == Outcome::Warn ||
                      e.result.outcome == Outcome::Inconclusive || e.unexpected_pass();
@@ -78,7 +80,8 @@ std::string render_text(const Report& r, bool colour, bool verbose) {
   std::array<char, 320> sum{};
   std::snprintf(sum.data(), sum.size(),
                 "\n%s: %zu case%s: %zu passed, %zu failed, %zu warnings, %zu info, %zu skipped, %zu inconclusive",
-                r.suite.c_str(), s.total, s.total == 1 ? "" : "s", s.pass, s.fail, s.warn, s.info, s.skip, s.inconclusive);
+                r.suite.c_str(), s.total, s.total == 1 ? "" : "s", s.pass, s.fail, s.warn, s.info, s.skip,
+                s.inconclusive);
   out += sum.data();
   if (s.expected_failures > 0) out += ", " + std::to_string(s.expected_failures) + " expected failures";
   if (s.unexpected_passes > 0) out += ", " + std::to_string(s.unexpected_passes) + " unexpected passes";

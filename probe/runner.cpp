@@ -8,15 +8,15 @@
 #include <cstdio>
 #include <deque>
 #include <map>
-#include <numeric>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <numeric>
+#include <optional>
 #include <system_error>
 #include <thread>
 
-#include "ntpkit/util/clock.hpp"
 #include "ntpkit/conformance/checks.hpp"
+#include "ntpkit/util/clock.hpp"
 #include "ntpkit/wire/parse.hpp"
 #include "ntpkit/wire/serialize.hpp"
 
@@ -65,11 +65,11 @@ uint64_t seed() {
 struct Lane {
   const sockaddr_storage* source = nullptr;
   std::atomic<bool> limited{false};
-  std::atomic<size_t> answered{0};        // datagrams from the target on this lane
+  std::atomic<size_t> answered{0};         // datagrams from the target on this lane
   std::atomic<size_t> answered_before{0};  // ... before the first sign of limiting
-  std::chrono::milliseconds interval{0};  // set for the paced retries, which run on one thread a lane
+  std::chrono::milliseconds interval{0};   // set for the paced retries, which run on one thread a lane
   Clock::time_point next{};
-  std::vector<size_t> deferred;           // case indices to run again, paced (filled after the concurrent phase)
+  std::vector<size_t> deferred;  // case indices to run again, paced (filled after the concurrent phase)
 
   void mark_limited() {
     if (!limited.exchange(true)) answered_before = answered.load();
@@ -80,7 +80,7 @@ struct Shared {
   std::atomic<size_t> answered{0};  // on every lane
   std::atomic<size_t> rate_kisses{0};
   std::atomic<size_t> silences{0};
-  std::atomic<size_t> dropped{0};  // valid requests answered only when sent again
+  std::atomic<size_t> dropped{0};    // valid requests answered only when sent again
   std::atomic<bool> gave_up{false};  // nothing answered within the silence limit
   Clock::time_point deadline;
   Clock::time_point started;
@@ -106,8 +106,15 @@ class CaseRun {
   // and a missing answer is the limiter's, never a verdict.
   CaseRun(const Case& c, const RunSettings& s, Transport& transport, Pacer& pacer, Lane& lane, Shared& shared,
           bool paced = false)
-      : c_(c), s_(s), pacer_(pacer), lane_(lane), shared_(shared), rng_(seed()), transport_(transport),
-        retries_(paced ? 0 : s.retries), paced_(paced) {}
+      : c_(c),
+        s_(s),
+        pacer_(pacer),
+        lane_(lane),
+        shared_(shared),
+        rng_(seed()),
+        transport_(transport),
+        retries_(paced ? 0 : s.retries),
+        paced_(paced) {}
 
   // nullopt: the budget ran out before the case could finish.
   std::optional<CaseResult> run() {
@@ -131,7 +138,8 @@ class CaseRun {
         // A late answer to an earlier attempt must not be judged against this one.
         for (const auto& sent : obs.sent) {
           if (sent.bytes.size() >= kHeaderLength) {
-            stale_transmits_.push_back(parse_header(std::span<const uint8_t>(sent.bytes).first<kHeaderLength>()).transmit);
+            stale_transmits_.push_back(
+                parse_header(std::span<const uint8_t>(sent.bytes).first<kHeaderLength>()).transmit);
           }
         }
         obs.sent.clear();
@@ -224,7 +232,8 @@ class CaseRun {
     if (!d.from_peer) return;
     ++lane_.answered;
     ++shared_.answered;
-    if (d.bytes.size() >= kHeaderLength && is_rate_limit(parse_header(std::span<const uint8_t>(d.bytes).first<kHeaderLength>()))) {
+    if (d.bytes.size() >= kHeaderLength &&
+        is_rate_limit(parse_header(std::span<const uint8_t>(d.bytes).first<kHeaderLength>()))) {
       ++shared_.rate_kisses;
       if (!c_.floods) lane_.mark_limited();
     }
@@ -459,9 +468,9 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
         }
         if (!lane.limited) results[i] = run_guarded(*cases[i], settings, transport, pacer, lane, shared, false);
         if (!results[i] && !lane.limited) {
-          results[i] = inconclusive(*cases[i], shared.gave_up ? silent_why
-                                                              : "not run: the --budget of " +
-                                                                    seconds_text(settings.budget) + " s was spent");
+          results[i] = inconclusive(
+              *cases[i], shared.gave_up ? silent_why
+                                        : "not run: the --budget of " + seconds_text(settings.budget) + " s was spent");
         }
         finished();
         if (k < first_burst) ++first_wave_done;
@@ -476,8 +485,9 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
     Lane& lane = lane_of(i);
     if (cases[i]->floods) {  // a burst, paced, is no burst: it stands or is left open
       if (!results[i]) {
-        results[i] = inconclusive(*cases[i], "rate limited: the server already limited this address, so a burst "
-                                             "would judge the limiter's state");
+        results[i] = inconclusive(*cases[i],
+                                  "rate limited: the server already limited this address, so a burst "
+                                  "would judge the limiter's state");
         results[i]->limit = Limit::Silence;
       }
       continue;
@@ -522,9 +532,9 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
         if (!r) {
           spent = true;
           const bool was_limited = results[i].has_value();
-          results[i] = inconclusive(*cases[i], std::string(was_limited ? "rate limited: not concluded"
-                                                                       : "rate limited: not run") +
-                                                       " within the --budget of " + seconds_text(settings.budget) + " s");
+          results[i] = inconclusive(*cases[i],
+                                    std::string(was_limited ? "rate limited: not concluded" : "rate limited: not run") +
+                                        " within the --budget of " + seconds_text(settings.budget) + " s");
           results[i]->limit = Limit::Silence;
           ++unresolved;
           continue;
@@ -540,12 +550,12 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
           const bool kiss = r->limit == Limit::RateKiss;
           results[i] = std::move(r);
           results[i]->outcome = Outcome::Inconclusive;
-          results[i]->judgement = {Finding::Inconclusive,
-                                   std::string("rate limited: ") +
-                                       (kiss ? "a RATE kiss-o'-death" : "no answer around the request") + " in " +
-                                       std::to_string(settings.max_retry_rounds) + " paced attempts (the last at one datagram every " +
-                                       seconds_text(lane.interval) + " s)",
-                                   "", ""};
+          results[i]->judgement = {
+              Finding::Inconclusive,
+              std::string("rate limited: ") + (kiss ? "a RATE kiss-o'-death" : "no answer around the request") +
+                  " in " + std::to_string(settings.max_retry_rounds) +
+                  " paced attempts (the last at one datagram every " + seconds_text(lane.interval) + " s)",
+              "", ""};
           ++unresolved;
           continue;
         }
@@ -577,8 +587,8 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
   out.results.reserve(cases.size());
   for (size_t i = 0; i < cases.size(); ++i) {
     out.results.push_back(results[i] ? std::move(*results[i])
-                                      : inconclusive(*cases[i], "not run: the --budget of " + seconds_text(settings.budget) +
-                                                                    " s was spent"));
+                                     : inconclusive(*cases[i], "not run: the --budget of " +
+                                                                   seconds_text(settings.budget) + " s was spent"));
   }
   return out;
 }

@@ -10,11 +10,11 @@
 #include <cstdio>
 #include <fstream>
 
-#include "ntpkit/util/clock.hpp"
 #include "ntpkit/conformance/suite.hpp"
 #include "ntpkit/server/misbehaviour.hpp"
-#include "report.hpp"
+#include "ntpkit/util/clock.hpp"
 #include "ntpkit/wire/serialize.hpp"
+#include "report.hpp"
 #include "runner.hpp"
 #include "terminal.hpp"
 
@@ -27,21 +27,26 @@ void setup_suite(CLI::App& app, SuiteOptions& o) {
   std::string names;
   for (auto n : suite_names()) names += (names.empty() ? "" : ", ") + std::string(n);
   app.add_option("--suite", o.suite, "suite to run: " + names)->capture_default_str();
-  app.add_option("--case", o.cases, "run only cases whose id matches GLOB (repeatable)")
-      ->allow_extra_args(false);
-  app.add_option("--exclude", o.exclude, "skip cases whose id matches GLOB (repeatable)")
-      ->allow_extra_args(false);
+  app.add_option("--case", o.cases, "run only cases whose id matches GLOB (repeatable)")->allow_extra_args(false);
+  app.add_option("--exclude", o.exclude, "skip cases whose id matches GLOB (repeatable)")->allow_extra_args(false);
   app.add_flag("--list", o.list, "list the cases (id, level, citation, requirement) and send nothing");
   add_output_options(app, o.out);
   app.add_option("--expect-fail", o.expect_fail, "waivers: lines of 'CASE-GLOB reason'; an unexpected pass fails");
   app.add_option("--pcap-out", o.pcap_out, "write every datagram of the session to FILE (pcap, readable by tshark)");
   app.add_flag("--strict", o.strict, "a SHOULD that is not met fails instead of warning");
-  app.add_option("-t,--timeout", o.timeout, "seconds to wait for each reply")->check(finite())->check(CLI::Range(0.05, 30.0))->capture_default_str();
-  app.add_option("--retries", o.retries, "resends for a lost request")->check(CLI::Range(0U, 10U))->capture_default_str();
+  app.add_option("-t,--timeout", o.timeout, "seconds to wait for each reply")
+      ->check(finite())
+      ->check(CLI::Range(0.05, 30.0))
+      ->capture_default_str();
+  app.add_option("--retries", o.retries, "resends for a lost request")
+      ->check(CLI::Range(0U, 10U))
+      ->capture_default_str();
   app.add_option("--interval", o.interval, "seconds between datagrams (default 0 on loopback, 0.25 elsewhere)")
       ->check(finite())
       ->check(CLI::Range(0.0, 60.0));
-  app.add_option("-j,--jobs", o.jobs, "cases run at once, each from its own port")->check(CLI::Range(1U, 256U))->capture_default_str();
+  app.add_option("-j,--jobs", o.jobs, "cases run at once, each from its own port")
+      ->check(CLI::Range(1U, 256U))
+      ->capture_default_str();
   app.add_option("--max-offset", o.max_offset, "seconds the server's clock may differ from ours")
       ->check(finite())
       ->check(CLI::Range(0.0, 1e6))
@@ -260,10 +265,14 @@ int run_suite(const SuiteOptions& o) {
 
   const bool colour = colour_on(o.out, stdout);
   std::string out;
-  if (o.out.format == "json") out = render_json(report);
-  else if (o.out.format == "junit") out = render_junit(report);
-  else if (o.out.format == "tap") out = render_tap(report);
-  else out = render_text(report, colour, o.verbose);
+  if (o.out.format == "json")
+    out = render_json(report);
+  else if (o.out.format == "junit")
+    out = render_junit(report);
+  else if (o.out.format == "tap")
+    out = render_tap(report);
+  else
+    out = render_text(report, colour, o.verbose);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
   if (!o.out.junit_file.empty() && !write_file(o.out.junit_file, render_junit(report))) {
@@ -280,7 +289,8 @@ int run_suite(const SuiteOptions& o) {
       return 3;
     }
     if (log.dropped() > 0) {
-      std::fprintf(stderr, "ntp-probe: --pcap-out: %zu datagram(s) not recorded (the log keeps %zu datagrams, %zu MiB)\n",
+      std::fprintf(stderr,
+                   "ntp-probe: --pcap-out: %zu datagram(s) not recorded (the log keeps %zu datagrams, %zu MiB)\n",
                    log.dropped(), PacketLog::kMaxEntries, PacketLog::kMaxBytes >> 20);
     }
   }

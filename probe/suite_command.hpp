@@ -28,7 +28,7 @@ struct SuiteOptions {
   bool verbose = false;
   bool ipv4 = false;
   bool ipv6 = false;
-  double budget = 120;                      // seconds
+  double budget = 120;                        // seconds
   std::vector<std::string> source_addresses;  // --source-address ADDR or FIRST-LAST
 };
 

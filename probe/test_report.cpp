@@ -15,9 +15,15 @@ std::string seconds_attr(double s) {
   return std::string(" time=\"") + b.data() + "\"";
 }
 
-bool is_failure(const TestCase& c) { return c.status == TestCase::Status::Fail; }
-bool is_error(const TestCase& c) { return c.status == TestCase::Status::Error; }
-bool is_skip(const TestCase& c) { return c.status == TestCase::Status::Skip; }
+bool is_failure(const TestCase& c) {
+  return c.status == TestCase::Status::Fail;
+}
+bool is_error(const TestCase& c) {
+  return c.status == TestCase::Status::Error;
+}
+bool is_skip(const TestCase& c) {
+  return c.status == TestCase::Status::Skip;
+}
 
 }  // namespace
 
@@ -36,8 +42,8 @@ std::string junit_xml(std::string_view tool, const std::vector<TestSuite>& suite
   }
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += "<testsuites name=\"" + xml_escape(tool) + "\" tests=\"" + std::to_string(tests) + "\" failures=\"" +
-         std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\"" + seconds_attr(timed ? seconds : -1) +
-         ">\n";
+         std::to_string(failures) + "\" errors=\"" + std::to_string(errors) + "\"" +
+         seconds_attr(timed ? seconds : -1) + ">\n";
   for (const auto& s : suites) {
     size_t f = 0, e = 0, k = 0;
     for (const auto& c : s.cases) {
@@ -87,7 +93,8 @@ std::string tap(const std::vector<TestSuite>& suites, const std::vector<std::str
   for (const auto& s : suites) {
     for (const auto& c : s.cases) {
       const bool ok = c.status != TestCase::Status::Fail;
-      body += std::string(ok ? "ok " : "not ok ") + std::to_string(++n) + " - " + (s.tap_prefix ? s.name + ": " : "") + c.name;
+      body += std::string(ok ? "ok " : "not ok ") + std::to_string(++n) + " - " + (s.tap_prefix ? s.name + ": " : "") +
+              c.name;
       if (c.tap_directive) {
         if (!c.tap_directive->empty()) body += " " + *c.tap_directive;
       } else if (c.status == TestCase::Status::Skip || c.status == TestCase::Status::Error) {

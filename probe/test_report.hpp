@@ -21,9 +21,9 @@ struct TestCase {
   };
   std::string name;
   Status status = Status::Pass;
-  std::string message;  // one line: why
-  std::string type;     // JUnit failure/error type ("MUST", "inconclusive")
-  std::string detail;   // the evidence, several lines
+  std::string message;                                    // one line: why
+  std::string type;                                       // JUnit failure/error type ("MUST", "inconclusive")
+  std::string detail;                                     // the evidence, several lines
   std::vector<std::pair<std::string, std::string>> yaml;  // TAP diagnostics, in order
   // TAP's directive: nullopt gives "# SKIP message" to Skip and Error and none to the rest; ""
   // is none; "# TODO expected failure: ..." marks a known failure.
@@ -32,8 +32,8 @@ struct TestCase {
 
 struct TestSuite {
   std::string name;
-  std::string hostname;  // the target, where there is one
-  double seconds = -1;   // < 0: not timed
+  std::string hostname;     // the target, where there is one
+  double seconds = -1;      // < 0: not timed
   bool tap_prefix = false;  // TAP names its cases "suite: case" (several suites in one stream)
   std::vector<std::pair<std::string, std::string>> properties;
   std::vector<TestCase> cases;

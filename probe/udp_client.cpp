@@ -38,7 +38,8 @@ Result<std::vector<sockaddr_storage>, std::string> parse_source_addresses(const 
       v4->sin_family = AF_INET;
       return true;
     }
-    const std::string bare = text.size() > 2 && text.front() == '[' && text.back() == ']' ? text.substr(1, text.size() - 2) : text;
+    const std::string bare =
+        text.size() > 2 && text.front() == '[' && text.back() == ']' ? text.substr(1, text.size() - 2) : text;
     if (inet_pton(AF_INET6, bare.c_str(), &v6->sin6_addr) == 1) {
       v6->sin6_family = AF_INET6;
       return true;
@@ -49,7 +50,8 @@ Result<std::vector<sockaddr_storage>, std::string> parse_source_addresses(const 
   const auto dash = spec.find('-');
   sockaddr_storage first{}, last{};
   if (dash == std::string::npos) {
-    if (!one(spec, first)) return Failure{"--source-address '" + spec + "': not an IPv4 or IPv6 address (no names, no port)"};
+    if (!one(spec, first))
+      return Failure{"--source-address '" + spec + "': not an IPv4 or IPv6 address (no names, no port)"};
     out.push_back(first);
     return out;
   }
@@ -185,8 +187,8 @@ sockaddr_storage UdpClient::local_sockaddr() const {
 
 std::string UdpClient::send(std::span<const uint8_t> bytes) {
   const ssize_t n = connected_ ? ::send(fd_, bytes.data(), bytes.size(), 0)
-                               : ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&peer_sa_),
-                                          peer_len_);
+                               : ::sendto(fd_, bytes.data(), bytes.size(), 0,
+                                          reinterpret_cast<const sockaddr*>(&peer_sa_), peer_len_);
   if (n < 0) return "cannot send to " + peer_ + ": " + std::strerror(errno);
   return {};
 }
@@ -194,7 +196,8 @@ std::string UdpClient::send(std::span<const uint8_t> bytes) {
 std::optional<Datagram> UdpClient::receive(std::chrono::milliseconds timeout, std::string& error) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() < 0) return std::nullopt;
     pollfd p{fd_, POLLIN, 0};
     const int r = poll(&p, 1, static_cast<int>(left.count()));

@@ -28,10 +28,10 @@ enum class Family { Any, V4, V6 };
 
 struct Datagram {
   std::vector<uint8_t> bytes;
-  Timestamp received;       // kernel timestamp when available
+  Timestamp received;  // kernel timestamp when available
   bool kernel_timestamp = false;
-  std::string source;       // "127.0.0.1:123"
-  bool from_peer = true;    // the source is the address and port we sent to
+  std::string source;     // "127.0.0.1:123"
+  bool from_peer = true;  // the source is the address and port we sent to
 };
 
 // What a case sends from and hears on (transport.hpp): a UDP socket, or respond() in-process.
@@ -60,9 +60,9 @@ class UdpClient final : public Channel {
   // `source` (an address, port 0) binds the socket to one of our addresses (--source-address).
   [[nodiscard]] static Result<UdpClient, std::string> connect(const Target& t, Family f, bool filter = true,
                                                               const sockaddr_storage* source = nullptr);
-  [[nodiscard]] std::string peer() const { return peer_; }          // "127.0.0.1:123"
-  [[nodiscard]] std::string address() const { return address_; }    // "127.0.0.1"
-  [[nodiscard]] std::string local() const;                          // our address:port
+  [[nodiscard]] std::string peer() const { return peer_; }        // "127.0.0.1:123"
+  [[nodiscard]] std::string address() const { return address_; }  // "127.0.0.1"
+  [[nodiscard]] std::string local() const;                        // our address:port
   [[nodiscard]] sockaddr_storage local_sockaddr() const override;
   [[nodiscard]] const sockaddr_storage& peer_sockaddr() const override { return peer_sa_; }
   // Sends one datagram; returns an error sentence or empty.

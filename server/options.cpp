@@ -31,7 +31,8 @@ void setup_options(CLI::App& app, Options& o) {
   app.add_option("--misbehave", o.misbehave, "misbehave on purpose: NAME or NAME=VALUE, repeatable")
       ->allow_extra_args(false);
   app.add_flag("--list-misbehaviours", o.list_misbehaviours, "list the misbehaviours and exit");
-  app.add_option("--format", o.format, "with --list-misbehaviours: text, markdown or tsv (name, examples, cases, effect)")
+  app.add_option("--format", o.format,
+                 "with --list-misbehaviours: text, markdown or tsv (name, examples, cases, effect)")
       ->check(CLI::IsMember({"text", "markdown", "tsv"}))
       ->capture_default_str();
   app.add_option("--symmetric", o.symmetric, "mode 1 (symmetric active) requests: ignore, or reply with mode 2")
@@ -55,10 +56,9 @@ namespace {
 std::optional<ReferenceId> parse_refid(const std::string& s) {
   unsigned a = 0, b = 0, c = 0, d = 0;
   char tail = 0;
-  if (std::sscanf(s.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a < 256 && b < 256 && c < 256 &&
-      d < 256) {
-    return ReferenceId::from_ipv4({static_cast<uint8_t>(a), static_cast<uint8_t>(b), static_cast<uint8_t>(c),
-                                   static_cast<uint8_t>(d)});
+  if (std::sscanf(s.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a < 256 && b < 256 && c < 256 && d < 256) {
+    return ReferenceId::from_ipv4(
+        {static_cast<uint8_t>(a), static_cast<uint8_t>(b), static_cast<uint8_t>(c), static_cast<uint8_t>(d)});
   }
   if (s.empty() || s.size() > 4) return std::nullopt;
   for (char ch : s) {
@@ -134,7 +134,8 @@ std::string to_config(const Options& o, Config& c) {
 
   c.rate_limit = o.rate_limit;
   auto interval = parse_seconds(o.rate_interval);
-  if (!interval || interval->raw() <= 0) return "--rate-interval " + o.rate_interval + ": give a positive number of seconds";
+  if (!interval || interval->raw() <= 0)
+    return "--rate-interval " + o.rate_interval + ": give a positive number of seconds";
   c.rate.interval = *interval;
   c.rate.burst = o.rate_burst;
   c.user = o.user;

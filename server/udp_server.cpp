@@ -6,8 +6,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
-#include <sys/random.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,10 +33,16 @@ constexpr auto kStateRefresh = std::chrono::seconds(1);
 constexpr auto kReferenceRefresh = std::chrono::seconds(64);
 
 // Single-writer counter bump: a plain load and store, no locked instruction.
-void bump(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-void unbump(std::atomic<uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed); }
+void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+void unbump(std::atomic<uint64_t>& c) {
+  c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
 
-std::string address_string(const sockaddr_storage& ss) { return format_sockaddr(ss, true); }
+std::string address_string(const sockaddr_storage& ss) {
+  return format_sockaddr(ss, true);
+}
 
 std::span<const uint8_t> address_bytes(const sockaddr_storage& ss) {
   if (ss.ss_family == AF_INET) {
@@ -141,7 +147,7 @@ class Loop {
     auto wait = std::chrono::milliseconds(1000);
     if (!pending_.empty()) {
       const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(pending_.front().due -
-                                                                                std::chrono::steady_clock::now());
+                                                                               std::chrono::steady_clock::now());
       wait = std::clamp(until + std::chrono::milliseconds(1), std::chrono::milliseconds(0), wait);
     }
     return {static_cast<time_t>(wait.count() / 1000), static_cast<long>(wait.count() % 1000) * 1'000'000};
@@ -398,7 +404,8 @@ std::string open_listeners(const Config& config, std::vector<std::vector<Listene
     const int first = bind_socket(res->ai_addr, static_cast<socklen_t>(res->ai_addrlen), workers > 1, err);
     if (first < 0) {
       // The default listen set includes [::]; a machine without IPv6 still serves IPv4.
-      if (config.listen_defaulted && res->ai_family == AF_INET6 && (err == EAFNOSUPPORT || err == EADDRNOTAVAIL)) continue;
+      if (config.listen_defaulted && res->ai_family == AF_INET6 && (err == EAFNOSUPPORT || err == EADDRNOTAVAIL))
+        continue;
       return "cannot listen on " + spec + ": " + std::strerror(err);
     }
     // The other workers bind the address the first one got (port 0 becomes a real port).
@@ -408,7 +415,8 @@ std::string open_listeners(const Config& config, std::vector<std::vector<Listene
     out[0].push_back({first, address_string(bound)});
     for (unsigned w = 1; w < workers; ++w) {
       const int fd = bind_socket(reinterpret_cast<const sockaddr*>(&bound), len, true, err);
-      if (fd < 0) return "cannot listen on " + spec + " again for worker " + std::to_string(w) + ": " + std::strerror(err);
+      if (fd < 0)
+        return "cannot listen on " + spec + " again for worker " + std::to_string(w) + ": " + std::strerror(err);
       out[w].push_back({fd, address_string(bound)});
     }
   }

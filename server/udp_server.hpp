@@ -17,7 +17,7 @@ struct Counters {
   uint64_t kiss_of_death = 0;
   uint64_t crypto_nak = 0;
   uint64_t send_errors = 0;
-  uint64_t truncated = 0;  // datagrams larger than the receive buffer
+  uint64_t truncated = 0;         // datagrams larger than the receive buffer
   uint64_t delay_queue_full = 0;  // --misbehave delay: replies the bounded queue had no room for
   std::array<uint64_t, kDropReasonCount> dropped{};
 };

@@ -97,6 +97,8 @@ inline const std::vector<Twin> kTwins = {
 // clang-format on
 
 // GoogleTest names a parameter by its case id.
-inline void PrintTo(const Twin& t, std::ostream* os) { *os << t.case_id; }
+inline void PrintTo(const Twin& t, std::ostream* os) {
+  *os << t.case_id;
+}
 
 }  // namespace ntpkit::test

@@ -107,7 +107,8 @@ class ChildProcess {
         buf.erase(0, nl + 1);
         return line;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return std::nullopt;
       pollfd p{fd, POLLIN, 0};
       if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
@@ -137,7 +138,8 @@ inline RunResult run_command(const std::vector<std::string>& argv, std::chrono::
   ChildProcess p(argv);
   RunResult r;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (auto line = p.read_line(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()))) {
+  while (auto line = p.read_line(
+             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()))) {
     r.out += *line + "\n";
   }
   while (auto line = p.read_error_line(std::chrono::milliseconds(200))) r.err += *line + "\n";
@@ -149,11 +151,12 @@ inline RunResult run_command(const std::vector<std::string>& argv, std::chrono::
 // with `extra` options; `port` is empty when it did not start. Ended by PID with the object.
 #ifdef NTP_SERVER_BIN
 struct RunningServer {
-  explicit RunningServer(const std::vector<std::string>& extra) : proc([&] {
-    std::vector<std::string> argv = {NTP_SERVER_BIN, "--listen", "127.0.0.1:0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return ChildProcess(argv);
-  }()) {
+  explicit RunningServer(const std::vector<std::string>& extra)
+      : proc([&] {
+          std::vector<std::string> argv = {NTP_SERVER_BIN, "--listen", "127.0.0.1:0"};
+          argv.insert(argv.end(), extra.begin(), extra.end());
+          return ChildProcess(argv);
+        }()) {
     const auto line = proc.read_line(std::chrono::milliseconds(5000)).value_or("");
     const auto colon = line.rfind(':');
     if (line.rfind("NTP server listening on", 0) == 0 && colon != std::string::npos) port = line.substr(colon + 1);

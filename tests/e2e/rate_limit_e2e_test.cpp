@@ -26,7 +26,8 @@ using test::RunningServer;
 // case id -> outcome, from the probe's JSON report.
 std::map<std::string, std::string> outcomes(const std::string& json) {
   std::map<std::string, std::string> out;
-  static const std::regex re(R"re("id":"([^"]+)","rfc":"[^"]*","section":"[^"]*","level":"[^"]*","requirement":"(?:[^"\\]|\\.)*","outcome":"([a-z]+)")re");
+  static const std::regex re(
+      R"re("id":"([^"]+)","rfc":"[^"]*","section":"[^"]*","level":"[^"]*","requirement":"(?:[^"\\]|\\.)*","outcome":"([a-z]+)")re");
   for (auto it = std::sregex_iterator(json.begin(), json.end(), re); it != std::sregex_iterator(); ++it) {
     out[(*it)[1]] = (*it)[2];
   }
@@ -54,7 +55,8 @@ TEST(RateLimitedServer, FromManyAddressesTheVerdictsAreTheUnlimitedServers) {
   RunningServer limited({"--rate-limit"});
   ASSERT_FALSE(plain.port.empty());
   ASSERT_FALSE(limited.port.empty());
-  const auto a = test::run_command({NTP_PROBE_BIN, "--suite", "all", "--format", "json", "127.0.0.1:" + plain.port}, 30000ms);
+  const auto a =
+      test::run_command({NTP_PROBE_BIN, "--suite", "all", "--format", "json", "127.0.0.1:" + plain.port}, 30000ms);
   const auto b = test::run_command({NTP_PROBE_BIN, "--suite", "all", "--format", "json", "--source-address",
                                     "127.0.1.1-127.0.1.80", "127.0.0.1:" + limited.port},
                                    30000ms);
@@ -149,8 +151,8 @@ TEST(HostileServer, TenThousandCopiesOfEveryReplyKeepTheProbesMemoryBounded) {
   // 60,000-byte copies: what loopback carries in the time).
   for (const auto& [copies, size] : {std::pair<size_t, size_t>{10000, 48}, std::pair<size_t, size_t>{1000, 60000}}) {
     FloodServer flood(copies, size);
-    test::ChildProcess probe({NTP_PROBE_BIN, "--case", "rfc5905/8/*", "-t", "0.5", "--budget", "30", "--format",
-                              "json", "127.0.0.1:" + flood.port});
+    test::ChildProcess probe({NTP_PROBE_BIN, "--case", "rfc5905/8/*", "-t", "0.5", "--budget", "30", "--format", "json",
+                              "127.0.0.1:" + flood.port});
     ASSERT_TRUE(probe.started());
     const std::string out = probe.drain_output(45000ms);
     long peak_kib = 0;
@@ -177,19 +179,19 @@ TEST(HostileServer, TenThousandCopiesOfEveryReplyKeepTheProbesMemoryBounded) {
 // "findings 0", better than a dead server's 3).
 TEST(HostileServer, LiveReplayNamesGarbageZerosOnesAndEchoes) {
   const std::string capture = std::string(CAPTURES_DIR) + "/ntp-server-baseline.pcap";
-  for (const auto& [name, shape] : {std::pair{"zeros", Shape::Zeros}, std::pair{"ones", Shape::Ones},
-                                    std::pair{"echo", Shape::Echo}}) {
+  for (const auto& [name, shape] :
+       {std::pair{"zeros", Shape::Zeros}, std::pair{"ones", Shape::Ones}, std::pair{"echo", Shape::Echo}}) {
     FloodServer server(1, 48, shape);
     const auto r = test::run_command({NTP_PROBE_BIN, "replay", capture, "--target", "127.0.0.1:" + server.port,
                                       "--timeout", "0.5", "--format", "json"},
                                      20000ms);
     EXPECT_EQ(r.exit_code, 1) << name << ": " << r.out << r.err;
-    EXPECT_NE(r.out.find(R"("rule":"rfc5905/8/reply-mode","level":"MUST")"), std::string::npos) << name << ": " << r.out;
+    EXPECT_NE(r.out.find(R"("rule":"rfc5905/8/reply-mode","level":"MUST")"), std::string::npos)
+        << name << ": " << r.out;
   }
   RunningServer garbage({"--misbehave", "garbage-reply"});
-  const auto r = test::run_command({NTP_PROBE_BIN, "replay", capture, "--target", "127.0.0.1:" + garbage.port,
-                                    "--timeout", "0.5"},
-                                   20000ms);
+  const auto r = test::run_command(
+      {NTP_PROBE_BIN, "replay", capture, "--target", "127.0.0.1:" + garbage.port, "--timeout", "0.5"}, 20000ms);
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("FAIL rfc5905/8/origin-copy MUST"), std::string::npos) << r.out;
 }
@@ -212,9 +214,9 @@ TEST(HostileServer, QueryNamesDuplicatesAndAZeroReferenceTime) {
 
   FloodServer flood(10000, 48);  // a flood of copies: still one timeout
   const auto t0 = std::chrono::steady_clock::now();
-  r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + flood.port, "--timeout", "1", "--count", "2",
-                         "--interval", "0"},
-                        20000ms);
+  r = test::run_command(
+      {NTP_PROBE_BIN, "query", "127.0.0.1:" + flood.port, "--timeout", "1", "--count", "2", "--interval", "0"},
+      20000ms);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2500ms) << r.out;
   EXPECT_NE(r.out.find("duplicates"), std::string::npos) << r.out;
 }

@@ -78,7 +78,9 @@ TEST_P(PublicCapture, ReplayAgreesWithTheReading) {
   EXPECT_EQ(r.out.find("\"error\""), std::string::npos) << r.out;
 }
 
-void PrintTo(const Expected& e, std::ostream* os) { *os << e.file; }
+void PrintTo(const Expected& e, std::ostream* os) {
+  *os << e.file;
+}
 
 INSTANTIATE_TEST_SUITE_P(Public, PublicCapture, ::testing::ValuesIn(kCaptures), [](const auto& param_info) {
   std::string n = param_info.param.file;
@@ -114,7 +116,9 @@ TEST(DamagedCapture, TruncatedFileKeepsWhatWasRead) {
   }
   const auto r = test::run_command({NTP_PROBE_BIN, "replay", "--format", "json", cut.string()}, 30000ms);
   EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"("error":"damaged after frame \d+ \(the record at byte offset \d+\): truncated)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"("error":"damaged after frame \d+ \(the record at byte offset \d+\): truncated)")))
+      << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"("exchanges":1\d,)"))) << r.out;
 }
 
@@ -148,11 +152,12 @@ TEST(ReplayReports, JUnitAndTap) {
 // Live replay: the capture's requests resent to ntp-server; its answers judged by the same
 // rules, and compared with the recorded ones.
 struct LiveServer {
-  explicit LiveServer(std::vector<std::string> extra) : proc([&] {
-    std::vector<std::string> argv = {NTP_SERVER_BIN, "--listen", "127.0.0.1:0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return test::ChildProcess(argv);
-  }()) {
+  explicit LiveServer(std::vector<std::string> extra)
+      : proc([&] {
+          std::vector<std::string> argv = {NTP_SERVER_BIN, "--listen", "127.0.0.1:0"};
+          argv.insert(argv.end(), extra.begin(), extra.end());
+          return test::ChildProcess(argv);
+        }()) {
     const auto line = proc.read_line(5000ms).value_or("");
     port = line.substr(line.rfind(':') + 1);
   }
@@ -167,7 +172,10 @@ TEST(LiveReplay, AConformingTargetAnswersEveryRecordedRequest) {
   const auto r = test::run_command(
       {NTP_PROBE_BIN, "replay", file.string(), "--target", "127.0.0.1:" + server.port, "--format", "json"}, 30000ms);
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find(R"("requests_in_capture":16,"sent":16,"answered":16,"received":16,"not_judged":0,"findings":[])"), std::string::npos) << r.out;
+  EXPECT_NE(
+      r.out.find(R"("requests_in_capture":16,"sent":16,"answered":16,"received":16,"not_judged":0,"findings":[])"),
+      std::string::npos)
+      << r.out;
   // The recorded server (85.199.214.99) answered poll 6 with poll 4; ours echoes it.
   EXPECT_NE(r.out.find("recorded server sent poll 4, target sent 6"), std::string::npos) << r.out;
 }
@@ -208,8 +216,8 @@ std::string requests_pcap(const std::string& name, const std::vector<uint32_t>& 
   put32(65535);
   put32(101);
   for (size_t n = 0; n < seconds.size(); ++n) {
-    std::vector<uint8_t> ip = {0x45, 0, 0, 76, 0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 198, 51, 100, 1,
-                               0x9c, 0x40, 0, 123, 0, 56, 0, 0};
+    std::vector<uint8_t> ip = {0x45, 0, 0,   76, 0,   0, 0,    0,    64, 17,  0, 0,  192, 0,
+                               2,    1, 198, 51, 100, 1, 0x9c, 0x40, 0,  123, 0, 56, 0,   0};
     std::vector<uint8_t> ntp(48, 0);
     ntp[0] = 0x23;
     ntp[47] = static_cast<uint8_t>(n + 1);  // a distinct transmit timestamp each
@@ -222,7 +230,8 @@ std::string requests_pcap(const std::string& name, const std::vector<uint32_t>& 
     b.insert(b.end(), ip.begin(), ip.end());
   }
   const std::string path = std::string(TEST_WORK_DIR) + "/" + name;
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   return path;
 }
 

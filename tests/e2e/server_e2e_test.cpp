@@ -68,10 +68,11 @@ std::vector<uint8_t> client_request(Timestamp transmit, uint8_t version = 4) {
 
 // Starts ntp-server with the given arguments and returns its first listening port.
 struct Server {
-  explicit Server(std::vector<std::string> args) : proc([&] {
-    args.insert(args.begin(), NTP_SERVER_BIN);
-    return ChildProcess(args);
-  }()) {}
+  explicit Server(std::vector<std::string> args)
+      : proc([&] {
+          args.insert(args.begin(), NTP_SERVER_BIN);
+          return ChildProcess(args);
+        }()) {}
   ChildProcess proc;
   uint16_t port() {
     auto line = proc.read_line(5000ms);
@@ -227,10 +228,8 @@ TEST(ServerE2E, VerbosePrintsOneLinePerRequest) {
 }
 
 TEST(ServerE2E, BadFlagsGiveOneLineAndExitCode2) {
-  for (const auto& args : std::vector<std::vector<std::string>>{{"--misbehave", "nonsense"},
-                                                                {"--refid", "TOOLONG"},
-                                                                {"--stratum", "0"},
-                                                                {"--listen", "nonsense"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--misbehave", "nonsense"}, {"--refid", "TOOLONG"}, {"--stratum", "0"}, {"--listen", "nonsense"}}) {
     std::vector<std::string> argv = {NTP_SERVER_BIN};
     argv.insert(argv.end(), args.begin(), args.end());
     ChildProcess p(argv);
@@ -282,8 +281,10 @@ TEST(ServerE2E, RateLimitAnswersExcessWithOneRateKissOfDeath) {
     }
     const auto h = parse(reply)->header;
     EXPECT_EQ(h.origin, t);  // a KoD carries the origin too
-    if (h.stratum == 0 && h.reference_id.kiss_code() == KissCode::RATE) ++kod;
-    else ++served;
+    if (h.stratum == 0 && h.reference_id.kiss_code() == KissCode::RATE)
+      ++kod;
+    else
+      ++served;
   }
   EXPECT_EQ(served, 3);
   EXPECT_EQ(kod, 1);
@@ -319,7 +320,8 @@ TEST(ProbeE2E, QueryJsonCountsReplies) {
   Server s({"--listen", "127.0.0.1:0"});
   const uint16_t port = s.port();
   const auto r = test::run_command(
-      {NTP_PROBE_BIN, "query", "127.0.0.1:" + std::to_string(port), "--format", "json", "-c", "3", "-i", "0.05"}, 10000ms);
+      {NTP_PROBE_BIN, "query", "127.0.0.1:" + std::to_string(port), "--format", "json", "-c", "3", "-i", "0.05"},
+      10000ms);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find(R"("sent":3,"received":3,"usable":3)"), std::string::npos) << r.out;
 }
@@ -333,26 +335,23 @@ TEST(ProbeE2E, QueryAndBenchWriteJUnitAndTap) {
   const std::string dir = TEST_WORK_DIR;
   const std::string q_good = dir + "/query-good.junit.xml", q_bad = dir + "/query-bad.junit.xml",
                     b_good = dir + "/bench-good.junit.xml";
-  auto r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + good.port, "-c", "2", "-i",
-                              "0.05", "--junit", q_good},
-                             10000ms);
+  auto r = test::run_command(
+      {NTP_PROBE_BIN, "query", "127.0.0.1:" + good.port, "-c", "2", "-i", "0.05", "--junit", q_good}, 10000ms);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("verdict      usable"), std::string::npos) << r.out;  // text on stdout as well
   r = test::run_command({"/usr/bin/python3", CHECK_JUNIT, q_good, "2", "0"}, 20000ms);
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + bad.port, "-t", "0.5", "--format",
-                         "junit", "--junit", q_bad},
-                        10000ms);
+  r = test::run_command(
+      {NTP_PROBE_BIN, "query", "127.0.0.1:" + bad.port, "-t", "0.5", "--format", "junit", "--junit", q_bad}, 10000ms);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("<failure message=\"unusable: "), std::string::npos) << r.out;
   r = test::run_command({"/usr/bin/python3", CHECK_JUNIT, q_bad, "1", "1", "request 1"}, 20000ms);
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + bad.port, "-t", "0.5", "--format", "tap"},
-                        10000ms);
+  r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + bad.port, "-t", "0.5", "--format", "tap"}, 10000ms);
   EXPECT_NE(r.out.find("TAP version 13\n1..1\nnot ok 1 - request 1"), std::string::npos) << r.out;
-  r = test::run_command({NTP_PROBE_BIN, "bench", "127.0.0.1:" + good.port, "-d", "0.3", "-k", "4",
-                         "--format", "tap", "--junit", b_good},
-                        20000ms);
+  r = test::run_command(
+      {NTP_PROBE_BIN, "bench", "127.0.0.1:" + good.port, "-d", "0.3", "-k", "4", "--format", "tap", "--junit", b_good},
+      20000ms);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("ok 1 - valid-replies"), std::string::npos) << r.out;
   r = test::run_command({"/usr/bin/python3", CHECK_JUNIT, b_good, "2", "0"}, 20000ms);
@@ -364,7 +363,8 @@ TEST(ProbeE2E, QuerySaysPlainlyWhenTheReplyIsUnusable) {
     SCOPED_TRACE(fault);
     Server s({"--listen", "127.0.0.1:0", "--misbehave", fault});
     const uint16_t port = s.port();
-    const auto r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + std::to_string(port), "-t", "0.5"}, 10000ms);
+    const auto r =
+        test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + std::to_string(port), "-t", "0.5"}, 10000ms);
     EXPECT_EQ(r.exit_code, 1) << r.out;
     EXPECT_NE(r.out.find("unusable"), std::string::npos) << r.out;
   }
@@ -401,7 +401,8 @@ double json_number(const std::string& json, const std::string& key) {
 }
 
 std::vector<std::string> bench_args(uint16_t port, std::vector<std::string> extra) {
-  std::vector<std::string> a{NTP_PROBE_BIN, "bench", "127.0.0.1:" + std::to_string(port), "--format", "json", "-t", "0.2"};
+  std::vector<std::string> a{NTP_PROBE_BIN, "bench", "127.0.0.1:" + std::to_string(port), "--format", "json",
+                             "-t",          "0.2"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
@@ -409,7 +410,8 @@ std::vector<std::string> bench_args(uint16_t port, std::vector<std::string> extr
 TEST(BenchE2E, ClosedLoopCountsEveryReplyAndTheServersCpu) {
   Server s({"--listen", "127.0.0.1:0"});
   const uint16_t port = s.port();
-  const auto r = test::run_command(bench_args(port, {"-d", "0.5", "-k", "16", "--server-pid", std::to_string(s.proc.pid())}), 20000ms);
+  const auto r = test::run_command(
+      bench_args(port, {"-d", "0.5", "-k", "16", "--server-pid", std::to_string(s.proc.pid())}), 20000ms);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find(R"("mode":"closed","outstanding":16)"), std::string::npos) << r.out;
   const double sent = json_number(r.out, "sent"), valid = json_number(r.out, "valid");
@@ -433,7 +435,8 @@ TEST(BenchE2E, OpenLoopKeepsTheRateAndSpreadsSourceAddresses) {
       if (auto line = s.proc.read_line(100ms)) sources.insert(line->substr(0, line->find(':')));
     }
   });
-  const auto r = test::run_command(bench_args(port, {"-d", "0.5", "-r", "2000", "-s", "8", "--source-addresses", "4"}), 20000ms);
+  const auto r =
+      test::run_command(bench_args(port, {"-d", "0.5", "-r", "2000", "-s", "8", "--source-addresses", "4"}), 20000ms);
   std::this_thread::sleep_for(300ms);
   done = true;
   reader.join();
@@ -447,11 +450,13 @@ TEST(BenchE2E, RampFindsARateAndListsItsSteps) {
   Server s({"--listen", "127.0.0.1:0"});
   const uint16_t port = s.port();
   const auto r = test::run_command(
-      bench_args(port, {"--ramp", "--ramp-start", "1000", "--ramp-factor", "2", "--step", "0.2", "-d", "0.7"}), 20000ms);
+      bench_args(port, {"--ramp", "--ramp-start", "1000", "--ramp-factor", "2", "--step", "0.2", "-d", "0.7"}),
+      20000ms);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find(R"("mode":"ramp")"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"("steps":[{"rate":1000,)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find(R"({"rate":4000,)"), std::string::npos) << "three steps of 0.2 s (and their last replies) fit in 0.7 s: " << r.out;
+  EXPECT_NE(r.out.find(R"({"rate":4000,)"), std::string::npos)
+      << "three steps of 0.2 s (and their last replies) fit in 0.7 s: " << r.out;
   EXPECT_EQ(json_number(r.out, "max_rate"), 4000) << r.out;
 }
 

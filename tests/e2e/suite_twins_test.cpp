@@ -11,22 +11,21 @@
 
 #include <fstream>
 #include <regex>
-#include <sstream>
 #include <set>
+#include <sstream>
 
 #include "child_process.hpp"
-#include "twins.hpp"
 #include "ntpkit/conformance/suite.hpp"
+#include "twins.hpp"
 
 namespace ntpkit {
 namespace {
 
 using namespace std::chrono_literals;
 
-
+using test::kTwins;
 using test::RunningServer;
 using test::Twin;
-using test::kTwins;
 
 class SuiteTwin : public ::testing::TestWithParam<Twin> {};
 
@@ -34,14 +33,13 @@ TEST_P(SuiteTwin, MisbehaviourMakesTheCaseFailForItsReason) {
   const Twin& t = GetParam();
   RunningServer server(t.server_args);
   ASSERT_FALSE(server.port.empty()) << "ntp-server did not start";
-  const auto r = test::run_command({NTP_PROBE_BIN, "--suite", "all", "--case", t.case_id, "--format", "json", "-t", "0.5",
-                                    "127.0.0.1:" + server.port},
+  const auto r = test::run_command({NTP_PROBE_BIN, "--suite", "all", "--case", t.case_id, "--format", "json", "-t",
+                                    "0.5", "127.0.0.1:" + server.port},
                                    20000ms);
   EXPECT_EQ(r.exit_code, std::string(t.outcome) == "fail" ? 1 : 0) << r.out;
   EXPECT_NE(r.out.find("\"outcome\":\"" + std::string(t.outcome) + "\""), std::string::npos) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex(t.reason))) << "reason /" << t.reason << "/ not in\n" << r.out;
 }
-
 
 INSTANTIATE_TEST_SUITE_P(Rfc5905, SuiteTwin, ::testing::ValuesIn(kTwins), [](const auto& param_info) {
   std::string n = param_info.param.case_id;
@@ -63,9 +61,11 @@ TEST(SuiteTwins, EveryCaseOfTheSuiteHasATwin) {
 TEST(SuiteReference, PlainServerPassesTheWholeSuite) {
   RunningServer server({});
   ASSERT_FALSE(server.port.empty());
-  const auto r = test::run_command({NTP_PROBE_BIN, "--suite", "rfc5905", "--color", "never", "127.0.0.1:" + server.port}, 30000ms);
+  const auto r =
+      test::run_command({NTP_PROBE_BIN, "--suite", "rfc5905", "--color", "never", "127.0.0.1:" + server.port}, 30000ms);
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\d+ passed, 0 failed, 0 warnings, \d+ info, 0 skipped, 0 inconclusive)")))
+  EXPECT_TRUE(
+      std::regex_search(r.out, std::regex(R"(\d+ passed, 0 failed, 0 warnings, \d+ info, 0 skipped, 0 inconclusive)")))
       << r.out;
 }
 
@@ -73,7 +73,8 @@ TEST(SuiteReference, PlainServerPassesEverySuite) {
   RunningServer server({});
   ASSERT_FALSE(server.port.empty());
   for (const char* suite : {"rfc4330", "rfc7822", "security", "ratelimit"}) {
-    const auto r = test::run_command({NTP_PROBE_BIN, "--suite", suite, "--format", "json", "127.0.0.1:" + server.port}, 30000ms);
+    const auto r =
+        test::run_command({NTP_PROBE_BIN, "--suite", suite, "--format", "json", "127.0.0.1:" + server.port}, 30000ms);
     EXPECT_EQ(r.exit_code, 0) << r.out;
     EXPECT_NE(r.out.find("\"fail\":0,\"warn\":0"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\"inconclusive\":0"), std::string::npos) << r.out;
@@ -85,7 +86,8 @@ TEST(SuiteReference, PlainServerPassesEverySuite) {
 TEST(SuiteReference, LeapAutoPassesEverySuiteWhateverTheKernelSays) {
   RunningServer server({"--leap", "auto"});
   ASSERT_FALSE(server.port.empty());
-  const auto r = test::run_command({NTP_PROBE_BIN, "--suite", "all", "--format", "json", "127.0.0.1:" + server.port}, 30000ms);
+  const auto r =
+      test::run_command({NTP_PROBE_BIN, "--suite", "all", "--format", "json", "127.0.0.1:" + server.port}, 30000ms);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("\"fail\":0,\"warn\":0"), std::string::npos) << r.out;
 }
@@ -102,9 +104,8 @@ TEST(SuiteReference, AClosedPortIsOneLineAndASilentServerIsGivenUp) {
   socklen_t len = sizeof a;
   ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
   const std::string silent = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
-  auto r = test::run_command({NTP_PROBE_BIN, "--suite", "all", "--color", "never", "--interval", "0.25", "-t", "0.5",
-                              silent},
-                             60000ms);
+  auto r = test::run_command(
+      {NTP_PROBE_BIN, "--suite", "all", "--color", "never", "--interval", "0.25", "-t", "0.5", silent}, 60000ms);
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_NE(r.err.find("no answer from the server in 5 s: giving up"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("0 failed, 0 warnings, 0 info, 0 skipped, 74 inconclusive"), std::string::npos) << r.out;
@@ -112,13 +113,15 @@ TEST(SuiteReference, AClosedPortIsOneLineAndASilentServerIsGivenUp) {
   r = test::run_command({NTP_PROBE_BIN, "--suite", "all", silent}, 20000ms);
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err, "ntp-probe: " + silent + ": the server's port is closed (ICMP port unreachable); nothing to judge\n");
+  EXPECT_EQ(r.err,
+            "ntp-probe: " + silent + ": the server's port is closed (ICMP port unreachable); nothing to judge\n");
 }
 
 TEST(SuiteReference, RateLimitedServerAnswersTheBurstWithRateKod) {
   RunningServer server({"--rate-limit", "--rate-burst", "4"});
   ASSERT_FALSE(server.port.empty());
-  const auto r = test::run_command({NTP_PROBE_BIN, "--suite", "ratelimit", "--color", "never", "127.0.0.1:" + server.port}, 30000ms);
+  const auto r = test::run_command(
+      {NTP_PROBE_BIN, "--suite", "ratelimit", "--color", "never", "127.0.0.1:" + server.port}, 30000ms);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("PASS  ratelimit/burst"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("limits with a well-formed RATE kiss-o'-death"), std::string::npos) << r.out;
@@ -132,10 +135,10 @@ TEST(SuiteReports, JUnitIsReadByAJUnitConsumer) {
                                     "--junit", junit, "-t", "0.5", "127.0.0.1:" + server.port},
                                    20000ms);
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  const auto check = test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "16", "4", "rfc5905/8/origin-copy",
-                                        "rfc5905/8/origin-copy-all-ones", "rfc5905/8/origin-copy-era1",
-                                        "rfc5905/8/origin-copy-low-bits"},
-                                       20000ms);
+  const auto check = test::run_command(
+      {"/usr/bin/python3", CHECK_JUNIT, junit, "16", "4", "rfc5905/8/origin-copy", "rfc5905/8/origin-copy-all-ones",
+       "rfc5905/8/origin-copy-era1", "rfc5905/8/origin-copy-low-bits"},
+      20000ms);
   EXPECT_EQ(check.exit_code, 0) << check.out;
 }
 
@@ -165,9 +168,9 @@ TEST(SuiteReports, WaiversTurnKnownFailuresIntoExpectedOnesAndStaleOnesIntoFailu
 TEST(SuiteReports, TapAndStrict) {
   RunningServer server({"--misbehave", "poll-not-echoed"});
   ASSERT_FALSE(server.port.empty());
-  auto r = test::run_command({NTP_PROBE_BIN, "--case", "rfc5905/8/poll-echo", "--format", "tap", "-t", "0.5",
-                              "127.0.0.1:" + server.port},
-                             20000ms);
+  auto r = test::run_command(
+      {NTP_PROBE_BIN, "--case", "rfc5905/8/poll-echo", "--format", "tap", "-t", "0.5", "127.0.0.1:" + server.port},
+      20000ms);
   EXPECT_EQ(r.exit_code, 0) << r.out;  // a SHOULD: a warning
   EXPECT_NE(r.out.find("TAP version 13\n1..1\nok 1 - rfc5905/8/poll-echo"), std::string::npos) << r.out;
   r = test::run_command({NTP_PROBE_BIN, "--case", "rfc5905/8/poll-echo", "--strict", "--format", "tap", "-t", "0.5",

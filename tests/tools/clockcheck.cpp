@@ -35,14 +35,13 @@ int main() {
   std::int64_t mono_a = 0;
   std::int64_t real = 0;
   std::int64_t mono_b = 0;
-  if (!read_ns(CLOCK_MONOTONIC, mono_a) || !read_ns(CLOCK_REALTIME, real) ||
-      !read_ns(CLOCK_MONOTONIC, mono_b)) {
+  if (!read_ns(CLOCK_MONOTONIC, mono_a) || !read_ns(CLOCK_REALTIME, real) || !read_ns(CLOCK_MONOTONIC, mono_b)) {
     std::fprintf(stderr, "clockcheck: clock_gettime: %s\n", std::strerror(errno));
     return 1;
   }
   const std::int64_t mono = mono_a + (mono_b - mono_a) / 2;
 
-  struct timex tx{};
+  struct timex tx {};
   tx.modes = 0;  // read only: with no mode bit set adjtimex changes nothing
   const int state = adjtimex(&tx);
   if (state == -1) {
@@ -51,7 +50,7 @@ int main() {
   }
 
   std::printf("realtime_minus_monotonic_ns=%lld status=%d freq=%ld offset=%ld tick=%ld state=%d\n",
-              static_cast<long long>(real - mono), tx.status, static_cast<long>(tx.freq),
-              static_cast<long>(tx.offset), static_cast<long>(tx.tick), state);
+              static_cast<long long>(real - mono), tx.status, static_cast<long>(tx.freq), static_cast<long>(tx.offset),
+              static_cast<long>(tx.tick), state);
   return 0;
 }

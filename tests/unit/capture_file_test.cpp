@@ -125,8 +125,8 @@ std::vector<uint8_t> synthetic_capture(size_t exchanges, uint32_t seed) {
 // analyse_file reads a path: the capture goes to a file in the build tree (removed by the test).
 std::filesystem::path write_capture(const std::string& name, const std::vector<uint8_t>& bytes) {
   const std::filesystem::path path = std::filesystem::path(TEST_WORK_DIR) / name;
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   return path;
 }
 

@@ -24,8 +24,10 @@ Header header(uint8_t stratum, Leap leap, ReferenceId refid) {
 TEST(Classify, OneDefinitionOfAKissOfDeath) {
   EXPECT_EQ(classify(header(2, Leap::NoWarning, ReferenceId::from_ascii("LOCL"))), ReplyKind::Time);
   EXPECT_EQ(classify(header(16, Leap::Unsynchronized, {})), ReplyKind::Time);  // judged; unusable for query
-  EXPECT_EQ(classify(header(0, Leap::Unsynchronized, ReferenceId::from_kiss(KissCode::INIT))), ReplyKind::Unsynchronized);
-  EXPECT_EQ(classify(header(0, Leap::Unsynchronized, ReferenceId::from_kiss(KissCode::STEP))), ReplyKind::Unsynchronized);
+  EXPECT_EQ(classify(header(0, Leap::Unsynchronized, ReferenceId::from_kiss(KissCode::INIT))),
+            ReplyKind::Unsynchronized);
+  EXPECT_EQ(classify(header(0, Leap::Unsynchronized, ReferenceId::from_kiss(KissCode::STEP))),
+            ReplyKind::Unsynchronized);
   EXPECT_EQ(classify(header(0, Leap::Unsynchronized, {})), ReplyKind::Unsynchronized);  // chrony, openntpd unsynced
   // ntpd and ntpsec send RATE with LI 3; our server with LI 0: both are kiss-o'-death.
   EXPECT_EQ(classify(header(0, Leap::Unsynchronized, ReferenceId::from_kiss(KissCode::RATE))), ReplyKind::KissOfDeath);
@@ -75,7 +77,9 @@ Observation exchange(const Header& reply_header) {
   return o;
 }
 
-JudgeContext context() { return {Timestamp::from_parts(0xe6c69f5f, 0), 1'700'000'000}; }
+JudgeContext context() {
+  return {Timestamp::from_parts(0xe6c69f5f, 0), 1'700'000'000};
+}
 
 TEST(Evaluate, ARateKissOfDeathIsNotJudgedAsTime) {
   Header kod = header(0, Leap::Unsynchronized, ReferenceId::from_kiss(KissCode::RATE));
@@ -117,8 +121,8 @@ TEST(Evaluate, AnUnsynchronizedServerWithoutAKissCodeWarns) {
       evaluate(find_case("rfc5905/7.4/kiss-code"), exchange(header(0, Leap::Unsynchronized, {})), context(), false);
   EXPECT_EQ(r.outcome, Outcome::Warn) << r.judgement.summary;
   // RFC 4330 asks nothing of the reference ID here.
-  const CaseResult r4330 = evaluate(find_case("rfc4330/6/unsynchronized"), exchange(header(0, Leap::Unsynchronized, {})),
-                                    context(), false);
+  const CaseResult r4330 =
+      evaluate(find_case("rfc4330/6/unsynchronized"), exchange(header(0, Leap::Unsynchronized, {})), context(), false);
   EXPECT_EQ(r4330.outcome, Outcome::Pass) << r4330.judgement.summary;
 }
 

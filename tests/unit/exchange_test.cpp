@@ -292,14 +292,15 @@ TEST(AssessReply, MalformedBytesGiveMalformedWithTheParseError) {
 
 TEST(ReplyProblem, OnlyTheWarningsAreNotFatalAndEveryProblemHasText) {
   const ReplyProblem all[] = {
-      ReplyProblem::Malformed,      ReplyProblem::NotServerMode,  ReplyProblem::OriginMismatch,
-      ReplyProblem::ZeroTransmit,   ReplyProblem::ZeroReceive,    ReplyProblem::KissOfDeath,
-      ReplyProblem::StratumInvalid, ReplyProblem::Unsynchronized, ReplyProblem::ReceiveAfterTransmit,
-      ReplyProblem::VersionMismatch, ReplyProblem::StratumZero,   ReplyProblem::VersionUnknown,
-      ReplyProblem::Amplified,      ReplyProblem::NoReference,    ReplyProblem::Duplicated};
+      ReplyProblem::Malformed,       ReplyProblem::NotServerMode,  ReplyProblem::OriginMismatch,
+      ReplyProblem::ZeroTransmit,    ReplyProblem::ZeroReceive,    ReplyProblem::KissOfDeath,
+      ReplyProblem::StratumInvalid,  ReplyProblem::Unsynchronized, ReplyProblem::ReceiveAfterTransmit,
+      ReplyProblem::VersionMismatch, ReplyProblem::StratumZero,    ReplyProblem::VersionUnknown,
+      ReplyProblem::Amplified,       ReplyProblem::NoReference,    ReplyProblem::Duplicated};
   std::set<std::string> texts;
   for (ReplyProblem p : all) {
-    const bool warning = p == ReplyProblem::VersionMismatch || p == ReplyProblem::NoReference || p == ReplyProblem::Duplicated;
+    const bool warning =
+        p == ReplyProblem::VersionMismatch || p == ReplyProblem::NoReference || p == ReplyProblem::Duplicated;
     EXPECT_EQ(is_fatal(p), !warning) << to_string(p);
     ReplyProblems set;
     set.add(p);

@@ -62,7 +62,8 @@ TEST(FaultCatalogue, EveryExampleIsAcceptedAndEveryCaseNamedExists) {
     for (const auto* c : conformance::all_cases()) ids.insert(c->id);
     for (size_t at = 0; at < info.shown_by.size();) {
       const size_t comma = std::min(info.shown_by.find(',', at), info.shown_by.size());
-      EXPECT_EQ(ids.count(info.shown_by.substr(at, comma - at)), 1U) << info.name << ": " << info.shown_by.substr(at, comma - at);
+      EXPECT_EQ(ids.count(info.shown_by.substr(at, comma - at)), 1U)
+          << info.name << ": " << info.shown_by.substr(at, comma - at);
       at = comma + 1;
     }
   }

@@ -88,8 +88,8 @@ TEST_P(BothByteOrders, APacketWithItsInterfaceAndNanosecondTime) {
   Writer w{GetParam()};
   Reader r;
   ASSERT_TRUE(feed(r, w.shb()).ok());
-  ASSERT_TRUE(feed(r, w.idb(1, 9)).ok());   // Ethernet, 10^-9 s
-  ASSERT_TRUE(feed(r, w.idb(101)).ok());    // raw IP, the default 10^-6 s
+  ASSERT_TRUE(feed(r, w.idb(1, 9)).ok());  // Ethernet, 10^-9 s
+  ASSERT_TRUE(feed(r, w.idb(101)).ok());   // raw IP, the default 10^-6 s
   ASSERT_EQ(r.interfaces().size(), 2U);
   EXPECT_EQ(r.interfaces()[0].units_per_second, 1'000'000'000U);
   EXPECT_EQ(r.interfaces()[1].link_type, 101U);
@@ -111,7 +111,7 @@ TEST(Pcapng, APowerOfTwoResolution) {
   Writer w;
   Reader r;
   ASSERT_TRUE(feed(r, w.shb()).ok());
-  ASSERT_TRUE(feed(r, w.idb(1, 0x80 | 10)).ok());  // 2^-10 s
+  ASSERT_TRUE(feed(r, w.idb(1, 0x80 | 10)).ok());              // 2^-10 s
   auto p = feed(r, w.epb(0, (uint64_t{5} << 10) | 512, {9}));  // 5.5 s
   ASSERT_TRUE(p.ok());
   EXPECT_EQ((*p)->time_ns, 5'500'000'000LL);
@@ -151,7 +151,8 @@ TEST(Pcapng, EveryLieIsAnErrorSentence) {
   auto bad_magic = w.shb();
   bad_magic[8] = 0;
   Reader fresh;
-  EXPECT_NE(fresh.start(std::span<const uint8_t>(bad_magic).first(12)).error().find("byte-order magic"), std::string::npos);
+  EXPECT_NE(fresh.start(std::span<const uint8_t>(bad_magic).first(12)).error().find("byte-order magic"),
+            std::string::npos);
 }
 
 TEST(Pcapng, UnknownBlocksAreSkippedAndASimplePacketNeedsAnInterface) {

@@ -106,8 +106,8 @@ TEST(Replay, ReplyBeforeItsRequestInAMisorderedCapture) {
 
 TEST(Replay, AMisorderedReplyIsNotPairedWithAnOldUnansweredRequest) {
   Feed f;
-  f.packet(kClient, kServer, request_header(0xAAAA), 0);                  // never answered
-  f.packet(kServer, kClient, reply_header(0xBBBB), 64 * kSecond);         // answers the next one
+  f.packet(kClient, kServer, request_header(0xAAAA), 0);           // never answered
+  f.packet(kServer, kClient, reply_header(0xBBBB), 64 * kSecond);  // answers the next one
   f.packet(kClient, kServer, request_header(0xBBBB), 64 * kSecond + 1000);
   f.analyzer.finish();
   EXPECT_EQ(f.analyzer.stats().exchanges, 1U);
@@ -119,7 +119,7 @@ TEST(Replay, AMisorderedReplyIsNotPairedWithAnOldUnansweredRequest) {
 TEST(Replay, UnansweredUnsolicitedRetransmittedAndDuplicated) {
   Feed f;
   f.packet(kClient, kServer, request_header(0x3333), 0);
-  f.packet(kClient, kServer, request_header(0x3333), kSecond);           // retransmission
+  f.packet(kClient, kServer, request_header(0x3333), kSecond);  // retransmission
   f.packet(kServer, kClient, reply_header(0x3333), 2 * kSecond);
   f.packet(kServer, kClient, reply_header(0x3333), 2 * kSecond + 1000);  // duplicate
   f.packet(kClient, ep(2, 123), request_header(0x4444), 3 * kSecond);    // never answered
@@ -294,8 +294,8 @@ TEST(Replay, AnInterleavedExchangeIsJudgedByRfc9769) {
   Header first = reply_header(0x1000);
   f.packet(kServer, kClient, first, kSecond / 100);
   Header rq = request_header(0x2000);
-  rq.origin = first.receive;                      // the server's T2 of the first exchange
-  rq.receive = Timestamp::from_parts(1000, 99);   // the client's T4 of the first exchange
+  rq.origin = first.receive;                     // the server's T2 of the first exchange
+  rq.receive = Timestamp::from_parts(1000, 99);  // the client's T4 of the first exchange
   f.packet(kClient, kServer, rq, kSecond);
   Header rp = reply_header(0);
   rp.origin = rq.receive;

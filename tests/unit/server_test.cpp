@@ -27,8 +27,12 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 #pragma GCC diagnostic pop
 
 namespace ntpkit {
@@ -142,7 +146,8 @@ TEST(Respond, AllocatesNothing) {
 
 TEST(Respond, OriginIsCopiedBitForBitForOddTransmitValues) {
   Fixture f;
-  for (uint64_t raw : {uint64_t{0}, ~uint64_t{0}, uint64_t{1}, uint64_t{0x00000001FFFFFFFF}, uint64_t{0x8000000000000000}}) {
+  for (uint64_t raw :
+       {uint64_t{0}, ~uint64_t{0}, uint64_t{1}, uint64_t{0x00000001FFFFFFFF}, uint64_t{0x8000000000000000}}) {
     Packet p = request();
     p.header.transmit = Timestamp::from_raw(raw);
     const auto h = f.run(p).header().value();

@@ -55,9 +55,9 @@ class Analyzer::Impl {
   // the table's entries (most of them answered) stay one cache line each.
   struct Side {
     uint64_t frame = 0;
-    Header header;             // Pending: the request
-    size_t length = 0;         // Pending: the request's size
-    std::vector<uint8_t> held; // Held: the reply
+    Header header;              // Pending: the request
+    size_t length = 0;          // Pending: the request's size
+    std::vector<uint8_t> held;  // Held: the reply
   };
   struct Request {
     uint64_t frame;
@@ -68,7 +68,7 @@ class Analyzer::Impl {
   [[nodiscard]] Flow flow(const net::Endpoint& client, const net::Endpoint& server) const;
   [[nodiscard]] static uint64_t exchange_hash(const Flow& f, uint64_t stamp);
   void add_packet(const Datagram& d, const PacketView& packet, const Flow& forward);  // forward: as add() made it
-  void add_request(const Datagram& d, const Header& h, const Flow& flow);  // flow: source to destination
+  void add_request(const Datagram& d, const Header& h, const Flow& flow);             // flow: source to destination
   void add_reply(const Datagram& d, const PacketView& reply, const Flow& flow);
   void add_symmetric(const Datagram& d, const Header& h);
   void add_control(const Datagram& d, Mode mode);

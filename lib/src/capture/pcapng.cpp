@@ -9,7 +9,9 @@ constexpr uint32_t kByteOrderMagic = 0x1A2B3C4D;
 constexpr uint16_t kOptionEnd = 0;
 constexpr uint16_t kOptionTsResolution = 9;
 
-Failure<std::string> fail(std::string s) { return Failure{std::move(s)}; }
+Failure<std::string> fail(std::string s) {
+  return Failure{std::move(s)};
+}
 
 // `rem` units of 1/units s, as nanoseconds, without overflowing 64 bits.
 uint64_t fraction_ns(uint64_t rem, uint64_t units) {
@@ -40,8 +42,8 @@ Result<Reader::BlockStart, std::string> Reader::start(std::span<const uint8_t> f
   const bool shb = first12[0] == 0x0A && first12[1] == 0x0D && first12[2] == 0x0D && first12[3] == 0x0A;
   if (shb) {
     // The byte-order magic says how the whole section is written.
-    const uint32_t le = uint32_t{first12[8]} | uint32_t{first12[9]} << 8 | uint32_t{first12[10]} << 16 |
-                        uint32_t{first12[11]} << 24;
+    const uint32_t le =
+        uint32_t{first12[8]} | uint32_t{first12[9]} << 8 | uint32_t{first12[10]} << 16 | uint32_t{first12[11]} << 24;
     if (le == kByteOrderMagic) {
       big_endian_ = false;
     } else if (__builtin_bswap32(le) == kByteOrderMagic) {
@@ -104,7 +106,8 @@ Result<std::optional<PacketRecord>, std::string> Reader::block(std::span<const u
       const uint64_t ts = uint64_t{u32(body, 4)} << 32 | u32(body, 8);
       const uint32_t caplen = u32(body, 12);
       p.original_length = u32(body, 16);
-      if (p.interface >= interfaces_.size()) return fail("a packet names interface " + std::to_string(p.interface) + ", which is not described");
+      if (p.interface >= interfaces_.size())
+        return fail("a packet names interface " + std::to_string(p.interface) + ", which is not described");
       if (caplen > body.size() - 20) return fail("a packet's captured length overruns its block");
       p.data = body.subspan(20, caplen);
       const uint64_t units = interfaces_[p.interface].units_per_second;
@@ -123,8 +126,7 @@ Result<std::optional<PacketRecord>, std::string> Reader::block(std::span<const u
       p.data = body.subspan(4, caplen);
       return std::optional<PacketRecord>{p};
     }
-    default:
-      return std::optional<PacketRecord>{};  // name resolution, statistics, secrets...: not ours
+    default: return std::optional<PacketRecord>{};  // name resolution, statistics, secrets...: not ours
   }
 }
 

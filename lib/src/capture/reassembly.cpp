@@ -45,8 +45,8 @@ bool Reassembler::make_room(size_t need, const FragmentKey* keep) {
 }
 
 std::optional<Reassembler::Completed> Reassembler::add(const FragmentKey& key, size_t offset, bool more,
-                                                                  std::span<const uint8_t> data, uint8_t next_header,
-                                                                  int64_t now) {
+                                                       std::span<const uint8_t> data, uint8_t next_header,
+                                                       int64_t now) {
   const size_t end = offset + data.size();
   auto it = datagrams_.find(key);
   // RFC 791 §3.2 / RFC 8200 §4.5: a fragment reaching past 65,535 octets cannot belong to a real

@@ -21,17 +21,16 @@ using conformance::Check;
 constexpr int64_t kFallbackWindowNs = 5'000'000'000;
 using conformance::Level;
 
-
 // One rule model: every rule replay applies is a case of a suite, with its id, citation, level
 // and requirement; the capture is judged with the verifiers the case uses.
 constexpr std::array<std::string_view, 20> kRuleIds = {
-    "rfc5905/8/origin-copy",        "rfc5905/8/reply-mode",           "rfc5905/A.5.1/vn0",
-    "rfc5905/A.5.1/vn1",            "rfc5905/A.5.1/vn2",              "rfc5905/A.5.1/vn3",
-    "rfc5905/A.5.1/vn4",            "rfc5905/A.5.1/vn5",              "rfc5905/A.5.1/vn6",
-    "rfc5905/A.5.1/vn7",            "rfc5905/8/poll-echo",            "rfc5905/8/receive-before-transmit",
-    "rfc5905/8/transmit-nonzero",   "rfc5905/8/no-amplification",     "rfc5905/7.4/kiss-code",
-    "rfc5905/7.3/stratum-range",    "rfc5905/7.3/leap-consistent",    "rfc5905/8/one-reply",
-    "rfc5905/7.3/well-formed",      "rfc5905/9.2/mode1",
+    "rfc5905/8/origin-copy",      "rfc5905/8/reply-mode",        "rfc5905/A.5.1/vn0",
+    "rfc5905/A.5.1/vn1",          "rfc5905/A.5.1/vn2",           "rfc5905/A.5.1/vn3",
+    "rfc5905/A.5.1/vn4",          "rfc5905/A.5.1/vn5",           "rfc5905/A.5.1/vn6",
+    "rfc5905/A.5.1/vn7",          "rfc5905/8/poll-echo",         "rfc5905/8/receive-before-transmit",
+    "rfc5905/8/transmit-nonzero", "rfc5905/8/no-amplification",  "rfc5905/7.4/kiss-code",
+    "rfc5905/7.3/stratum-range",  "rfc5905/7.3/leap-consistent", "rfc5905/8/one-reply",
+    "rfc5905/7.3/well-formed",    "rfc5905/9.2/mode1",
 };
 
 const std::vector<Rule>& rule_table() {
@@ -84,17 +83,22 @@ uint64_t flow_hash(const uint64_t (&c)[2], const uint64_t (&s)[2], uint64_t port
   return combine(combine(combine(combine(combine(0, c[0]), c[1]), s[0]), s[1]), ports);
 }
 
-bool is_ntp_mode(uint8_t first_byte, Mode m) { return static_cast<Mode>(first_byte & 0x7) == m; }
+bool is_ntp_mode(uint8_t first_byte, Mode m) {
+  return static_cast<Mode>(first_byte & 0x7) == m;
+}
 
 }  // namespace
 
-std::span<const Rule> rules() { return rule_table(); }
+std::span<const Rule> rules() {
+  return rule_table();
+}
 
 uint64_t Analyzer::Impl::Hash::operator()(const FlowKey& k) const {
   return finish_hash(flow_hash(k.client_address, k.server_address, k.ports_and_families));
 }
 uint64_t Analyzer::Impl::Hash::operator()(const ExchangeKey& k) const {
-  return finish_hash(combine(flow_hash(k.flow.client_address, k.flow.server_address, k.flow.ports_and_families), k.stamp));
+  return finish_hash(
+      combine(flow_hash(k.flow.client_address, k.flow.server_address, k.flow.ports_and_families), k.stamp));
 }
 uint64_t Analyzer::Impl::Hash::operator()(const net::Address& a) const {
   return finish_hash(combine(combine(a.v6 ? 1 : 0, word(a.bytes.data())), word(a.bytes.data() + 8)));
@@ -106,8 +110,8 @@ Analyzer::Impl::Flow Analyzer::Impl::flow(const net::Endpoint& client, const net
   f.key.client_address[1] = word(client.address.bytes.data() + 8);
   f.key.server_address[0] = word(server.address.bytes.data());
   f.key.server_address[1] = word(server.address.bytes.data() + 8);
-  f.key.ports_and_families = uint64_t{client.port} | uint64_t{server.port} << 16 |
-                             uint64_t{client.address.v6} << 32 | uint64_t{server.address.v6} << 33;
+  f.key.ports_and_families = uint64_t{client.port} | uint64_t{server.port} << 16 | uint64_t{client.address.v6} << 32 |
+                             uint64_t{server.address.v6} << 33;
   f.hash = flow_hash(f.key.client_address, f.key.server_address, f.key.ports_and_families);
   f.client = &client;
   f.server = &server;
@@ -115,7 +119,9 @@ Analyzer::Impl::Flow Analyzer::Impl::flow(const net::Endpoint& client, const net
 }
 
 // Equal to Hash{}(ExchangeKey{f.key, stamp}) without hashing the endpoints again.
-uint64_t Analyzer::Impl::exchange_hash(const Flow& f, uint64_t stamp) { return finish_hash(combine(f.hash, stamp)); }
+uint64_t Analyzer::Impl::exchange_hash(const Flow& f, uint64_t stamp) {
+  return finish_hash(combine(f.hash, stamp));
+}
 
 Analyzer::Impl::Impl(Options options) : options_(options) {
   if (options_.flow_timeout_ns < 0) options_.flow_timeout_ns = 0;
@@ -309,7 +315,8 @@ void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_fra
   check("rfc5905/7.3/leap-consistent", conformance::check_leap_consistent(rp));
 }
 
-void Analyzer::Impl::judge_malformed(const Flow& f, const Request& req, const Datagram& reply, const ParseError& error) {
+void Analyzer::Impl::judge_malformed(const Flow& f, const Request& req, const Datagram& reply,
+                                     const ParseError& error) {
   ++stats_.malformed;
   report(rule("rfc5905/7.3/well-formed"), *f.client, *f.server, req.frame, reply.frame, "a well-formed NTP packet",
          std::to_string(reply.payload.size()) + " bytes; " + describe(error));
@@ -337,7 +344,8 @@ void Analyzer::Impl::add_exchange(const Datagram& request, const Datagram& reply
            "another reply, " + std::to_string(reply.payload.size()) + " bytes");
     return;
   }
-  if (reply.payload.size() == kHeaderLength) return judge(f, req, reply.frame, parse_bare(reply.payload.first<kHeaderLength>()));
+  if (reply.payload.size() == kHeaderLength)
+    return judge(f, req, reply.frame, parse_bare(reply.payload.first<kHeaderLength>()));
   auto parsed = parse(reply.payload);
   if (!parsed) return judge_malformed(f, req, reply, parsed.error());
   judge(f, req, reply.frame, *parsed);
@@ -370,8 +378,8 @@ void Analyzer::Impl::add_symmetric(const Datagram& d, const Header& h) {
 void Analyzer::Impl::add_control(const Datagram& d, Mode mode) {
   ControlTraffic& t = mode == Mode::Control ? stats_.mode6 : stats_.mode7;
   // The response bit: byte 1 bit 7 in mode 6 (RFC 9327 §2), byte 0 bit 7 in ntpd's mode 7.
-  const bool response = mode == Mode::Control ? (d.payload.size() > 1 && (d.payload[1] & 0x80) != 0)
-                                              : (d.payload[0] & 0x80) != 0;
+  const bool response =
+      mode == Mode::Control ? (d.payload.size() > 1 && (d.payload[1] & 0x80) != 0) : (d.payload[0] & 0x80) != 0;
   if (response) {
     ++t.responses;
     t.response_bytes += d.payload.size();
@@ -382,9 +390,10 @@ void Analyzer::Impl::add_control(const Datagram& d, Mode mode) {
 }
 
 void Analyzer::Impl::report(const Rule& r, const net::Endpoint& client, const net::Endpoint& server_endpoint,
-                      uint64_t request_frame, uint64_t reply_frame, std::string expected, std::string actual) {
+                            uint64_t request_frame, uint64_t reply_frame, std::string expected, std::string actual) {
   ++server(server_endpoint.address).findings;
-  findings_.push_back({&r, request_frame, reply_frame, client, server_endpoint, std::move(expected), std::move(actual)});
+  findings_.push_back(
+      {&r, request_frame, reply_frame, client, server_endpoint, std::move(expected), std::move(actual)});
 }
 
 ServerSummary& Analyzer::Impl::server(const net::Address& address) {
@@ -484,7 +493,9 @@ void Analyzer::Impl::evict_all() {
   symmetric_ages_.clear();
 }
 
-void Analyzer::Impl::finish() { evict_all(); }
+void Analyzer::Impl::finish() {
+  evict_all();
+}
 
 // --- The public face ------------------------------------------------------------------------------
 
@@ -492,13 +503,23 @@ Analyzer::Analyzer(Options options) : impl_(std::make_unique<Impl>(options)) {}
 Analyzer::~Analyzer() = default;
 Analyzer::Analyzer(Analyzer&&) noexcept = default;
 Analyzer& Analyzer::operator=(Analyzer&&) noexcept = default;
-void Analyzer::add(const Datagram& d) { impl_->add(d); }
+void Analyzer::add(const Datagram& d) {
+  impl_->add(d);
+}
 void Analyzer::add_exchange(const Datagram& request, const Datagram& reply, bool first) {
   impl_->add_exchange(request, reply, first);
 }
-void Analyzer::add_unanswered(const Datagram& request) { impl_->add_unanswered(request); }
-void Analyzer::finish() { impl_->finish(); }
-const std::vector<Finding>& Analyzer::findings() const { return impl_->findings(); }
-const Stats& Analyzer::stats() const { return impl_->stats(); }
+void Analyzer::add_unanswered(const Datagram& request) {
+  impl_->add_unanswered(request);
+}
+void Analyzer::finish() {
+  impl_->finish();
+}
+const std::vector<Finding>& Analyzer::findings() const {
+  return impl_->findings();
+}
+const Stats& Analyzer::stats() const {
+  return impl_->stats();
+}
 
 }  // namespace ntpkit::replay

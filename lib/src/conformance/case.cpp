@@ -74,8 +74,8 @@ CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, boo
       r.outcome = Outcome::Inconclusive;
       if (is_rate_limit(h)) {
         r.limit = Limit::RateKiss;
-        r.judgement = {Finding::Inconclusive,
-                       "rate limited: the server answered with a RATE kiss-o'-death, not time", "", ""};
+        r.judgement = {Finding::Inconclusive, "rate limited: the server answered with a RATE kiss-o'-death, not time",
+                       "", ""};
       } else {
         r.limit = Limit::Denied;
         r.judgement = {Finding::Inconclusive,
@@ -90,7 +90,8 @@ CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, boo
 
   if (c.expect != Expect::Reply && !o.alive_before) {
     r.outcome = Outcome::Inconclusive;
-    r.judgement = {Finding::Inconclusive, "the server did not answer a valid request sent just before the stimulus", "", ""};
+    r.judgement = {Finding::Inconclusive, "the server did not answer a valid request sent just before the stimulus", "",
+                   ""};
     return r;
   }
   if (o.received.empty() && !o.alive_after) {
@@ -108,9 +109,7 @@ CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, boo
     case Finding::Documented: r.outcome = Outcome::Info; break;
     case Finding::NotApplicable: r.outcome = Outcome::Skip; break;
     case Finding::Inconclusive: r.outcome = Outcome::Inconclusive; break;
-    case Finding::Violated:
-      r.outcome = outcome_of(c.level, strict);
-      break;
+    case Finding::Violated: r.outcome = outcome_of(c.level, strict); break;
   }
   return r;
 }

@@ -6,13 +6,19 @@
 namespace ntpkit::conformance {
 namespace {
 
-Check violated(std::string expected, std::string actual) { return Violation{std::move(expected), std::move(actual)}; }
+Check violated(std::string expected, std::string actual) {
+  return Violation{std::move(expected), std::move(actual)};
+}
 
-std::string leap_text(Leap l) { return std::to_string(static_cast<int>(l)) + " (" + std::string(to_string(l)) + ")"; }
+std::string leap_text(Leap l) {
+  return std::to_string(static_cast<int>(l)) + " (" + std::string(to_string(l)) + ")";
+}
 
 }  // namespace
 
-std::string describe_timestamp(Timestamp t) { return format_raw(t); }
+std::string describe_timestamp(Timestamp t) {
+  return format_raw(t);
+}
 
 std::string describe_mode(Mode m) {
   return std::to_string(static_cast<int>(m)) + " (" + std::string(to_string(m)) + ")";
@@ -20,7 +26,9 @@ std::string describe_mode(Mode m) {
 
 namespace detail {
 
-Violation mode_violation(Mode want, Mode got) { return {"mode " + describe_mode(want), "mode " + describe_mode(got)}; }
+Violation mode_violation(Mode want, Mode got) {
+  return {"mode " + describe_mode(want), "mode " + describe_mode(got)};
+}
 
 Violation origin_violation(Timestamp transmit, Timestamp origin) {
   const uint64_t diff = origin.raw() ^ transmit.raw();
@@ -38,7 +46,9 @@ Violation poll_violation(int8_t want, int8_t got) {
   return {"poll " + std::to_string(want) + " (the request's, echoed)", "poll " + std::to_string(got)};
 }
 
-Violation transmit_zero_violation() { return {"a non-zero transmit timestamp", "transmit 00000000.00000000"}; }
+Violation transmit_zero_violation() {
+  return {"a non-zero transmit timestamp", "transmit 00000000.00000000"};
+}
 
 Violation receive_after_transmit_violation(const Header& reply) {
   const Duration d = reply.transmit - reply.receive;
@@ -51,11 +61,12 @@ Violation stratum_range_violation(uint8_t stratum) {
 }
 
 Violation kiss_shape_violation(const Header& reply) {
-  return {"stratum 0 with a four-character ASCII kiss code in the reference ID (RFC 5905 §7.3), e.g. INIT",
-          "stratum 0" + std::string(reply.leap == Leap::Unsynchronized ? " (LI 3)" : "") + " with reference ID " +
-              (reply.reference_id.raw() == 0 ? std::string("0x00000000")
-                                             : "'" + reply.reference_id.ascii() + "' (" + reply.reference_id.ipv4() + ")") +
-              ", no kiss code"};
+  return {
+      "stratum 0 with a four-character ASCII kiss code in the reference ID (RFC 5905 §7.3), e.g. INIT",
+      "stratum 0" + std::string(reply.leap == Leap::Unsynchronized ? " (LI 3)" : "") + " with reference ID " +
+          (reply.reference_id.raw() == 0 ? std::string("0x00000000")
+                                         : "'" + reply.reference_id.ascii() + "' (" + reply.reference_id.ipv4() + ")") +
+          ", no kiss code"};
 }
 
 Violation leap_violation(const Header& reply) {
@@ -121,8 +132,8 @@ Check check_no_extension_echo(const PacketView& reply) {
     std::snprintf(t.data(), t.size(), "0x%04x", ef.type);
     types += (types.empty() ? "" : ", ") + std::string(t.data());
   }
-  return violated("no extension fields in the reply", std::to_string(reply.extension_count) +
-                                                           " extension field(s) of type " + types);
+  return violated("no extension fields in the reply",
+                  std::to_string(reply.extension_count) + " extension field(s) of type " + types);
 }
 
 Check check_offset(Timestamp t1, const Header& reply, Timestamp t4, Duration max) {

@@ -45,7 +45,9 @@ bool ReplyProblems::usable() const {
   return (bits_ & ~kWarnings) == 0;
 }
 
-bool ReplyAssessment::usable() const { return std::none_of(problems.begin(), problems.end(), is_fatal); }
+bool ReplyAssessment::usable() const {
+  return std::none_of(problems.begin(), problems.end(), is_fatal);
+}
 
 namespace {
 
@@ -82,7 +84,8 @@ ReplyProblems judge_header(const Header& sent, size_t request_length, const Head
 }  // namespace
 
 ReplyProblems judge_reply(const Header& sent, size_t request_length, std::span<const uint8_t> reply) {
-  if (reply.size() == kHeaderLength) return judge_header(sent, request_length, parse_header(reply.first<kHeaderLength>()), reply.size());
+  if (reply.size() == kHeaderLength)
+    return judge_header(sent, request_length, parse_header(reply.first<kHeaderLength>()), reply.size());
   auto parsed = parse(reply);
   if (!parsed) {
     ReplyProblems p;

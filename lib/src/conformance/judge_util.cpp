@@ -27,8 +27,15 @@ ExtensionField unknown_ef(size_t total_length, std::optional<uint16_t> declared)
 
 Case silent_case(std::string_view id, std::string_view rfc, std::string_view section, std::string_view requirement,
                  Stimulus stimulus) {
-  return {id, rfc, section, Level::Should, requirement, Expect::Silence, std::move(stimulus),
-          [](const Observation& o, const JudgeContext&) { return expect_silence(o, "the malformed request is dropped"); }};
+  return {
+      id,
+      rfc,
+      section,
+      Level::Should,
+      requirement,
+      Expect::Silence,
+      std::move(stimulus),
+      [](const Observation& o, const JudgeContext&) { return expect_silence(o, "the malformed request is dropped"); }};
 }
 
 // An unknown extension field is ignored: the request is answered normally, or dropped by
@@ -51,9 +58,10 @@ Judgement unknown_key(const Observation& o) {
     if (rp.mac && rp.mac->kind == MacKind::CryptoNak && rp.mac->key_id == 0) {
       return satisfied("answered with a crypto-NAK");
     }
-    return violated("answered an unverifiable request without a crypto-NAK", "a crypto-NAK or no reply",
-                    rp.mac ? "a reply with " + std::string(to_string(rp.mac->kind)) + " of key " + std::to_string(rp.mac->key_id)
-                           : "a plain " + std::to_string(rp.size()) + "-byte reply");
+    return violated(
+        "answered an unverifiable request without a crypto-NAK", "a crypto-NAK or no reply",
+        rp.mac ? "a reply with " + std::string(to_string(rp.mac->kind)) + " of key " + std::to_string(rp.mac->key_id)
+               : "a plain " + std::to_string(rp.size()) + "-byte reply");
   });
 }
 

@@ -43,14 +43,18 @@ inline Header request_header(const Observation& o) {
   return parse_header(std::span<const uint8_t>(o.sent.front().bytes).first<kHeaderLength>());
 }
 
-inline Judgement satisfied(std::string summary) { return {Finding::Satisfied, std::move(summary), "", ""}; }
+inline Judgement satisfied(std::string summary) {
+  return {Finding::Satisfied, std::move(summary), "", ""};
+}
 inline Judgement violated(std::string summary, const Violation& v) {
   return {Finding::Violated, std::move(summary), v.expected, v.actual};
 }
 inline Judgement violated(std::string summary, std::string expected, std::string actual) {
   return {Finding::Violated, std::move(summary), std::move(expected), std::move(actual)};
 }
-inline Judgement documented(std::string summary) { return {Finding::Documented, std::move(summary), "", ""}; }
+inline Judgement documented(std::string summary) {
+  return {Finding::Documented, std::move(summary), "", ""};
+}
 
 std::string describe_reply(const Received& r);  // "a 48-byte reply: VN 4, mode 4 (server), stratum 1"
 
@@ -82,8 +86,9 @@ inline Judgement reply_satisfies(const Observation& o, std::string ok,
 // Expects silence.
 inline Judgement expect_silence(const Observation& o, std::string ok) {
   if (o.received.empty()) return satisfied(std::move(ok));
-  return violated("the server answered", "no reply", describe_reply(o.received.front()) +
-                                                         (o.received.size() > 1 ? " (and " + std::to_string(o.received.size() - 1) + " more)" : ""));
+  return violated("the server answered", "no reply",
+                  describe_reply(o.received.front()) +
+                      (o.received.size() > 1 ? " (and " + std::to_string(o.received.size() - 1) + " more)" : ""));
 }
 
 using Stimulus = std::function<Datagrams(StimulusContext&)>;

@@ -24,7 +24,8 @@ const std::vector<Case>& cases() {
        },
        [](const Observation& o, const JudgeContext&) {
          std::set<uint64_t> ours;
-         for (const auto& s : o.sent) ours.insert(parse_header(std::span<const uint8_t>(s.bytes).first<kHeaderLength>()).transmit.raw());
+         for (const auto& s : o.sent)
+           ours.insert(parse_header(std::span<const uint8_t>(s.bytes).first<kHeaderLength>()).transmit.raw());
          size_t served = 0, kods = 0;
          for (const auto& r : o.received) {
            auto p = parse(r.bytes);
@@ -42,7 +43,8 @@ const std::vector<Case>& cases() {
              return violated("the kiss-o'-death does not carry our origin", "origin = one of our transmits",
                              "origin " + describe_timestamp(h.origin));
            }
-           if (h.mode != Mode::Server) return violated("the kiss-o'-death is not in server mode", "mode 4", describe_mode(h.mode));
+           if (h.mode != Mode::Server)
+             return violated("the kiss-o'-death is not in server mode", "mode 4", describe_mode(h.mode));
          }
          const std::string counts = std::to_string(served) + " served, " + std::to_string(kods) + " RATE, " +
                                     std::to_string(kBurst - std::min(kBurst, served + kods)) + " dropped of " +
@@ -58,6 +60,8 @@ const std::vector<Case>& cases() {
 
 }  // namespace
 
-std::span<const Case> ratelimit_cases() { return cases(); }
+std::span<const Case> ratelimit_cases() {
+  return cases();
+}
 
 }  // namespace ntpkit::conformance

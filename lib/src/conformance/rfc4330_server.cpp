@@ -18,7 +18,13 @@ Case field_case(std::string_view id, std::string_view requirement, uint8_t vn,
                 std::initializer_list<Check (*)(const Header&, const Header&)> checks, std::string_view ok,
                 Level level = Level::Must) {
   std::vector<Check (*)(const Header&, const Header&)> list(checks);
-  return {id, "RFC 4330", "6", level, requirement, Expect::Reply, request(vn),
+  return {id,
+          "RFC 4330",
+          "6",
+          level,
+          requirement,
+          Expect::Reply,
+          request(vn),
           [list, ok](const Observation& o, const JudgeContext&) {
             return with_reply(o, [&](const Header& rq, const PacketView& rp, const Received&) {
               for (auto c : list) {
@@ -57,8 +63,9 @@ const std::vector<Case>& cases() {
                  "poll copied"),
       field_case("rfc4330/6/originate-copy", "The originate timestamp is the request's transmit timestamp.", 4,
                  {check_origin}, "originate copied"),
-      field_case("rfc4330/6/timestamps", "Receive is when the request arrived and transmit when the reply left: both "
-                                         "set, receive not after transmit.",
+      field_case("rfc4330/6/timestamps",
+                 "Receive is when the request arrived and transmit when the reply left: both "
+                 "set, receive not after transmit.",
                  4, {timestamps_set}, "receive and transmit set, in order"),
       // A SHOULD, like rfc5905/7.3/leap-consistent: §6 describes the fields, it does not bind LI 3
       // to a stratum with a MUST.
@@ -81,6 +88,8 @@ const std::vector<Case>& cases() {
 
 }  // namespace
 
-std::span<const Case> rfc4330_server_cases() { return cases(); }
+std::span<const Case> rfc4330_server_cases() {
+  return cases();
+}
 
 }  // namespace ntpkit::conformance

@@ -15,7 +15,9 @@ auto request_with_transmit(Timestamp (*make)(StimulusContext&)) {
   };
 }
 
-Datagrams plain_request(StimulusContext& s) { return one(bytes_of(client_header(s))); }
+Datagrams plain_request(StimulusContext& s) {
+  return one(bytes_of(client_header(s)));
+}
 
 Judgement origin_copied(const Observation& o, const JudgeContext&) {
   return reply_satisfies(o, "the origin is our transmit timestamp, byte for byte", {check_origin});
@@ -46,7 +48,8 @@ const std::vector<Case>& cases() {
       {"rfc5905/8/origin-copy-era1", "RFC 5905", "6, 8", Level::Must,
        "The origin copy is exact for a transmit timestamp in era 1 (after 2036-02-07).", Expect::Reply,
        request_with_transmit([](StimulusContext& s) {
-         return Timestamp::from_parts(0x00001234 + static_cast<uint32_t>(s.rng() % 0x10000), static_cast<uint32_t>(s.rng()));
+         return Timestamp::from_parts(0x00001234 + static_cast<uint32_t>(s.rng() % 0x10000),
+                                      static_cast<uint32_t>(s.rng()));
        }),
        origin_copied},
       {"rfc5905/8/origin-copy-low-bits", "RFC 5905", "8, A.5.3", Level::Must,
@@ -110,7 +113,8 @@ const std::vector<Case>& cases() {
        Expect::Reply, plain_request,
        [](const Observation& o, const JudgeContext&) {
          return with_reply(o, [](const Header&, const PacketView&, const Received& r) {
-           if (!r.from_target) return violated("the reply came from elsewhere", "the target's address and port", r.source);
+           if (!r.from_target)
+             return violated("the reply came from elsewhere", "the target's address and port", r.source);
            return satisfied("the reply came from " + r.source);
          });
        }},
@@ -131,6 +135,8 @@ const std::vector<Case>& cases() {
 
 }  // namespace
 
-std::span<const Case> rfc5905_exchange_cases() { return cases(); }
+std::span<const Case> rfc5905_exchange_cases() {
+  return cases();
+}
 
 }  // namespace ntpkit::conformance

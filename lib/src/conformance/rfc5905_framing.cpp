@@ -30,8 +30,10 @@ Case silent(std::string_view id, std::string_view section, std::string_view requ
 
 const std::vector<Case>& cases() {
   static const std::vector<Case> c = {
-      silent("rfc5905/7.3/length-0", "7.3", "An empty datagram is not an NTP packet and is not answered.", truncated(0)),
-      silent("rfc5905/7.3/length-1", "7.3", "A 1-byte datagram is not an NTP packet and is not answered.", truncated(1)),
+      silent("rfc5905/7.3/length-0", "7.3", "An empty datagram is not an NTP packet and is not answered.",
+             truncated(0)),
+      silent("rfc5905/7.3/length-1", "7.3", "A 1-byte datagram is not an NTP packet and is not answered.",
+             truncated(1)),
       silent("rfc5905/7.3/length-12", "7.3", "A 12-byte datagram in mode 3 is not an NTP packet and is not answered.",
              truncated(12)),
       silent("rfc5905/7.3/length-47", "7.3", "A datagram one byte short of the 48-byte header is not answered.",
@@ -41,8 +43,10 @@ const std::vector<Case>& cases() {
       silent("rfc5905/7.5/length-50", "7.5; RFC 7822 §3",
              "Two bytes after the header are neither an extension field nor a MAC: the request is dropped.", padded(2)),
       {"rfc5905/7.5/length-52", "RFC 5905", "7.5", Level::Must,
-       "A 4-byte trailer is a MAC of key identifier alone; if answered, the reply is well formed and copies the origin.",
-       Expect::Either, with_trailer({}, size_t{0}), [](const Observation& o, const JudgeContext&) {
+       "A 4-byte trailer is a MAC of key identifier alone; if answered, the reply is well formed and copies the "
+       "origin.",
+       Expect::Either, with_trailer({}, size_t{0}),
+       [](const Observation& o, const JudgeContext&) {
          if (o.received.empty()) return documented("drops a request whose MAC is a bare key identifier");
          auto j = reply_satisfies(o, "", {check_mode, check_origin});
          if (j.finding == Finding::Satisfied) j = documented("answers a request with a bare key identifier");
@@ -64,6 +68,8 @@ const std::vector<Case>& cases() {
 
 }  // namespace
 
-std::span<const Case> rfc5905_framing_cases() { return cases(); }
+std::span<const Case> rfc5905_framing_cases() {
+  return cases();
+}
 
 }  // namespace ntpkit::conformance

@@ -6,12 +6,20 @@ namespace ntpkit::conformance {
 namespace {
 using namespace detail;
 
-Datagrams plain_request(StimulusContext& s) { return one(bytes_of(client_header(s))); }
+Datagrams plain_request(StimulusContext& s) {
+  return one(bytes_of(client_header(s)));
+}
 
 // A case whose check looks at the reply's header alone.
 Case header_case(std::string_view id, std::string_view section, Level level, std::string_view requirement,
                  Check (*check)(const Header&), std::string_view ok) {
-  return {id, "RFC 5905", section, level, requirement, Expect::Reply, plain_request,
+  return {id,
+          "RFC 5905",
+          section,
+          level,
+          requirement,
+          Expect::Reply,
+          plain_request,
           [check, ok](const Observation& o, const JudgeContext&) {
             return with_reply(o, [&](const Header&, const PacketView& rp, const Received&) {
               if (auto v = check(rp.header)) return violated("the reply's header breaks the requirement", *v);
@@ -86,6 +94,8 @@ const std::vector<Case>& cases() {
 
 }  // namespace
 
-std::span<const Case> rfc5905_header_cases() { return cases(); }
+std::span<const Case> rfc5905_header_cases() {
+  return cases();
+}
 
 }  // namespace ntpkit::conformance

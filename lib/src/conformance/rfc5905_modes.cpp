@@ -11,7 +11,13 @@ auto request_mode(Mode m) {
 }
 
 Case must_drop(std::string_view id, Mode m, Level level, std::string_view requirement) {
-  return {id, "RFC 5905", "9.2, A.5.1", level, requirement, Expect::Silence, request_mode(m),
+  return {id,
+          "RFC 5905",
+          "9.2, A.5.1",
+          level,
+          requirement,
+          Expect::Silence,
+          request_mode(m),
           [m](const Observation& o, const JudgeContext&) {
             return expect_silence(o, "mode " + describe_mode(m) + " is not answered");
           }};
@@ -34,8 +40,7 @@ Datagrams private_monlist(StimulusContext&) {
 
 const std::vector<Case>& cases() {
   static const std::vector<Case> c = {
-      must_drop("rfc5905/9.2/mode0", Mode::Reserved, Level::Should,
-                "A packet in mode 0 (reserved) is not answered."),
+      must_drop("rfc5905/9.2/mode0", Mode::Reserved, Level::Should, "A packet in mode 0 (reserved) is not answered."),
       {"rfc5905/9.2/mode1", "RFC 5905", "9.2, A.5.1", Level::Must,
        "A symmetric-active (1) request is either ignored or answered in symmetric passive mode (2), origin copied.",
        Expect::Either, request_mode(Mode::SymmetricActive),
@@ -65,6 +70,8 @@ const std::vector<Case>& cases() {
 
 }  // namespace
 
-std::span<const Case> rfc5905_mode_cases() { return cases(); }
+std::span<const Case> rfc5905_mode_cases() {
+  return cases();
+}
 
 }  // namespace ntpkit::conformance

@@ -50,7 +50,8 @@ const std::vector<Case>& cases() {
        [](const Observation& o, const JudgeContext&) {
          if (o.received.empty()) return documented("drops requests with a zero transmit timestamp");
          auto j = answered_properly(o);
-         if (j.finding == Finding::Satisfied) j = documented("answers requests with a zero transmit timestamp, origin zero");
+         if (j.finding == Finding::Satisfied)
+           j = documented("answers requests with a zero transmit timestamp, origin zero");
          return j;
        }},
       {"rfc5905/8/unsynchronized-client", "RFC 5905", "8", Level::Must,
@@ -68,6 +69,8 @@ const std::vector<Case>& cases() {
 
 }  // namespace
 
-std::span<const Case> rfc5905_request_cases() { return cases(); }
+std::span<const Case> rfc5905_request_cases() {
+  return cases();
+}
 
 }  // namespace ntpkit::conformance

@@ -16,15 +16,19 @@ const std::vector<Case>& cases() {
        "An extension field of unknown type is ignored: the request is answered without echoing it.", Expect::Either,
        with_trailer({unknown_ef(28)}, std::nullopt),
        [](const Observation& o, const JudgeContext&) { return ignored_extension(o); }},
-      silent("rfc7822/3/ef-too-short", "An extension field whose length is below 16 octets is malformed: the request is dropped.",
+      silent("rfc7822/3/ef-too-short",
+             "An extension field whose length is below 16 octets is malformed: the request is dropped.",
              with_trailer({unknown_ef(28, uint16_t{12})}, std::nullopt)),
-      silent("rfc7822/3/ef-not-aligned", "An extension field whose length is not a multiple of 4 is malformed: the request is dropped.",
+      silent("rfc7822/3/ef-not-aligned",
+             "An extension field whose length is not a multiple of 4 is malformed: the request is dropped.",
              with_trailer({unknown_ef(28, uint16_t{18})}, std::nullopt)),
-      silent("rfc7822/3/ef-overrun", "An extension field whose length runs past the datagram is malformed: the request is dropped.",
+      silent("rfc7822/3/ef-overrun",
+             "An extension field whose length runs past the datagram is malformed: the request is dropped.",
              with_trailer({unknown_ef(28, uint16_t{512})}, std::nullopt)),
       {"rfc7822/3/ef-then-mac", "RFC 7822", "3", Level::Should,
        "An extension field followed by a MAC of an unknown key gets a crypto-NAK or no reply.", Expect::Either,
-       with_trailer({unknown_ef(28)}, size_t{20}), [](const Observation& o, const JudgeContext&) { return unknown_key(o); }},
+       with_trailer({unknown_ef(28)}, size_t{20}),
+       [](const Observation& o, const JudgeContext&) { return unknown_key(o); }},
       {"rfc7822/3/two-unknown-efs", "RFC 7822", "3", Level::Should,
        "Two extension fields of unknown type are both ignored: the request is answered without echoing them.",
        Expect::Either, with_trailer({unknown_ef(16), unknown_ef(28)}, std::nullopt),
@@ -48,7 +52,8 @@ const std::vector<Case>& cases() {
        [](const Observation& o, const JudgeContext&) {
          if (o.received.empty()) return documented("drops a request whose last extension field is under 28 octets");
          auto j = ignored_extension(o);
-         if (j.finding == Finding::Satisfied) j = documented("answers a request whose last extension field is 16 octets");
+         if (j.finding == Finding::Satisfied)
+           j = documented("answers a request whose last extension field is 16 octets");
          return j;
        }},
   };
@@ -57,6 +62,8 @@ const std::vector<Case>& cases() {
 
 }  // namespace
 
-std::span<const Case> rfc7822_extension_cases() { return cases(); }
+std::span<const Case> rfc7822_extension_cases() {
+  return cases();
+}
 
 }  // namespace ntpkit::conformance

@@ -20,7 +20,12 @@ std::string ledger(const Observation& o) {
 
 Case silent_query(std::string_view id, std::string_view rfc, std::string_view section, std::string_view requirement,
                   std::vector<uint8_t> query) {
-  return {id, rfc, section, Level::Should, requirement, Expect::Silence,
+  return {id,
+          rfc,
+          section,
+          Level::Should,
+          requirement,
+          Expect::Silence,
           [query](StimulusContext&) { return one(query); },
           [](const Observation& o, const JudgeContext&) {
             if (o.received.empty()) return satisfied("not answered");
@@ -40,7 +45,8 @@ std::vector<uint8_t> mode7(uint8_t request_code) {
 std::set<uint64_t> our_transmits(const Observation& o) {
   std::set<uint64_t> t;
   for (const auto& s : o.sent) {
-    if (s.bytes.size() >= kHeaderLength) t.insert(parse_header(std::span<const uint8_t>(s.bytes).first<kHeaderLength>()).transmit.raw());
+    if (s.bytes.size() >= kHeaderLength)
+      t.insert(parse_header(std::span<const uint8_t>(s.bytes).first<kHeaderLength>()).transmit.raw());
   }
   return t;
 }
@@ -53,12 +59,15 @@ Datagrams burst(StimulusContext& s, size_t n) {
 
 const std::vector<Case>& cases() {
   static const std::vector<Case> c = {
-      silent_query("security/mode6-readvar", "RFC 9327", "Security Considerations",
-                   "A mode-6 READVAR query from an unauthorised address is not answered (it leaks state and amplifies).",
-                   {0x16, 0x02, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0}),
+      silent_query(
+          "security/mode6-readvar", "RFC 9327", "Security Considerations",
+          "A mode-6 READVAR query from an unauthorised address is not answered (it leaks state and amplifies).",
+          {0x16, 0x02, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0}),
       silent_query("security/mode7-monlist", "RFC 5905", "7.3 (mode 7: private use); CVE-2013-5211",
-                   "A mode-7 MON_GETLIST request is not answered: its reply was the CVE-2013-5211 amplifier.", mode7(42)),
-      silent_query("security/mode7-peerlist", "RFC 5905", "7.3 (mode 7: private use)", "A mode-7 PEER_LIST request is not answered.", mode7(0)),
+                   "A mode-7 MON_GETLIST request is not answered: its reply was the CVE-2013-5211 amplifier.",
+                   mode7(42)),
+      silent_query("security/mode7-peerlist", "RFC 5905", "7.3 (mode 7: private use)",
+                   "A mode-7 PEER_LIST request is not answered.", mode7(0)),
       {"security/cve-2015-7871", "RFC 5905", "9.2; CVE-2015-7871", Level::Must,
        "A symmetric-active request carrying a crypto-NAK is never answered with a valid symmetric-passive packet.",
        Expect::Either,
@@ -137,6 +146,8 @@ const std::vector<Case>& cases() {
 
 }  // namespace
 
-std::span<const Case> security_cases() { return cases(); }
+std::span<const Case> security_cases() {
+  return cases();
+}
 
 }  // namespace ntpkit::conformance

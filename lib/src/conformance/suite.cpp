@@ -12,13 +12,15 @@ void append(std::vector<const Case*>& out, std::span<const Case> cases) {
 
 const std::vector<Suite>& suites() {
   static const std::vector<Suite> s = [] {
-    auto make = [](std::string_view name, std::string_view title, std::initializer_list<std::span<const Case> (*)()> sections) {
+    auto make = [](std::string_view name, std::string_view title,
+                   std::initializer_list<std::span<const Case> (*)()> sections) {
       Suite suite{name, title, {}};
       for (auto section : sections) append(suite.cases, section());
       return suite;
     };
     std::vector<Suite> list = {
-        make("rfc5905", "RFC 5905 server behaviour: exchange, header, versions, modes, framing, extension fields, requests",
+        make("rfc5905",
+             "RFC 5905 server behaviour: exchange, header, versions, modes, framing, extension fields, requests",
              {rfc5905_exchange_cases, rfc5905_header_cases, rfc5905_version_cases, rfc5905_mode_cases,
               rfc5905_framing_cases, rfc7822_extension_cases, rfc5905_request_cases}),
         make("rfc4330", "RFC 4330 §6: SNTP server operations", {rfc4330_server_cases}),
@@ -55,7 +57,9 @@ const Suite* find_suite(std::string_view name) {
   return nullptr;
 }
 
-std::vector<const Case*> all_cases() { return find_suite("all")->cases; }
+std::vector<const Case*> all_cases() {
+  return find_suite("all")->cases;
+}
 
 bool glob_match(std::string_view p, std::string_view t) {
   // Iterative matcher with backtracking to the last '*'.

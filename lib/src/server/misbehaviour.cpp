@@ -17,7 +17,6 @@ bool parse_uint(std::string_view s, T& out) {
   return ec == std::errc() && p == end;
 }
 
-
 using F = Fault;
 using S = Stage;
 
@@ -62,8 +61,8 @@ std::string parse_stratum(Misbehaviour& m, std::string_view v, bool has) {
 using Mb = const Misbehaviour&;
 constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
     {F::AnswerAllVersions, "answer-all-versions", "", "",
-     "rfc5905/A.5.1/vn0,rfc5905/A.5.1/vn5,rfc5905/A.5.1/vn6,rfc5905/A.5.1/vn7", "answer VN 0 and 5-7 as well",
-     S::Admit, [](Draft& d, Mb) { d.answer_all_versions = true; }},
+     "rfc5905/A.5.1/vn0,rfc5905/A.5.1/vn5,rfc5905/A.5.1/vn6,rfc5905/A.5.1/vn7", "answer VN 0 and 5-7 as well", S::Admit,
+     [](Draft& d, Mb) { d.answer_all_versions = true; }},
     {F::AnswerAllModes, "answer-all-modes", "", "",
      "rfc5905/9.2/mode0,rfc5905/9.2/mode1,rfc5905/9.2/mode2,rfc5905/9.2/mode4,rfc5905/9.2/mode5,rfc5905/9.2/mode6,"
      "rfc5905/9.2/mode7",
@@ -123,23 +122,26 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
      parse_time_offset},
     {F::TransmitZero, "transmit-zero", "", "", "", "transmit timestamp is zero", S::Stamped,
      [](Draft& d, Mb) { d.reply.transmit = Timestamp{}; }},
-    {F::TransmitEqualsReceive, "transmit-equals-receive", "", "", "", "transmit timestamp equals receive",
-     S::Stamped, [](Draft& d, Mb) { d.reply.transmit = d.reply.receive; }},
+    {F::TransmitEqualsReceive, "transmit-equals-receive", "", "", "", "transmit timestamp equals receive", S::Stamped,
+     [](Draft& d, Mb) { d.reply.transmit = d.reply.receive; }},
     {F::ReceiveAfterTransmit, "receive-after-transmit", "", "", "", "receive timestamp one second after transmit",
      S::Stamped, [](Draft& d, Mb) { d.reply.receive = d.reply.transmit + Duration::from_seconds(1); }},
     {F::ReferenceStale, "reference-stale", "", "", "", "reference time ten days before transmit", S::Stamped,
      [](Draft& d, Mb) { d.reply.reference = d.reply.transmit - Duration::from_seconds(10 * 86400); }},
     {F::ReferenceFuture, "reference-future", "", "", "", "reference time an hour after transmit", S::Stamped,
      [](Draft& d, Mb) { d.reply.reference = d.reply.transmit + Duration::from_seconds(3600); }},
-    {F::FrozenClock, "frozen-clock", "", "", "", "receive and transmit stuck at the reference time, like a cached answer",
-     S::Stamped, [](Draft& d, Mb) { d.reply.receive = d.reply.transmit = d.state.reference_time; }},
+    {F::FrozenClock, "frozen-clock", "", "", "",
+     "receive and transmit stuck at the reference time, like a cached answer", S::Stamped,
+     [](Draft& d, Mb) { d.reply.receive = d.reply.transmit = d.state.reference_time; }},
 
     {F::DuplicateReply, "duplicate-reply", "", "", "", "send every reply twice", S::Send,
      [](Draft& d, Mb) { d.action.copies = 2; }},
-    {F::Delay, "delay", "MS", "200", "", "hold every reply back MS ms (transmit stamped before the wait, so the delay looks like network)", S::Send,
+    {F::Delay, "delay", "MS", "200", "",
+     "hold every reply back MS ms (transmit stamped before the wait, so the delay looks like network)", S::Send,
      [](Draft& d, Mb m) { d.action.delay_ms = m.delay_ms; }, parse_delay},
-    {F::ReplyFromOtherPort, "reply-from-other-port", "", "", "", "send replies from another UDP port than the one asked",
-     S::Send, [](Draft& d, Mb) { d.action.from_other_port = true; }},
+    {F::ReplyFromOtherPort, "reply-from-other-port", "", "", "",
+     "send replies from another UDP port than the one asked", S::Send,
+     [](Draft& d, Mb) { d.action.from_other_port = true; }},
     {F::TruncatedReply, "truncated-reply", "", "", "", "cut the reply to 47 bytes, short of an NTP header", S::Send,
      [](Draft& d, Mb) { d.action.length = std::min(d.action.length, kHeaderLength - 1); }},
 }};
@@ -155,8 +157,12 @@ static_assert(in_enum_order(), "one row per Fault, in enum order, grouped by sta
 
 }  // namespace
 
-std::span<const FaultInfo> fault_catalogue() { return kFaults; }
-std::string_view name(Fault f) { return kFaults[static_cast<size_t>(f)].name; }
+std::span<const FaultInfo> fault_catalogue() {
+  return kFaults;
+}
+std::string_view name(Fault f) {
+  return kFaults[static_cast<size_t>(f)].name;
+}
 
 std::string_view name(Stage s) {
   switch (s) {

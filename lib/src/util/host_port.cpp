@@ -23,7 +23,8 @@ Result<HostPort, std::string> parse_host_port(std::string_view spec, HostPortRul
       has_port = true;
     }
     in6_addr a{};
-    if (inet_pton(AF_INET6, out.host.c_str(), &a) != 1) return Failure{quoted + ": no IPv6 address inside the brackets"};
+    if (inet_pton(AF_INET6, out.host.c_str(), &a) != 1)
+      return Failure{quoted + ": no IPv6 address inside the brackets"};
   } else if (const auto colon = spec.find(':');
              colon != std::string_view::npos && spec.find(':', colon + 1) == std::string_view::npos) {
     out.host = std::string(spec.substr(0, colon));

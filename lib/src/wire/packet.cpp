@@ -58,8 +58,12 @@ std::string_view to_string(Leap l) {
   return "?";
 }
 
-std::string_view to_string(KissCode k) { return kKissNames[static_cast<size_t>(k)]; }
-std::string_view describe(KissCode k) { return kKissMeanings[static_cast<size_t>(k)]; }
+std::string_view to_string(KissCode k) {
+  return kKissNames[static_cast<size_t>(k)];
+}
+std::string_view describe(KissCode k) {
+  return kKissMeanings[static_cast<size_t>(k)];
+}
 
 std::string_view to_string(MacKind k) {
   switch (k) {
@@ -84,7 +88,9 @@ ReferenceId ReferenceId::from_ipv4(std::array<uint8_t, 4> a) {
   return ReferenceId((uint32_t{a[0]} << 24) | (uint32_t{a[1]} << 16) | (uint32_t{a[2]} << 8) | a[3]);
 }
 
-ReferenceId ReferenceId::from_kiss(KissCode k) { return from_ascii(to_string(k)); }
+ReferenceId ReferenceId::from_kiss(KissCode k) {
+  return from_ascii(to_string(k));
+}
 
 std::array<uint8_t, 4> ReferenceId::bytes() const {
   return {static_cast<uint8_t>(raw_ >> 24), static_cast<uint8_t>(raw_ >> 16), static_cast<uint8_t>(raw_ >> 8),

@@ -44,7 +44,9 @@ MacView read_mac(std::span<const uint8_t> bytes, size_t pos) {
   return m;
 }
 
-Failure<ParseError> fail(ParseErrorCode code, size_t offset) { return Failure{ParseError{code, offset}}; }
+Failure<ParseError> fail(ParseErrorCode code, size_t offset) {
+  return Failure{ParseError{code, offset}};
+}
 
 // Big-endian field of N bytes at a fixed offset of the fixed-size header: the bounds are checked
 // at compile time, and the bytes are copied out and swapped in one go (a ByteReader's optionals,
@@ -85,25 +87,37 @@ Header header_of(std::span<const uint8_t, kHeaderLength> bytes) {
 
 }  // namespace
 
-std::string_view to_string(ParseErrorCode code) { return kErrors[static_cast<size_t>(code)].sentence; }
-std::string_view name(ParseErrorCode code) { return kErrors[static_cast<size_t>(code)].name; }
+std::string_view to_string(ParseErrorCode code) {
+  return kErrors[static_cast<size_t>(code)].sentence;
+}
+std::string_view name(ParseErrorCode code) {
+  return kErrors[static_cast<size_t>(code)].name;
+}
 
 std::string describe(const ParseError& e) {
   return "at byte " + std::to_string(e.offset) + ": " + std::string(to_string(e.code));
 }
 
-Header parse_header(std::span<const uint8_t, kHeaderLength> bytes) { return header_of(bytes); }
+Header parse_header(std::span<const uint8_t, kHeaderLength> bytes) {
+  return header_of(bytes);
+}
 
 PacketView parse_bare(std::span<const uint8_t, kHeaderLength> bytes) {
-  return PacketView{.header = header_of(bytes), .bytes = bytes, .extensions_end = kHeaderLength, .extension_count = 0,
+  return PacketView{.header = header_of(bytes),
+                    .bytes = bytes,
+                    .extensions_end = kHeaderLength,
+                    .extension_count = 0,
                     .mac = std::nullopt};
 }
 
 Result<PacketView, ParseError> parse(std::span<const uint8_t> bytes) {
   if (bytes.size() < kHeaderLength) return fail(ParseErrorCode::TooShort, bytes.size());
   if (bytes.size() == kHeaderLength) return parse_bare(bytes.first<kHeaderLength>());
-  PacketView v{.header = header_of(bytes.first<kHeaderLength>()), .bytes = bytes, .extensions_end = kHeaderLength,
-               .extension_count = 0, .mac = std::nullopt};
+  PacketView v{.header = header_of(bytes.first<kHeaderLength>()),
+               .bytes = bytes,
+               .extensions_end = kHeaderLength,
+               .extension_count = 0,
+               .mac = std::nullopt};
   const size_t n = bytes.size();
   size_t pos = kHeaderLength;
 

@@ -10,8 +10,12 @@ constexpr int64_t kNsPerSecond = 1'000'000'000;
 constexpr uint64_t kTwo32 = uint64_t{1} << 32;
 
 // Floor division and modulo for a positive divisor.
-constexpr int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && (a < 0)); }
-constexpr int64_t floor_mod(int64_t a, int64_t b) { return a - floor_div(a, b) * b; }
+constexpr int64_t floor_div(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && (a < 0));
+}
+constexpr int64_t floor_mod(int64_t a, int64_t b) {
+  return a - floor_div(a, b) * b;
+}
 
 // Nanoseconds in [0, 1e9) to a 2^-32 fraction, rounded to nearest. Because 2^32 > 1e9 the
 // inverse (fraction_to_ns) recovers the nanoseconds exactly.
@@ -57,7 +61,9 @@ int64_t Duration::to_nanoseconds() const {
   return s * kNsPerSecond + static_cast<int64_t>(fraction_to_ns(frac));
 }
 
-double Duration::to_seconds() const { return static_cast<double>(raw_) / static_cast<double>(kTwo32); }
+double Duration::to_seconds() const {
+  return static_cast<double>(raw_) / static_cast<double>(kTwo32);
+}
 
 Timestamp Timestamp::from_unix_nanoseconds(int64_t unix_ns) {
   const int64_t s = floor_div(unix_ns, kNsPerSecond) + kUnixEpochInNtpSeconds;
@@ -73,8 +79,7 @@ Timestamp Timestamp::from_timespec(const timespec& ts) {
 }
 
 Timestamp Timestamp::from_chrono(std::chrono::system_clock::time_point tp) {
-  return from_unix_nanoseconds(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(tp.time_since_epoch()).count());
+  return from_unix_nanoseconds(std::chrono::duration_cast<std::chrono::nanoseconds>(tp.time_since_epoch()).count());
 }
 
 namespace {
@@ -133,7 +138,8 @@ std::string format_seconds(Duration d) {
   const uint64_t mag = ns < 0 ? static_cast<uint64_t>(-(ns + 1)) + 1 : static_cast<uint64_t>(ns);
   std::array<char, 48> buf{};
   std::snprintf(buf.data(), buf.size(), "%c%llu.%09llu", ns < 0 ? '-' : '+',
-                static_cast<unsigned long long>(mag / kNsPerSecond), static_cast<unsigned long long>(mag % kNsPerSecond));
+                static_cast<unsigned long long>(mag / kNsPerSecond),
+                static_cast<unsigned long long>(mag % kNsPerSecond));
   return buf.data();
 }
 

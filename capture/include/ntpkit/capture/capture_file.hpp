@@ -23,11 +23,10 @@ struct FileResult {
   uint64_t fragments_pending = 0;
   uint64_t fragments_given_up = 0;  // timed out, over the memory limit, or inconsistent
   uint64_t truncated_frames = 0;
-  std::string error;         // unreadable or damaged, with the byte offset
+  std::string error;  // unreadable or damaged, with the byte offset
   replay::Stats stats;
   std::vector<replay::Finding> findings;
 };
-
 
 // Sees every NTP datagram as it is analysed (its payload is valid during the call only).
 using DatagramTap = std::function<void(const replay::Datagram&)>;
@@ -41,8 +40,7 @@ using Progress = std::function<void(uint64_t bytes_read)>;
 // (the same result, sooner); 0 is 2 when the process may run on two CPUs or more, else 1.
 // The tap is called on the judging thread.
 [[nodiscard]] FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports,
-                                      const DatagramTap& tap = {}, const Progress& progress = {},
-                                      unsigned threads = 0);
+                                      const DatagramTap& tap = {}, const Progress& progress = {}, unsigned threads = 0);
 // The same from bytes in memory (libpcap reads them through fmemopen).
 [[nodiscard]] FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_t>& ports,
                                         unsigned threads = 1);

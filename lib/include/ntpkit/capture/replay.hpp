@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ntpkit/conformance/case.hpp"
 #include "ntpkit/capture/frame.hpp"
+#include "ntpkit/conformance/case.hpp"
 #include "ntpkit/wire/packet.hpp"
 #include "ntpkit/wire/parse.hpp"
 
@@ -56,22 +56,22 @@ struct ServerSummary {
 };
 
 struct Stats {
-  uint64_t datagrams = 0;       // UDP datagrams on NTP ports
-  uint64_t malformed = 0;       // not an NTP packet the parser accepts (modes 0-5)
-  uint64_t requests = 0;        // mode 3
-  uint64_t replies = 0;         // mode 4
-  uint64_t exchanges = 0;       // request/reply pairs
-  uint64_t paired_by_fallback = 0;  // a reply whose origin matched no request, paired with its flow's last request
+  uint64_t datagrams = 0;               // UDP datagrams on NTP ports
+  uint64_t malformed = 0;               // not an NTP packet the parser accepts (modes 0-5)
+  uint64_t requests = 0;                // mode 3
+  uint64_t replies = 0;                 // mode 4
+  uint64_t exchanges = 0;               // request/reply pairs
+  uint64_t paired_by_fallback = 0;      // a reply whose origin matched no request, paired with its flow's last request
   uint64_t replies_before_request = 0;  // misordered captures
   uint64_t unanswered = 0;
-  uint64_t unsolicited = 0;     // a reply with no request on its flow in the capture
-  uint64_t retransmissions = 0; // the same request (same transmit) seen again
+  uint64_t unsolicited = 0;      // a reply with no request on its flow in the capture
+  uint64_t retransmissions = 0;  // the same request (same transmit) seen again
   uint64_t duplicate_replies = 0;
   uint64_t symmetric_packets = 0, symmetric_checks = 0, symmetric_failures = 0;
-  uint64_t interleaved = 0;     // exchanges answered in RFC 9769 interleaved mode
-  uint64_t kiss_of_death = 0;   // replies that are kiss-o'-death (judged for their shape only)
+  uint64_t interleaved = 0;    // exchanges answered in RFC 9769 interleaved mode
+  uint64_t kiss_of_death = 0;  // replies that are kiss-o'-death (judged for their shape only)
   uint64_t broadcast = 0;
-  uint64_t other_modes = 0;     // mode 0 and anything else
+  uint64_t other_modes = 0;  // mode 0 and anything else
   ControlTraffic mode6, mode7;
   std::map<net::Address, ServerSummary> servers;
 };

@@ -42,15 +42,15 @@ struct Received {
 
 // A flood is counted, not kept: the first replies are the evidence.
 inline constexpr size_t kMaxKeptReplies = 16;  // beyond the number of datagrams a case sent
-inline constexpr size_t kMaxKeptBytes = 2048;   // of one reply: longer is amplification whatever it holds
+inline constexpr size_t kMaxKeptBytes = 2048;  // of one reply: longer is amplification whatever it holds
 
 // Everything a case saw. Silence is an observation: `received` is empty.
 struct Observation {
   std::vector<Sent> sent;
   std::vector<Received> received;  // the first kMaxKeptReplies; the rest are only counted
   size_t received_total = 0;       // every datagram that came, kept or not
-  bool alive_before = true;  // a valid request just before the stimulus was answered
-  bool alive_after = true;   // ... and just after
+  bool alive_before = true;        // a valid request just before the stimulus was answered
+  bool alive_after = true;         // ... and just after
   uint16_t target_port = 123;
 };
 
@@ -61,9 +61,9 @@ struct StimulusContext {
 };
 
 struct JudgeContext {
-  Timestamp now;                 // the probe's clock when judging
-  int64_t pivot_unix_seconds;    // for era resolution in messages
-  Duration max_offset = Duration::from_seconds(1);   // --max-offset
+  Timestamp now;                                                 // the probe's clock when judging
+  int64_t pivot_unix_seconds;                                    // for era resolution in messages
+  Duration max_offset = Duration::from_seconds(1);               // --max-offset
   Duration max_reference_age = Duration::from_seconds(1 << 17);  // about 36 h, NTP's MAXPOLL
 };
 
@@ -71,22 +71,22 @@ struct JudgeContext {
 enum class Finding : uint8_t {
   Satisfied,
   Violated,
-  Documented,    // a choice the RFC leaves open; reported as info
-  NotApplicable, // skip
+  Documented,     // a choice the RFC leaves open; reported as info
+  NotApplicable,  // skip
   Inconclusive,
 };
 
 struct Judgement {
   Finding finding = Finding::Satisfied;
-  std::string summary;   // one sentence: what happened
+  std::string summary;  // one sentence: what happened
   std::string expected;
   std::string actual;
 };
 
 struct Case {
-  std::string_view id;           // stable: "rfc5905/8/origin-copy"
-  std::string_view rfc;          // "RFC 5905"
-  std::string_view section;      // "8"
+  std::string_view id;       // stable: "rfc5905/8/origin-copy"
+  std::string_view rfc;      // "RFC 5905"
+  std::string_view section;  // "8"
   Level level;
   std::string_view requirement;  // in one sentence
   Expect expect;
@@ -104,9 +104,9 @@ struct Case {
 // Why a case could not see the server's ordinary behaviour.
 enum class Limit : uint8_t {
   None,
-  RateKiss,   // a RATE kiss-o'-death came instead of an answer
-  Denied,     // another kiss-o'-death (DENY, RSTR, ...) came instead of an answer
-  Silence,    // an expected answer was missing while the server answered others (set by the runner)
+  RateKiss,  // a RATE kiss-o'-death came instead of an answer
+  Denied,    // another kiss-o'-death (DENY, RSTR, ...) came instead of an answer
+  Silence,   // an expected answer was missing while the server answered others (set by the runner)
 };
 
 struct CaseResult {

@@ -18,7 +18,7 @@ struct Violation {
 using Check = std::optional<Violation>;  // nullopt: satisfied
 
 [[nodiscard]] Check check_transmit_differs_from_receive(const Header& reply);
-[[nodiscard]] Check check_stratum1_refid(const Header& reply);    // stratum 1: printable ASCII
+[[nodiscard]] Check check_stratum1_refid(const Header& reply);  // stratum 1: printable ASCII
 [[nodiscard]] Check check_precision(const Header& reply);
 [[nodiscard]] Check check_root_distance(const Header& reply);
 [[nodiscard]] Check check_reference_not_after_transmit(const Header& reply);
@@ -124,7 +124,9 @@ enum class ReplyKind : uint8_t {
   // time (and by check_kiss_shape).
   return h.leap == Leap::Unsynchronized ? ReplyKind::Unsynchronized : ReplyKind::Time;
 }
-[[nodiscard]] inline bool is_kiss_of_death(const Header& h) { return classify(h) == ReplyKind::KissOfDeath; }
+[[nodiscard]] inline bool is_kiss_of_death(const Header& h) {
+  return classify(h) == ReplyKind::KissOfDeath;
+}
 // The kiss codes of §7.4 that ask a client to back off (RATE) or to stop (DENY, RSTR).
 [[nodiscard]] inline bool is_rate_limit(const Header& h) {
   return h.stratum == 0 && h.reference_id.kiss_code() == KissCode::RATE;

@@ -22,23 +22,22 @@ struct Sample {
 // T1 = our transmit (local clock), T2 = server receive, T3 = server transmit, T4 = our receive.
 [[nodiscard]] Sample compute_sample(Timestamp t1, Timestamp t2, Timestamp t3, Timestamp t4);
 
-
 enum class ReplyProblem : uint8_t {
-  Malformed,          // the parser rejected the datagram
-  NotServerMode,      // mode other than 4
-  OriginMismatch,     // origin is not our transmit, byte for byte (RFC 5905 §8: bogus packet)
-  ZeroTransmit,       // transmit timestamp is 0
-  ZeroReceive,        // receive timestamp is 0
-  KissOfDeath,        // a kiss-o'-death (RATE, DENY, ...): a message, not time
-  StratumInvalid,     // stratum above 16
-  Unsynchronized,     // LI 3, stratum 16, or stratum 0 that says so (INIT, STEP, LI 3)
+  Malformed,       // the parser rejected the datagram
+  NotServerMode,   // mode other than 4
+  OriginMismatch,  // origin is not our transmit, byte for byte (RFC 5905 §8: bogus packet)
+  ZeroTransmit,    // transmit timestamp is 0
+  ZeroReceive,     // receive timestamp is 0
+  KissOfDeath,     // a kiss-o'-death (RATE, DENY, ...): a message, not time
+  StratumInvalid,  // stratum above 16
+  Unsynchronized,  // LI 3, stratum 16, or stratum 0 that says so (INIT, STEP, LI 3)
   ReceiveAfterTransmit,
-  VersionMismatch,    // VN not echoed (a warning, not fatal)
-  StratumZero,        // stratum 0 (unspecified) that is neither a kiss-o'-death nor unsynchronized
-  VersionUnknown,     // VN outside 1-4: no version a client can read
-  Amplified,          // longer than the request
-  NoReference,        // reference time 0 though LI is not 3 (a warning, not fatal)
-  Duplicated,         // more than one reply to the request (a warning, not fatal; set by the caller)
+  VersionMismatch,  // VN not echoed (a warning, not fatal)
+  StratumZero,      // stratum 0 (unspecified) that is neither a kiss-o'-death nor unsynchronized
+  VersionUnknown,   // VN outside 1-4: no version a client can read
+  Amplified,        // longer than the request
+  NoReference,      // reference time 0 though LI is not 3 (a warning, not fatal)
+  Duplicated,       // more than one reply to the request (a warning, not fatal; set by the caller)
 };
 [[nodiscard]] std::string_view to_string(ReplyProblem p);
 [[nodiscard]] bool is_fatal(ReplyProblem p);

@@ -79,9 +79,9 @@ struct Misbehaviour;
 struct FaultInfo {
   Fault fault;
   std::string_view name;
-  std::string_view value_hint;   // empty when the fault takes no value
-  std::string_view examples;     // values to show it with, comma-separated ("3,5"); empty: none
-  std::string_view shown_by;     // the cases that catch it beyond a plain query, comma-separated
+  std::string_view value_hint;  // empty when the fault takes no value
+  std::string_view examples;    // values to show it with, comma-separated ("3,5"); empty: none
+  std::string_view shown_by;    // the cases that catch it beyond a plain query, comma-separated
   std::string_view description;
   Stage stage;
   void (*apply)(Draft&, const Misbehaviour&);

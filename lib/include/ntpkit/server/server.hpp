@@ -7,8 +7,8 @@
 #include <span>
 #include <string_view>
 
-#include "ntpkit/util/clock.hpp"
 #include "ntpkit/server/misbehaviour.hpp"
+#include "ntpkit/util/clock.hpp"
 #include "ntpkit/wire/packet.hpp"
 #include "ntpkit/wire/parse.hpp"
 
@@ -67,8 +67,8 @@ enum class DropReason : uint8_t {
   SymmetricIgnored,    // mode 1 under SymmetricPolicy::Ignore
   UnknownKey,          // MAC with a key we do not have, under UnknownKeyPolicy::Drop
   RateLimited,
-  Misbehaviour,        // drop-percent
-  BufferTooSmall,      // the caller's reply buffer cannot hold the reply
+  Misbehaviour,    // drop-percent
+  BufferTooSmall,  // the caller's reply buffer cannot hold the reply
 };
 inline constexpr size_t kDropReasonCount = 8;
 [[nodiscard]] std::string_view name(DropReason r);
@@ -82,7 +82,7 @@ struct Action {
   uint32_t delay_ms = 0;                      // delay=MS
   bool kiss_of_death = false;
   bool crypto_nak = false;
-  bool from_other_port = false;               // reply-from-other-port
+  bool from_other_port = false;  // reply-from-other-port
 
   [[nodiscard]] bool is_reply() const { return kind == Kind::Reply; }
 };

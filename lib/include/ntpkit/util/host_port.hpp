@@ -21,7 +21,7 @@ struct HostPort {
 
 struct HostPortRules {
   uint16_t default_port = 123;
-  bool require_port = false;    // --listen: ADDR:PORT
+  bool require_port = false;     // --listen: ADDR:PORT
   bool allow_port_zero = false;  // --listen: 0 is an ephemeral port
 };
 

@@ -69,8 +69,7 @@ class ByteWriter {
   template <class T>
   void write(T v) {
     if (!reserve(sizeof(T))) return;
-    for (size_t i = 0; i < sizeof(T); ++i)
-      out_[pos_ + i] = static_cast<uint8_t>(v >> (8 * (sizeof(T) - 1 - i)));
+    for (size_t i = 0; i < sizeof(T); ++i) out_[pos_ + i] = static_cast<uint8_t>(v >> (8 * (sizeof(T) - 1 - i)));
     pos_ += sizeof(T);
   }
   std::span<uint8_t> out_;

@@ -32,11 +32,11 @@
 namespace ntpkit {
 
 inline constexpr size_t kHeaderLength = 48;
-inline constexpr size_t kMinExtensionLength = 16;       // RFC 7822 §3
-inline constexpr size_t kMinLastExtensionLength = 28;   // RFC 7822 §3, when no MAC follows
-inline constexpr size_t kCryptoNakLength = 4;           // RFC 5905 §7.4: key id 0 alone
-inline constexpr size_t kMd5MacLength = 20;             // key id + 128-bit digest
-inline constexpr size_t kSha1MacLength = 24;            // key id + 160-bit digest
+inline constexpr size_t kMinExtensionLength = 16;      // RFC 7822 §3
+inline constexpr size_t kMinLastExtensionLength = 28;  // RFC 7822 §3, when no MAC follows
+inline constexpr size_t kCryptoNakLength = 4;          // RFC 5905 §7.4: key id 0 alone
+inline constexpr size_t kMd5MacLength = 20;            // key id + 128-bit digest
+inline constexpr size_t kSha1MacLength = 24;           // key id + 160-bit digest
 inline constexpr uint8_t kCurrentVersion = 4;
 
 enum class Mode : uint8_t {
@@ -56,7 +56,21 @@ enum class Leap : uint8_t { NoWarning = 0, AddSecond = 1, DeleteSecond = 2, Unsy
 
 // Kiss codes of RFC 5905 §7.4 (plus NTSN from RFC 8915 §5.7).
 enum class KissCode : uint8_t {
-  ACST, AUTH, AUTO, BCST, CRYP, DENY, DROP, RSTR, INIT, MCST, NKEY, NTSN, RATE, RMOT, STEP,
+  ACST,
+  AUTH,
+  AUTO,
+  BCST,
+  CRYP,
+  DENY,
+  DROP,
+  RSTR,
+  INIT,
+  MCST,
+  NKEY,
+  NTSN,
+  RATE,
+  RMOT,
+  STEP,
 };
 [[nodiscard]] std::string_view to_string(KissCode k);
 [[nodiscard]] std::string_view describe(KissCode k);
@@ -151,7 +165,11 @@ class ExtensionRange {
     Iterator(std::span<const uint8_t> bytes, size_t pos, size_t end) : bytes_(bytes), pos_(pos), end_(end) {}
     ExtensionFieldView operator*() const;
     Iterator& operator++();
-    Iterator operator++(int) { auto t = *this; ++*this; return t; }
+    Iterator operator++(int) {
+      auto t = *this;
+      ++*this;
+      return t;
+    }
     bool operator==(const Iterator& o) const { return pos_ == o.pos_; }
 
    private:
@@ -173,7 +191,7 @@ class ExtensionRange {
 // A parsed packet that borrows the bytes it was parsed from (no allocation).
 struct PacketView {
   Header header;
-  std::span<const uint8_t> bytes;   // the whole datagram
+  std::span<const uint8_t> bytes;  // the whole datagram
   size_t extensions_end = kHeaderLength;
   size_t extension_count = 0;
   std::optional<MacView> mac;
@@ -185,7 +203,7 @@ struct PacketView {
 // An owning packet for building, including packets that are malformed on purpose.
 struct ExtensionField {
   uint16_t type = 0;
-  std::vector<uint8_t> value;              // everything after the 4-byte field header
+  std::vector<uint8_t> value;               // everything after the 4-byte field header
   std::optional<uint16_t> length_override;  // write this instead of 4 + value.size()
   bool operator==(const ExtensionField&) const = default;
 };

@@ -7,18 +7,18 @@
 #include <string>
 #include <string_view>
 
-#include "ntpkit/wire/packet.hpp"
 #include "ntpkit/util/result.hpp"
+#include "ntpkit/wire/packet.hpp"
 
 namespace ntpkit {
 
 enum class ParseErrorCode : uint8_t {
-  TooShort,                  // fewer than 48 bytes
-  TrailerTooShort,           // NTPv4+: bytes after the last field that are neither an EF nor a MAC
-  ExtensionTooShort,         // EF length field below 16
-  ExtensionNotAligned,       // EF length field not a multiple of 4
-  ExtensionOverrun,          // EF length field runs past the end of the datagram
-  MacTooShort,               // NTPv3 and earlier: a trailer of 1 to 3 bytes
+  TooShort,             // fewer than 48 bytes
+  TrailerTooShort,      // NTPv4+: bytes after the last field that are neither an EF nor a MAC
+  ExtensionTooShort,    // EF length field below 16
+  ExtensionNotAligned,  // EF length field not a multiple of 4
+  ExtensionOverrun,     // EF length field runs past the end of the datagram
+  MacTooShort,          // NTPv3 and earlier: a trailer of 1 to 3 bytes
 };
 inline constexpr size_t kParseErrorCodeCount = 6;
 

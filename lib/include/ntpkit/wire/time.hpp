@@ -81,15 +81,9 @@ class Timestamp {
   [[nodiscard]] std::chrono::system_clock::time_point to_chrono(int64_t pivot_unix_seconds) const;
   [[nodiscard]] int32_t era(int64_t pivot_unix_seconds) const;
 
-  constexpr Duration operator-(Timestamp o) const {
-    return Duration::from_raw(static_cast<int64_t>(raw_ - o.raw_));
-  }
-  constexpr Timestamp operator+(Duration d) const {
-    return Timestamp(raw_ + static_cast<uint64_t>(d.raw()));
-  }
-  constexpr Timestamp operator-(Duration d) const {
-    return Timestamp(raw_ - static_cast<uint64_t>(d.raw()));
-  }
+  constexpr Duration operator-(Timestamp o) const { return Duration::from_raw(static_cast<int64_t>(raw_ - o.raw_)); }
+  constexpr Timestamp operator+(Duration d) const { return Timestamp(raw_ + static_cast<uint64_t>(d.raw())); }
+  constexpr Timestamp operator-(Duration d) const { return Timestamp(raw_ - static_cast<uint64_t>(d.raw())); }
   constexpr bool operator==(const Timestamp&) const = default;
   // No ordering operator: era-less timestamps are ordered only through a difference.
 
@@ -106,9 +100,7 @@ class ShortTime {
   // Saturates at 0 and at 65535.99998 s; the short format is unsigned.
   static ShortTime from_duration(Duration d);
   [[nodiscard]] constexpr uint32_t raw() const { return raw_; }
-  [[nodiscard]] constexpr Duration to_duration() const {
-    return Duration::from_raw(static_cast<int64_t>(raw_) << 16);
-  }
+  [[nodiscard]] constexpr Duration to_duration() const { return Duration::from_raw(static_cast<int64_t>(raw_) << 16); }
   constexpr bool operator==(const ShortTime&) const = default;
 
  private:
