@@ -64,8 +64,8 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
      "rfc5905/A.5.1/vn0,rfc5905/A.5.1/vn5,rfc5905/A.5.1/vn6,rfc5905/A.5.1/vn7", "answer VN 0 and 5-7 as well", S::Admit,
      [](Draft& d, Mb) { d.answer_all_versions = true; }},
     {F::AnswerAllModes, "answer-all-modes", "", "",
-     "rfc5905/9.2/mode0,rfc5905/9.2/mode1,rfc5905/9.2/mode2,rfc5905/9.2/mode4,rfc5905/9.2/mode5,rfc5905/9.2/mode6,"
-     "rfc5905/9.2/mode7",
+     // Mode 6 is caught with answer-malformed as well: its request is shorter than a header.
+     "rfc5905/9.2/mode0,rfc5905/9.2/mode1,rfc5905/9.2/mode2,rfc5905/9.2/mode4,rfc5905/9.2/mode5,rfc5905/9.2/mode7",
      "answer every mode with mode 4", S::Admit, [](Draft& d, Mb) { d.answer_all_modes = true; }},
     {F::AnswerMalformed, "answer-malformed", "", "",
      "rfc5905/7.3/length-0,rfc5905/7.3/length-1,rfc5905/7.3/length-12,rfc5905/7.3/length-47,rfc5905/7.5/length-49,"
@@ -122,6 +122,9 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
      parse_time_offset},
     {F::TransmitZero, "transmit-zero", "", "", "", "transmit timestamp is zero", S::Stamped,
      [](Draft& d, Mb) { d.reply.transmit = Timestamp{}; }},
+    {F::ReceiveZero, "receive-zero", "", "", "rfc4330/6/timestamps",
+     "receive timestamp is zero, as some SNTP servers send", S::Stamped,
+     [](Draft& d, Mb) { d.reply.receive = Timestamp{}; }},
     {F::TransmitEqualsReceive, "transmit-equals-receive", "", "", "", "transmit timestamp equals receive", S::Stamped,
      [](Draft& d, Mb) { d.reply.transmit = d.reply.receive; }},
     {F::ReceiveAfterTransmit, "receive-after-transmit", "", "", "", "receive timestamp one second after transmit",

@@ -47,6 +47,7 @@ enum class Fault : uint8_t {
   // Stage::Stamped
   TimeOffset,
   TransmitZero,
+  ReceiveZero,
   TransmitEqualsReceive,
   ReceiveAfterTransmit,
   ReferenceStale,
