@@ -158,3 +158,35 @@ TEST(InProcessSuite, AServerThatDropsAtRandomGivesNoFailure) {
 
 }  // namespace
 }  // namespace ntpkit::probe
+
+namespace ntpkit::probe {
+namespace {
+
+// The catalogue's "shown by" column is true: each case a misbehaviour names fails, warns or
+// reports against a server that misbehaves so (in-process), and passes against the plain one.
+TEST(InProcessSuite, EveryMisbehaviourIsCaughtByTheCasesItNames) {
+  for (const FaultInfo& info : fault_catalogue()) {
+    if (info.shown_by.empty()) continue;
+    std::string spec(info.name);
+    if (!info.examples.empty()) spec += "=" + std::string(info.examples.substr(0, info.examples.find(',')));
+    SCOPED_TRACE(spec);
+    InProcessTransport transport(server_from({"--misbehave", spec}));
+    std::vector<const conformance::Case*> cases;
+    for (size_t at = 0; at < info.shown_by.size();) {
+      const size_t comma = std::min(info.shown_by.find(',', at), info.shown_by.size());
+      const auto* c = find_case(info.shown_by.substr(at, comma - at));
+      EXPECT_NE(c, nullptr) << info.shown_by.substr(at, comma - at);
+      if (c != nullptr) cases.push_back(c);
+      at = comma + 1;
+    }
+    const Report r = run(cases, transport);
+    for (const auto& e : r.entries) {
+      EXPECT_NE(e.result.outcome, conformance::Outcome::Pass) << e.result.test->id << " does not catch " << spec;
+      EXPECT_NE(e.result.outcome, conformance::Outcome::Inconclusive)
+          << e.result.test->id << ": " << e.result.judgement.summary;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ntpkit::probe
