@@ -56,6 +56,11 @@ TEST(HostPort, PortsAtTheirBounds) {
   EXPECT_NE(error("127.0.0.1", listen).find("give ADDR:PORT"), std::string::npos);
 }
 
+TEST(HostPort, WhatIsNoAddressIsRefusedAndQuotedOnOneLine) {
+  EXPECT_EQ(error("a:b:c"), "'a:b:c': neither a host name nor an IPv4 or IPv6 address");
+  EXPECT_EQ(error("[::1\n]:1"), "'[::1\\x0a]:1': no IPv6 address inside the brackets");
+}
+
 TEST(HostPort, BracketsAreChecked) {
   EXPECT_NE(error("[::1").find("missing ']'"), std::string::npos);
   EXPECT_NE(error("[::1]x").find("expected ':PORT'"), std::string::npos);

@@ -7,8 +7,33 @@
 
 namespace ntpkit {
 
+namespace {
+
+// The spec as it may be printed on one line: what is not printable ASCII as \xNN.
+std::string quote(std::string_view spec) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (unsigned char c : spec) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out + "'";
+}
+
+bool is_ipv6(const std::string& s) {
+  in6_addr a{};
+  return inet_pton(AF_INET6, s.c_str(), &a) == 1;
+}
+
+}  // namespace
+
 Result<HostPort, std::string> parse_host_port(std::string_view spec, HostPortRules rules) {
-  const std::string quoted = "'" + std::string(spec) + "'";
+  const std::string quoted = quote(spec);
   HostPort out;
   out.port = rules.default_port;
   std::string_view port;
@@ -35,15 +60,18 @@ Result<HostPort, std::string> parse_host_port(std::string_view spec, HostPortRul
     // "::1:123": [::1]:123, or the address ::1:123 on the default port? Refused, never guessed.
     if (const auto last = spec.rfind(':'); last != std::string_view::npos && last + 1 < spec.size() &&
                                            spec.find_first_not_of("0123456789", last + 1) == std::string_view::npos) {
-      in6_addr a{};
       const std::string head(spec.substr(0, last));
-      if (inet_pton(AF_INET6, head.c_str(), &a) == 1) {
+      if (is_ipv6(head)) {
         return Failure{quoted + " is ambiguous: write [" + head + "]:" + std::string(spec.substr(last + 1)) +
                        " for a port, or [" + std::string(spec) + "] for the address"};
       }
     }
   }
   if (out.host.empty()) return Failure{quoted + ": no host"};
+  // Two colons or more and no brackets: an IPv6 address or nothing (a name has none).
+  if (out.host.find(':') != std::string::npos && !is_ipv6(out.host)) {
+    return Failure{quoted + ": neither a host name nor an IPv4 or IPv6 address"};
+  }
   if (has_port) {
     unsigned p = 0;
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
