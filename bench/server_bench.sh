@@ -69,8 +69,8 @@ fi
 MIN=$BUILD/bench/min_responder
 SERVER=$BUILD/server/ntp-server
 PROBE=$BUILD/probe/ntp-probe
-CLOCKCHECK=$BUILD/bench/clockcheck   # or, in a build with tests, where tests/interop builds it
-[[ -x $CLOCKCHECK ]] || CLOCKCHECK=$BUILD/tests/interop/clockcheck
+CLOCKCHECK=$BUILD/bench/clockcheck   # or, in a build with tests, where tests/ builds it
+[[ -x $CLOCKCHECK ]] || CLOCKCHECK=$BUILD/tests/clockcheck
 for f in "$MIN" "$SERVER" "$PROBE" "$CLOCKCHECK"; do
   [[ -x $f ]] || { echo "server_bench.sh: $f is missing; build first: cmake --preset bench && cmake --build --preset bench" >&2; exit 2; }
 done

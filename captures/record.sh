@@ -6,7 +6,7 @@
 # NAME-GLOB picks recordings by name (without .pcap), e.g. 'chronyd-*' or
 # ntp-server-duplicate-reply; none: all of them but ntp-server-garbage-reply, whose bytes
 # are random on every run (name it to record it, then reason its sidecar again).
-# --build: the build tree holding ntp-server, ntp-probe and tests/interop/clockcheck (default:
+# --build: the build tree holding ntp-server, ntp-probe and tests/clockcheck (default:
 # build/ beside this directory; configure with tests on and build first). The real daemons and
 # clients come from scripts/fetch-peers.sh (Debian 12, unpacked under BUILD/peers, never installed).
 #
@@ -56,7 +56,7 @@ done
 # shellcheck source=../tests/interop/lib.sh
 source "$REPO/tests/interop/lib.sh"
 interop_init captures.record --server "$BUILD/server/ntp-server" --probe "$BUILD/probe/ntp-probe" \
-    --clockcheck "$BUILD/tests/interop/clockcheck" --peers "$BUILD/peers" --work "$BUILD/captures-record"
+    --clockcheck "$BUILD/tests/clockcheck" --peers "$BUILD/peers" --work "$BUILD/captures-record"
 need server probe clockcheck peers work
 DUMPCAP=$(command -v dumpcap) || fail "dumpcap not found (Debian: wireshark-common)"
 PYTHON=/usr/bin/python3
