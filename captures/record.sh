@@ -298,8 +298,8 @@ probe_requests() {
         case:*)
             IFS=, read -r -a ids <<< "${stimulus#case:}"
             for id in "${ids[@]}"; do args+=(--case "$id"); done
-            run_fg 30 "$ns" "$log.cases" "$ARG_PROBE" 127.0.0.1 "${args[@]}" -j 1 --retries 0 -t 0.5 --color never || rc=$?
-            STIMULUS_TEXT+=", then ntp-probe 127.0.0.1 -j 1 --retries 0 -t 0.5 --case ${ids[*]}" ;;
+            run_fg 30 "$ns" "$log.cases" "$ARG_PROBE" 127.0.0.1 --suite all "${args[@]}" -j 1 --retries 0 -t 0.5 --color never || rc=$?
+            STIMULUS_TEXT+=", then ntp-probe 127.0.0.1 --suite all -j 1 --retries 0 -t 0.5 --case ${ids[*]}" ;;
         *) fail "unknown stimulus $stimulus" ;;
     esac
     [[ $rc != 124 ]] || fail "ntp-probe hung"
