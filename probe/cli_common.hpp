@@ -4,9 +4,13 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
+
+#include "ntpkit/conformance/exchange.hpp"
 
 namespace ntpkit::probe {
 
@@ -29,6 +33,24 @@ void add_output_options(CLI::App& app, OutputOptions& o);
 
 // Writes `text` to `path`, truncating; false if it could not.
 [[nodiscard]] bool write_file(const std::string& path, const std::string& text);
+
+// --keys FILE --key-id N [--key-format]: symmetric-key authentication (RFC 5905 MAC, RFC 8573).
+struct KeyOptions {
+  std::string file;
+  uint32_t key_id = 0;
+  std::string format = "auto";
+};
+void add_key_options(CLI::App& app, KeyOptions& o);
+
+// The keys a run authenticates with: the store, the digests, and the key requests carry.
+struct LoadedKeys {
+  std::shared_ptr<const auth::KeyStore> store;
+  std::shared_ptr<const auth::Digests> digests;
+  const auth::Key* key = nullptr;  // --key-id's
+  [[nodiscard]] RequestKey request_key() const { return {key, store.get(), digests.get()}; }
+};
+// Nothing when no --keys was given; else the keys, or a usage error sentence (the file's line).
+[[nodiscard]] Result<std::optional<LoadedKeys>, std::string> load_keys(const KeyOptions& o);
 
 // A CLI11 check for float options: NaN and infinities are refused, whatever the range says.
 [[nodiscard]] const CLI::Validator& finite();

@@ -20,7 +20,10 @@ struct InProcessServer {
   Policy policy;
   Misbehaviour misbehaviour;
   std::optional<RateLimitConfig> rate_limit;  // ntp-server --rate-limit
-  uint16_t port = 123;                        // the address it plays: 127.0.0.1:port
+  // ntp-server --keys: what policy.keys and policy.digests point into, kept alive here.
+  std::shared_ptr<const auth::KeyStore> keys;
+  std::shared_ptr<const auth::Digests> digests;
+  uint16_t port = 123;  // the address it plays: 127.0.0.1:port
 };
 
 class InProcessTransport final : public Transport {

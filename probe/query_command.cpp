@@ -26,8 +26,9 @@ struct QueryResult {
   std::optional<Datagram> reply;
   ReplyAssessment assessment;
   Sample sample;
-  unsigned stale_ignored = 0;  // late replies to our earlier requests, skipped
-  unsigned duplicates = 0;     // further copies of this reply
+  unsigned stale_ignored = 0;      // late replies to our earlier requests, skipped
+  unsigned duplicates = 0;         // further copies of this reply
+  const auth::Key* key = nullptr;  // the request was authenticated with it
 };
 
 std::chrono::milliseconds timeout_of(const QueryOptions& o) {
@@ -51,10 +52,19 @@ Header make_request(unsigned version) {
 }
 
 QueryResult query_once(UdpClient& client, const QueryOptions& o, const std::vector<Timestamp>& earlier,
-                       std::string& error) {
+                       const LoadedKeys* keys, std::string& error) {
   QueryResult r;
   r.sent = make_request(o.version);
-  const auto bytes = serialize_header(r.sent);
+  const auto header = serialize_header(r.sent);
+  std::vector<uint8_t> bytes(header.begin(), header.end());
+  RequestKey request_key;
+  if (keys != nullptr) {
+    // Authenticated (RFC 5905 §7.3; RFC 8573): the MAC of --key-id over the header.
+    bytes.resize(kHeaderLength + 4 + auth::kMaxDigest);
+    bytes.resize(auth::append_mac(bytes, kHeaderLength, *keys->key, *keys->digests));
+    request_key = keys->request_key();
+    r.key = keys->key;
+  }
   r.t1 = SystemClock().now();
   if (error = client.send(bytes); !error.empty()) return r;
   const auto deadline = std::chrono::steady_clock::now() + timeout_of(o);
@@ -78,7 +88,7 @@ QueryResult query_once(UdpClient& client, const QueryOptions& o, const std::vect
       continue;
     }
     r.reply = std::move(d);
-    r.assessment = assess_reply(r.sent, r.reply->bytes);
+    r.assessment = assess_reply(r.sent, r.reply->bytes, bytes.size(), keys != nullptr ? &request_key : nullptr);
     if (r.assessment.packet) {
       const Header& h = r.assessment.packet->header;
       r.sample = compute_sample(r.t1, h.receive, h.transmit, r.reply->received);
@@ -141,6 +151,20 @@ void print_text(const QueryResult& r, const UdpClient& c, bool colour) {
               format_seconds(h.root_dispersion.to_duration()).c_str());
   std::printf("reference    %s\n",
               h.reference.is_zero() ? "none (0: never synchronized)" : format_utc(h.reference, pivot).c_str());
+  if (r.key != nullptr) {
+    const auto& m = r.assessment.packet->mac;
+    std::string reply = "without a MAC";
+    if (m && m->kind == MacKind::CryptoNak) {
+      reply = "a crypto-NAK";
+    } else if (m) {
+      const bool verified = std::find(r.assessment.problems.begin(), r.assessment.problems.end(),
+                                      ReplyProblem::AuthBadDigest) == r.assessment.problems.end() &&
+                            m->key_id == r.key->id;
+      reply = "MAC of key " + std::to_string(m->key_id) + (verified ? ", verified" : ", not verified");
+    }
+    std::printf("auth         request key %u (%s); reply %s\n", r.key->id,
+                std::string(auth::to_string(r.key->type)).c_str(), reply.c_str());
+  }
   if (r.duplicates > 0)
     std::printf("duplicates   %u more cop%s of this reply\n", r.duplicates, r.duplicates == 1 ? "y" : "ies");
   if (r.stale_ignored > 0) std::printf("late         %u answer(s) to earlier requests, skipped\n", r.stale_ignored);
@@ -255,6 +279,7 @@ void setup_query(CLI::App& app, QueryOptions& o) {
       ->check(CLI::Range(1U, 4U))
       ->capture_default_str();
   add_output_options(app, o.out);
+  add_key_options(app, o.keys);
   app.add_flag("-4", o.ipv4, "use IPv4 only");
   app.add_flag("-6", o.ipv6, "use IPv6 only");
   app.add_option("--source-address", o.source_address, "send from this address of ours (no port)");
@@ -274,6 +299,12 @@ int run_query(const QueryOptions& o) {
     std::fprintf(stderr, "ntp-probe query: %s\n", e.c_str());
     return 2;
   }
+  auto loaded = load_keys(o.keys);
+  if (!loaded) {
+    std::fprintf(stderr, "ntp-probe query: %s\n", loaded.error().c_str());
+    return 2;
+  }
+  const std::optional<LoadedKeys>& keys = *loaded;
   std::optional<sockaddr_storage> source;
   if (!o.source_address.empty()) {
     auto parsed = parse_source_addresses(o.source_address);
@@ -301,7 +332,7 @@ int run_query(const QueryOptions& o) {
   for (unsigned i = 0; i < o.count; ++i) {
     if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(o.interval * 1000)));
     std::string error;
-    QueryResult r = query_once(*client, o, sent, error);
+    QueryResult r = query_once(*client, o, sent, keys ? &*keys : nullptr, error);
     sent.push_back(r.sent.transmit);
     if (!error.empty()) network_error = error;
     if (text) {

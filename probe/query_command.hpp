@@ -19,6 +19,7 @@ struct QueryOptions {
   bool ipv4 = false;
   bool ipv6 = false;
   std::string source_address;  // send from this address of ours
+  KeyOptions keys;             // --keys FILE --key-id N: authenticated requests
 };
 
 void setup_query(CLI::App& app, QueryOptions& o);

@@ -1,5 +1,9 @@
 #include "options.hpp"
 
+#include <fstream>
+
+#include "ntpkit/crypto/nettle_digests.hpp"
+
 #include <cstdio>
 
 namespace ntpkit::server {
@@ -45,6 +49,12 @@ void setup_options(CLI::App& app, Options& o) {
       ->check(CLI::IsMember({"client", "ignore"}))
       ->capture_default_str();
   app.add_option("--user", o.user, "drop privileges to this user after binding");
+  app.add_option("--keys", o.keys,
+                 "symmetric keys (ntp.keys or chrony keyfile): a request whose MAC verifies gets a reply with "
+                 "a MAC of the same key");
+  app.add_option("--key-format", o.key_format, "the --keys file's format: auto, ntp (ntpsec/ntp.org) or chrony")
+      ->check(CLI::IsMember({"auto", "ntp", "chrony"}))
+      ->capture_default_str();
   app.add_flag("-v,--verbose", o.verbose, "print a line per request");
   app.add_option("--threads", o.threads, "worker threads, each with its own SO_REUSEPORT sockets")
       ->check(CLI::Range(1U, 256U))
@@ -126,6 +136,23 @@ std::string to_config(const Options& o, Config& c) {
   c.policy.symmetric = o.symmetric == "reply" ? SymmetricPolicy::Reply : SymmetricPolicy::Ignore;
   c.policy.unknown_key = o.unknown_key == "drop" ? UnknownKeyPolicy::Drop : UnknownKeyPolicy::CryptoNak;
   c.policy.version1_mode0 = o.vn1_mode0 == "ignore" ? Version1Mode0Policy::Ignore : Version1Mode0Policy::Client;
+
+  if (!o.keys.empty()) {
+    std::ifstream in(o.keys, std::ios::binary);
+    if (!in) return "--keys " + o.keys + ": cannot read it";
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    if (text.size() > (1u << 20)) return "--keys " + o.keys + ": more than 1 MiB";
+    const auto format = o.key_format == "ntp"      ? auth::KeyFileFormat::Ntp
+                        : o.key_format == "chrony" ? auth::KeyFileFormat::Chrony
+                                                   : auth::KeyFileFormat::Auto;
+    auto keys = auth::parse_key_file(text, format);
+    if (!keys) return "--keys " + o.keys + ": " + keys.error();
+    if (keys->empty()) return "--keys " + o.keys + ": no key in it";
+    c.keys = std::make_shared<const auth::KeyStore>(std::move(*keys));
+    c.digests = std::make_shared<const crypto::NettleDigests>();
+    c.policy.keys = c.keys.get();
+    c.policy.digests = c.digests.get();
+  }
 
   for (const auto& spec : o.misbehave) {
     auto r = add_misbehaviour(c.misbehaviour, spec);

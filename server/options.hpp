@@ -1,6 +1,7 @@
 // ntp-server's command line: one options struct, a setup_ and a parse step (CLI11).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ struct Options {
   std::string user;
   bool verbose = false;
   unsigned threads = 1;
+  std::string keys;                 // --keys FILE
+  std::string key_format = "auto";  // --key-format auto|ntp|chrony
 };
 
 // What the options mean, validated: everything the server loop needs.
@@ -46,7 +49,9 @@ struct Config {
   ServerState state;
   bool leap_auto = true;
   bool precision_auto = true;
-  Policy policy;
+  Policy policy;  // its keys and digests point into the two below
+  std::shared_ptr<const auth::KeyStore> keys;
+  std::shared_ptr<const auth::Digests> digests;
   Misbehaviour misbehaviour;
   bool rate_limit = false;
   RateLimitConfig rate;

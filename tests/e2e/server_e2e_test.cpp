@@ -358,6 +358,38 @@ TEST(ProbeE2E, QueryAndBenchWriteJUnitAndTap) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
 }
 
+// Authenticated NTP over UDP: ntp-server --keys answers ntp-probe query --keys with a MAC of the
+// request's key, for each key type, and each of its auth misbehaviours makes the reply unusable.
+TEST(ProbeE2E, AuthenticatedQueryAgainstAServerWithKeys) {
+  const std::string keys = std::string(TEST_WORK_DIR) + "/auth.keys";
+  std::ofstream(keys) << "# chrony keyfile\n1 MD5 ASCII:secret\n2 SHA1 HEX:0123456789abcdef0123456789abcdef01234567\n"
+                         "3 AES128 HEX:000102030405060708090a0b0c0d0e0f\n";
+  test::RunningServer server({"--keys", keys});
+  ASSERT_FALSE(server.port.empty());
+  for (const char* id : {"1", "2", "3"}) {
+    const auto r = test::run_command(
+        {NTP_PROBE_BIN, "query", "127.0.0.1:" + server.port, "--keys", keys, "--key-id", id, "-t", "1"}, 10000ms);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("reply MAC of key " + std::string(id) + ", verified"), std::string::npos) << r.out;
+  }
+  const std::string wrong = std::string(TEST_WORK_DIR) + "/auth-wrong.keys";
+  std::ofstream(wrong) << "3 AES128 HEX:ff0102030405060708090a0b0c0d0e0f\n";
+  auto r = test::run_command(
+      {NTP_PROBE_BIN, "query", "127.0.0.1:" + server.port, "--keys", wrong, "--key-id", "3", "-t", "1"}, 10000ms);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("crypto-NAK"), std::string::npos) << r.out;
+  for (const char* fault : {"auth-bad-digest", "auth-other-key", "auth-unsigned-reply", "auth-always-nak"}) {
+    test::RunningServer bad({"--keys", keys, "--misbehave", fault});
+    ASSERT_FALSE(bad.port.empty());
+    r = test::run_command(
+        {NTP_PROBE_BIN, "query", "127.0.0.1:" + bad.port, "--keys", keys, "--key-id", "3", "-t", "1"}, 10000ms);
+    EXPECT_EQ(r.exit_code, 1) << fault << "\n" << r.out;
+  }
+  r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + server.port, "--keys", keys, "--key-id", "9"}, 10000ms);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("--key-id 9: no such key"), std::string::npos) << r.err;
+}
+
 TEST(ProbeE2E, QuerySaysPlainlyWhenTheReplyIsUnusable) {
   for (const char* fault : {"no-origin-copy", "kod-rate-always", "wrong-mode", "transmit-zero", "garbage-reply"}) {
     SCOPED_TRACE(fault);

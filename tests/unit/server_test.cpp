@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "ntpkit/auth/mac.hpp"
 #include "ntpkit/conformance/checks.hpp"
 #include "ntpkit/wire/parse.hpp"
 #include "ntpkit/wire/serialize.hpp"
@@ -73,6 +74,38 @@ struct Outcome {
   }
 };
 
+// A stand-in for crypto/'s digests (lib/ tests link no crypto library): deterministic, keyed,
+// and different for any change of key or message, which is all respond() relies on.
+class FakeDigests final : public auth::Digests {
+ public:
+  void compute(const auth::Key& key, std::span<const uint8_t> message, auth::Digest& out) const override {
+    uint64_t h = 1469598103934665603ULL ^ static_cast<uint64_t>(key.type);
+    for (uint8_t b : key.secret) h = (h ^ b) * 1099511628211ULL;
+    for (uint8_t b : message) h = (h ^ b) * 1099511628211ULL;
+    for (size_t i = 0; i < out.size(); ++i) {
+      h = (h ^ i) * 1099511628211ULL;
+      out[i] = static_cast<uint8_t>(h >> 56);
+    }
+  }
+};
+
+const auth::KeyStore& test_keys() {
+  static const auth::KeyStore keys(
+      {{1, auth::KeyType::Aes128Cmac, std::vector<uint8_t>(16, 0x11)}, {2, auth::KeyType::Sha1, {'s', 'h', 'a'}}});
+  return keys;
+}
+const FakeDigests kFakeDigests;
+
+// A request authenticated with `key_id` (of test_keys()), its digest broken if asked.
+std::vector<uint8_t> signed_request(const Packet& p, uint32_t key_id, bool break_digest = false) {
+  std::vector<uint8_t> b = serialize(p);
+  const size_t n = b.size();
+  b.resize(n + 4 + auth::kMaxDigest);
+  b.resize(auth::append_mac(b, n, *test_keys().find(key_id), kFakeDigests));
+  if (break_digest) b.back() ^= 1;
+  return b;
+}
+
 struct Fixture {
   ServerState state = test_state();
   Policy policy;
@@ -95,6 +128,63 @@ Misbehaviour with(std::string_view spec) {
   auto r = add_misbehaviour(m, spec);
   EXPECT_TRUE(r.ok()) << spec;
   return m;
+}
+
+// --keys: RFC 5905 §9.2 and RFC 8573. A MAC that verifies gets a reply with a MAC of the same
+// key over the reply; any other gets a crypto-NAK (or nothing); mode 1 only when it verifies.
+TEST(Authentication, AValidMacGetsAReplyAuthenticatedWithTheSameKey) {
+  Fixture f;
+  f.policy.keys = &test_keys();
+  f.policy.digests = &kFakeDigests;
+  for (uint32_t id : {1U, 2U}) {
+    const auto req = signed_request(request(), id);
+    const auto o = f.run(req);
+    ASSERT_TRUE(o.action.is_reply());
+    EXPECT_TRUE(o.action.authenticated);
+    EXPECT_EQ(o.bytes.size(), req.size());  // as long as the request, never longer
+    const auto reply = parse(o.bytes);
+    ASSERT_TRUE(reply.ok());
+    const auto m = auth::verify_mac(*reply, test_keys(), kFakeDigests);
+    EXPECT_EQ(m.check, auth::MacCheck::Valid);
+    EXPECT_EQ(m.key_id, id);
+  }
+}
+
+TEST(Authentication, AnUnknownKeyOrABadDigestGetsACryptoNakOrNothing) {
+  Fixture f;
+  f.policy.keys = &test_keys();
+  f.policy.digests = &kFakeDigests;
+  for (const auto& req : {signed_request(request(), 1, true), [] {
+                            auto b = signed_request(request(), 1);
+                            b[kHeaderLength + 3] = 7;  // key 7: not held
+                            return b;
+                          }()}) {
+    auto o = f.run(req);
+    ASSERT_TRUE(o.action.is_reply());
+    EXPECT_TRUE(o.action.crypto_nak);
+    EXPECT_FALSE(o.action.authenticated);
+    EXPECT_EQ(o.bytes.size(), kHeaderLength + kCryptoNakLength);
+    f.policy.unknown_key = UnknownKeyPolicy::Drop;
+    o = f.run(req);
+    EXPECT_FALSE(o.action.is_reply());
+    f.policy.unknown_key = UnknownKeyPolicy::CryptoNak;
+  }
+  f.policy.unknown_key = UnknownKeyPolicy::Drop;
+  EXPECT_EQ(f.run(signed_request(request(), 1, true)).action.reason, DropReason::BadMac);
+}
+
+TEST(Authentication, ModeOneIsAnsweredOnlyWhenItAuthenticates) {
+  Fixture f;
+  f.policy.keys = &test_keys();
+  f.policy.digests = &kFakeDigests;
+  f.policy.symmetric = SymmetricPolicy::Reply;
+  Packet p = request();
+  p.header.mode = Mode::SymmetricActive;
+  const auto good = f.run(signed_request(p, 1));
+  ASSERT_TRUE(good.action.is_reply());
+  EXPECT_EQ(parse(good.bytes)->header.mode, Mode::SymmetricPassive);
+  EXPECT_TRUE(good.action.authenticated);
+  EXPECT_FALSE(f.run(signed_request(p, 1, true)).action.is_reply());  // CVE-2015-7871: never a mode 2
 }
 
 TEST(Respond, ClientRequestGetsFastXmitReply) {
@@ -558,6 +648,19 @@ TEST(Misbehave, EveryCatalogueEntryChangesTheOutcome) {
     std::string spec(info.name);
     if (!info.examples.empty()) spec += "=" + std::string(info.examples.substr(0, info.examples.find(',')));
     f.mb = with(spec);
+    if (info.name.rfind("auth-", 0) == 0) {
+      // The authentication misbehaviours act on authenticated requests of a server with keys.
+      for (Fixture* x : {&f, &plain}) {
+        x->policy.keys = &test_keys();
+        x->policy.digests = &kFakeDigests;
+      }
+      const auto req = signed_request(request(), 1, info.fault == Fault::AuthAcceptBadDigest);
+      const auto o = f.run(req);
+      const auto base = plain.run(req);
+      EXPECT_FALSE(o.action.is_reply() == base.action.is_reply() && o.bytes == base.bytes);
+      plain.policy = Policy{};
+      continue;
+    }
     Packet q = p;
     if (info.fault == Fault::AnswerAllVersions) q.header.version = 5;
     if (info.fault == Fault::AnswerAllModes) q.header.mode = Mode::Control;

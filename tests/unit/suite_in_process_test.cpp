@@ -35,6 +35,8 @@ InProcessServer server_from(const std::vector<std::string>& args) {
   InProcessServer s;
   s.state = c.state;
   s.policy = c.policy;
+  s.keys = c.keys;
+  s.digests = c.digests;
   s.misbehaviour = c.misbehaviour;
   if (c.rate_limit) s.rate_limit = c.rate;
   return s;

@@ -30,6 +30,10 @@ std::string_view to_string(ReplyProblem p) {
     case ReplyProblem::Amplified: return "the reply is longer than the request";
     case ReplyProblem::NoReference: return "the reference time is 0 (never synchronized) though LI is not 3";
     case ReplyProblem::Duplicated: return "the server sent more than one reply to the request";
+    case ReplyProblem::NotAuthenticated: return "the reply to an authenticated request carries no MAC";
+    case ReplyProblem::AuthCryptoNak: return "the reply is a crypto-NAK: the server could not authenticate the request";
+    case ReplyProblem::AuthOtherKey: return "the reply's MAC names another key than the request's";
+    case ReplyProblem::AuthBadDigest: return "the reply's MAC does not verify under the request's key";
   }
   return "?";
 }
@@ -50,6 +54,25 @@ bool ReplyAssessment::usable() const {
 }
 
 namespace {
+
+// RFC 5905 §9.2 and the receive() of its Appendix A.5.1: a client that authenticates discards a
+// reply that is not authenticated with its key. (A crypto-NAK is the server's word that it
+// could not authenticate the request.)
+void judge_mac(const PacketView& reply, const RequestKey* key, ReplyProblems& out) {
+  if (key == nullptr || key->key == nullptr || key->keys == nullptr || key->digests == nullptr) return;
+  const auth::MacResult m = auth::verify_mac(reply, *key->keys, *key->digests);
+  using P = ReplyProblem;
+  switch (m.check) {
+    case auth::MacCheck::Valid:
+      if (m.key_id != key->key->id) out.add(P::AuthOtherKey);
+      break;
+    case auth::MacCheck::NoMac: out.add(P::NotAuthenticated); break;
+    case auth::MacCheck::CryptoNak: out.add(P::AuthCryptoNak); break;
+    case auth::MacCheck::UnknownKey: out.add(P::AuthOtherKey); break;
+    case auth::MacCheck::WrongLength:
+    case auth::MacCheck::BadDigest: out.add(m.key_id == key->key->id ? P::AuthBadDigest : P::AuthOtherKey); break;
+  }
+}
 
 ReplyProblems judge_header(const Header& sent, size_t request_length, const Header& h, size_t reply_length) {
   ReplyProblems out;
@@ -83,8 +106,9 @@ ReplyProblems judge_header(const Header& sent, size_t request_length, const Head
 
 }  // namespace
 
-ReplyProblems judge_reply(const Header& sent, size_t request_length, std::span<const uint8_t> reply) {
-  if (reply.size() == kHeaderLength)
+ReplyProblems judge_reply(const Header& sent, size_t request_length, std::span<const uint8_t> reply,
+                          const RequestKey* key) {
+  if (reply.size() == kHeaderLength && key == nullptr)
     return judge_header(sent, request_length, parse_header(reply.first<kHeaderLength>()), reply.size());
   auto parsed = parse(reply);
   if (!parsed) {
@@ -92,10 +116,13 @@ ReplyProblems judge_reply(const Header& sent, size_t request_length, std::span<c
     p.add(ReplyProblem::Malformed);
     return p;
   }
-  return judge_header(sent, request_length, parsed->header, reply.size());
+  ReplyProblems p = judge_header(sent, request_length, parsed->header, reply.size());
+  judge_mac(*parsed, key, p);
+  return p;
 }
 
-ReplyAssessment assess_reply(const Header& sent, std::span<const uint8_t> reply, size_t request_length) {
+ReplyAssessment assess_reply(const Header& sent, std::span<const uint8_t> reply, size_t request_length,
+                             const RequestKey* key) {
   ReplyAssessment out;
   auto parsed = parse(reply);
   if (!parsed) {
@@ -104,8 +131,9 @@ ReplyAssessment assess_reply(const Header& sent, std::span<const uint8_t> reply,
     return out;
   }
   out.packet = parsed.value();
-  const ReplyProblems p = judge_header(sent, request_length, parsed->header, reply.size());
-  for (unsigned i = 0; i <= static_cast<unsigned>(ReplyProblem::Duplicated); ++i) {
+  ReplyProblems p = judge_header(sent, request_length, parsed->header, reply.size());
+  judge_mac(*parsed, key, p);
+  for (unsigned i = 0; i <= static_cast<unsigned>(ReplyProblem::AuthBadDigest); ++i) {
     if (p.has(static_cast<ReplyProblem>(i))) out.problems.push_back(static_cast<ReplyProblem>(i));
   }
   return out;

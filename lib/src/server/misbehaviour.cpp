@@ -75,6 +75,9 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
     {F::IgnoreMac, "ignore-mac", "", "", "rfc5905/7.4/mac-md5-unknown-key,rfc5905/7.4/mac-sha1-unknown-key",
      "answer requests with an unknown MAC with plain time, no crypto-NAK", S::Admit,
      [](Draft& d, Mb) { d.ignore_mac = true; }},
+    {F::AuthAcceptBadDigest, "auth-accept-bad-digest", "", "", "",
+     "with --keys: answer a request whose digest does not verify with plain time", S::Admit,
+     [](Draft& d, Mb) { d.accept_bad_mac = true; }},
     {F::DropPercent, "drop-percent", "N", "100", "", "drop N percent of requests at random", S::Admit,
      [](Draft& d, Mb m) { d.drop = next_random(d.random) % 100 < m.drop_percent; }, parse_drop_percent},
 
@@ -88,6 +91,17 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
      "copy the request's extension fields into the reply", S::Shape, [](Draft& d, Mb) { d.echo_extensions = true; }},
     {F::OversizeReply, "oversize-reply", "", "", "", "pad the reply 16 bytes past the request's length", S::Shape,
      [](Draft& d, Mb) { d.oversize = true; }},
+
+    {F::AuthUnsignedReply, "auth-unsigned-reply", "", "", "",
+     "with --keys: answer an authenticated request without a MAC", S::Shape,
+     [](Draft& d, Mb) { d.unsigned_reply = true; }},
+    {F::AuthAlwaysNak, "auth-always-nak", "", "", "",
+     "with --keys: answer every authenticated request with a crypto-NAK, even a valid one", S::Shape,
+     [](Draft& d, Mb) { d.always_nak = true; }},
+    {F::AuthBadDigest, "auth-bad-digest", "", "", "", "with --keys: the reply's digest does not verify",
+     S::Shape, [](Draft& d, Mb) { d.mac_bad_digest = true; }},
+    {F::AuthOtherKey, "auth-other-key", "", "", "", "with --keys: the reply's MAC names another key than the request's",
+     S::Shape, [](Draft& d, Mb) { d.mac_other_key = true; }},
 
     {F::NoOriginCopy, "no-origin-copy", "", "", "", "origin is the request's transmit with its lowest bit flipped",
      S::Header, [](Draft& d, Mb) { d.reply.origin = Timestamp::from_raw(d.request->transmit.raw() ^ 1U); }},

@@ -73,6 +73,7 @@ std::string_view name(DropReason r) {
     case DropReason::UnknownKey: return "unknown-key";
     case DropReason::RateLimited: return "rate-limited";
     case DropReason::Misbehaviour: return "misbehaviour";
+    case DropReason::BadMac: return "bad-mac";
     case DropReason::BufferTooSmall: return "buffer-too-small";
   }
   return "?";
@@ -109,19 +110,36 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   const Decision decision = classify(rq, policy, d);
   if (!decision.serve) return ignore(decision.reason);
 
-  // We hold no symmetric keys, so every MAC names an unknown key. A symmetric-active request
-  // with a MAC is never answered: answering it with a valid mode 2 is CVE-2015-7871.
+  // A MAC of a key we hold whose digest verifies is answered with a MAC of the same key
+  // (RFC 5905 §9.2, RFC 8573); any other MAC (an unknown key, a digest that does not verify)
+  // gets a crypto-NAK or nothing (RFC 5905 §7.4). A symmetric-active request is answered only
+  // when it authenticates: a valid mode 2 to anything else is CVE-2015-7871.
   bool crypto_nak = false;
+  const auth::Key* reply_key = nullptr;
   if (req.mac && !d.ignore_mac) {
-    if (decision.service == Service::Symmetric || policy.unknown_key == UnknownKeyPolicy::Drop) {
-      return ignore(DropReason::UnknownKey);
+    auth::MacResult m;
+    m.check = auth::MacCheck::UnknownKey;
+    if (policy.keys != nullptr && policy.digests != nullptr) m = auth::verify_mac(req, *policy.keys, *policy.digests);
+    const bool known_bad = m.check == auth::MacCheck::BadDigest || m.check == auth::MacCheck::WrongLength;
+    if (m.check == auth::MacCheck::Valid) {
+      reply_key = m.key;
+    } else if (known_bad && d.accept_bad_mac) {
+      // the misbehaviour: plain time for a forged digest
+    } else if (decision.service == Service::Symmetric || policy.unknown_key == UnknownKeyPolicy::Drop) {
+      return ignore(known_bad ? DropReason::BadMac : DropReason::UnknownKey);
+    } else {
+      crypto_nak = true;
     }
-    crypto_nak = true;
   }
   if (d.drop) return ignore(DropReason::Misbehaviour);
   if (ctx.rate == RateVerdict::Drop) return ignore(DropReason::RateLimited);
 
   mb.apply(Stage::Shape, d);
+  if (reply_key != nullptr && d.always_nak) {
+    reply_key = nullptr;
+    crypto_nak = true;
+  }
+  if (d.unsigned_reply) reply_key = nullptr;
   Action& a = d.action;
   a.kind = Action::Kind::Reply;
   if (d.garbage) {
@@ -164,6 +182,7 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   const size_t echoed = d.echo_extensions ? req.extensions_end - kHeaderLength : 0;
   length += echoed;
   if (crypto_nak) length += kCryptoNakLength;
+  if (reply_key != nullptr) length += 4 + auth::digest_length(reply_key->type);
   // oversize-reply: an extension field (at least 16 bytes, a multiple of 4) that takes the reply
   // past the request's length, whatever either length is.
   size_t padding = 0;
@@ -198,6 +217,20 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   mb.apply(Stage::Stamped, d);
   write_header(h, out.first<kHeaderLength>());
   a.length = length;
+  if (reply_key != nullptr) {
+    // The MAC goes last: its digest covers the header and whatever extension fields precede it.
+    const size_t before = length - 4 - auth::digest_length(reply_key->type);
+    (void)auth::append_mac(out.first(length), before, *reply_key, *policy.digests);
+    if (d.mac_other_key) {
+      const uint32_t other = reply_key->id ^ 0x8000u;  // a key id the client did not use
+      out[before] = static_cast<uint8_t>(other >> 24);
+      out[before + 1] = static_cast<uint8_t>(other >> 16);
+      out[before + 2] = static_cast<uint8_t>(other >> 8);
+      out[before + 3] = static_cast<uint8_t>(other);
+    }
+    if (d.mac_bad_digest) out[length - 1] ^= 0x01;
+    a.authenticated = true;
+  }
   mb.apply(Stage::Send, d);
   return a;
 }

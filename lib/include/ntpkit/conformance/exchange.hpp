@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ntpkit/auth/mac.hpp"
 #include "ntpkit/wire/packet.hpp"
 #include "ntpkit/wire/parse.hpp"
 
@@ -38,6 +39,12 @@ enum class ReplyProblem : uint8_t {
   Amplified,        // longer than the request
   NoReference,      // reference time 0 though LI is not 3 (a warning, not fatal)
   Duplicated,       // more than one reply to the request (a warning, not fatal; set by the caller)
+  // With a request authenticated by a key (RFC 5905 §9.2; RFC 8573): a client that asked with
+  // a key discards any reply that does not carry a valid MAC of it.
+  NotAuthenticated,  // no MAC at all
+  AuthCryptoNak,     // a crypto-NAK: the server could not authenticate the request
+  AuthOtherKey,      // a MAC of another key than the request's
+  AuthBadDigest,     // the request's key, a digest that does not verify (or of the wrong length)
 };
 [[nodiscard]] std::string_view to_string(ReplyProblem p);
 [[nodiscard]] bool is_fatal(ReplyProblem p);
@@ -57,7 +64,14 @@ class ReplyProblems {
 // The one judge of a time reply, for query, bench and anything that takes time from a server:
 // `sent` is the request as it went on the wire, `request_length` its size. A reply that does
 // not parse is Malformed alone.
-[[nodiscard]] ReplyProblems judge_reply(const Header& sent, size_t request_length, std::span<const uint8_t> reply);
+// The key the request was authenticated with, and how to check the reply's MAC.
+struct RequestKey {
+  const auth::Key* key = nullptr;
+  const auth::KeyStore* keys = nullptr;
+  const auth::Digests* digests = nullptr;
+};
+[[nodiscard]] ReplyProblems judge_reply(const Header& sent, size_t request_length, std::span<const uint8_t> reply,
+                                        const RequestKey* key = nullptr);
 
 struct ReplyAssessment {
   std::optional<PacketView> packet;
@@ -68,6 +82,6 @@ struct ReplyAssessment {
 
 // judge_reply, with the parsed packet and the problems as a list for display.
 [[nodiscard]] ReplyAssessment assess_reply(const Header& sent, std::span<const uint8_t> reply,
-                                           size_t request_length = kHeaderLength);
+                                           size_t request_length = kHeaderLength, const RequestKey* key = nullptr);
 
 }  // namespace ntpkit

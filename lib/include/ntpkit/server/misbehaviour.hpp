@@ -27,6 +27,7 @@ enum class Fault : uint8_t {
   AnswerAllModes,
   AnswerMalformed,
   IgnoreMac,
+  AuthAcceptBadDigest,
   DropPercent,
   // Stage::Shape
   KodRateAlways,
@@ -34,6 +35,10 @@ enum class Fault : uint8_t {
   GarbageReply,
   EchoExtensionFields,
   OversizeReply,
+  AuthUnsignedReply,
+  AuthAlwaysNak,
+  AuthBadDigest,
+  AuthOtherKey,
   // Stage::Header
   NoOriginCopy,
   OriginZero,

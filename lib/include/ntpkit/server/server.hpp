@@ -7,6 +7,7 @@
 #include <span>
 #include <string_view>
 
+#include "ntpkit/auth/mac.hpp"
 #include "ntpkit/server/misbehaviour.hpp"
 #include "ntpkit/util/clock.hpp"
 #include "ntpkit/wire/packet.hpp"
@@ -49,6 +50,10 @@ struct Policy {
   SymmetricPolicy symmetric = SymmetricPolicy::Ignore;
   UnknownKeyPolicy unknown_key = UnknownKeyPolicy::CryptoNak;
   Version1Mode0Policy version1_mode0 = Version1Mode0Policy::Client;
+  // ntp-server --keys: a request whose MAC verifies under one of these keys is answered with a
+  // reply authenticated by the same key (RFC 5905 §9.2; RFC 8573). Both or neither.
+  const auth::KeyStore* keys = nullptr;
+  const auth::Digests* digests = nullptr;
 };
 
 // The rate limiter's verdict on this client, decided by the caller (see rate_limit.hpp).
@@ -69,8 +74,9 @@ enum class DropReason : uint8_t {
   RateLimited,
   Misbehaviour,    // drop-percent
   BufferTooSmall,  // the caller's reply buffer cannot hold the reply
+  BadMac,          // a known key whose digest does not verify, under UnknownKeyPolicy::Drop
 };
-inline constexpr size_t kDropReasonCount = 8;
+inline constexpr size_t kDropReasonCount = 9;
 [[nodiscard]] std::string_view name(DropReason r);
 
 struct Action {
@@ -82,6 +88,7 @@ struct Action {
   uint32_t delay_ms = 0;                      // delay=MS
   bool kiss_of_death = false;
   bool crypto_nak = false;
+  bool authenticated = false;    // the reply carries a MAC of the request's key
   bool from_other_port = false;  // reply-from-other-port
 
   [[nodiscard]] bool is_reply() const { return kind == Kind::Reply; }
@@ -104,6 +111,12 @@ struct Draft {
   bool garbage = false;  // random bytes of the request's length
   bool echo_extensions = false;
   bool oversize = false;  // pad past the request's length
+  // Authenticated replies (Stage::Admit and Stage::Shape)
+  bool accept_bad_mac = false;  // a known key's bad digest answered with plain time
+  bool unsigned_reply = false;  // an authenticated request answered without a MAC
+  bool always_nak = false;      // every authenticated request answered with a crypto-NAK
+  bool mac_bad_digest = false;  // the reply's digest corrupted
+  bool mac_other_key = false;   // the reply's MAC names another key
   // Stage::Header and Stage::Stamped
   const Header* request = nullptr;
   Header reply;
