@@ -59,6 +59,10 @@ TEST(HostPort, PortsAtTheirBounds) {
 TEST(HostPort, WhatIsNoAddressIsRefusedAndQuotedOnOneLine) {
   EXPECT_EQ(error("a:b:c"), "'a:b:c': neither a host name nor an IPv4 or IPv6 address");
   EXPECT_EQ(error("[::1\n]:1"), "'[::1\\x0a]:1': no IPv6 address inside the brackets");
+  // Found by fuzz/host_port: "::" then a NUL passed inet_pton, which reads up to the NUL.
+  EXPECT_EQ(error(std::string_view("::\0[x]", 6)),
+            "'::\\x00[x]': a host has no spaces, control or non-ASCII characters");
+  EXPECT_NE(error("bad host:123").find("no spaces"), std::string::npos);
 }
 
 TEST(HostPort, BracketsAreChecked) {

@@ -94,12 +94,15 @@ TEST_P(BothByteOrders, APacketWithItsInterfaceAndNanosecondTime) {
   EXPECT_EQ(r.interfaces()[0].units_per_second, 1'000'000'000U);
   EXPECT_EQ(r.interfaces()[1].link_type, 101U);
   const std::vector<uint8_t> data = {1, 2, 3, 4, 5};
-  auto p = feed(r, w.epb(0, 1'700'000'000'123'456'789ULL, data));
+  // A record's data points into its block: the block must outlive it.
+  const auto block0 = w.epb(0, 1'700'000'000'123'456'789ULL, data);
+  auto p = feed(r, block0);
   ASSERT_TRUE(p.ok()) << p.error();
   ASSERT_TRUE(p->has_value());
   EXPECT_EQ((*p)->time_ns, 1'700'000'000'123'456'789LL);
   EXPECT_EQ(std::vector<uint8_t>((*p)->data.begin(), (*p)->data.end()), data);
-  p = feed(r, w.epb(1, 1'700'000'000'123'456ULL, data));  // microseconds on interface 1
+  const auto block1 = w.epb(1, 1'700'000'000'123'456ULL, data);  // microseconds on interface 1
+  p = feed(r, block1);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ((*p)->interface, 1U);
   EXPECT_EQ((*p)->time_ns, 1'700'000'000'123'456'000LL);
@@ -111,8 +114,9 @@ TEST(Pcapng, APowerOfTwoResolution) {
   Writer w;
   Reader r;
   ASSERT_TRUE(feed(r, w.shb()).ok());
-  ASSERT_TRUE(feed(r, w.idb(1, 0x80 | 10)).ok());              // 2^-10 s
-  auto p = feed(r, w.epb(0, (uint64_t{5} << 10) | 512, {9}));  // 5.5 s
+  ASSERT_TRUE(feed(r, w.idb(1, 0x80 | 10)).ok());               // 2^-10 s
+  const auto block = w.epb(0, (uint64_t{5} << 10) | 512, {9});  // 5.5 s
+  auto p = feed(r, block);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ((*p)->time_ns, 5'500'000'000LL);
 }
@@ -122,7 +126,8 @@ TEST(Pcapng, HostileTimestampsAreClampedNotOverflowed) {
   Reader r;
   ASSERT_TRUE(feed(r, w.shb()).ok());
   ASSERT_TRUE(feed(r, w.idb(1, 0)).ok());  // 10^0: whole seconds
-  auto p = feed(r, w.epb(0, ~uint64_t{0}, {9}));
+  const auto block = w.epb(0, ~uint64_t{0}, {9});
+  auto p = feed(r, block);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ((*p)->time_ns, 4'000'000'000LL * 1'000'000'000);
 }
@@ -167,7 +172,8 @@ TEST(Pcapng, UnknownBlocksAreSkippedAndASimplePacketNeedsAnInterface) {
   spb_body.insert(spb_body.end(), {7, 7, 7, 0});
   EXPECT_NE(feed(r, w.block(kSimplePacket, spb_body)).error().find("before any interface"), std::string::npos);
   ASSERT_TRUE(feed(r, w.idb(101)).ok());
-  auto spb = feed(r, w.block(kSimplePacket, spb_body));
+  const auto spb_block = w.block(kSimplePacket, spb_body);
+  auto spb = feed(r, spb_block);
   ASSERT_TRUE(spb.ok());
   EXPECT_EQ((*spb)->data.size(), 3U);
   // A new section forgets the interfaces of the one before.

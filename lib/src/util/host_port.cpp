@@ -27,7 +27,7 @@ std::string quote(std::string_view spec) {
 
 bool is_ipv6(const std::string& s) {
   in6_addr a{};
-  return inet_pton(AF_INET6, s.c_str(), &a) == 1;
+  return s.find('\0') == std::string::npos && inet_pton(AF_INET6, s.c_str(), &a) == 1;
 }
 
 }  // namespace
@@ -68,6 +68,11 @@ Result<HostPort, std::string> parse_host_port(std::string_view spec, HostPortRul
     }
   }
   if (out.host.empty()) return Failure{quoted + ": no host"};
+  // Names and addresses are printable ASCII (an international name goes to the resolver in its
+  // xn-- form): anything else is no host, whatever inet_pton makes of the text before a NUL.
+  for (unsigned char c : out.host) {
+    if (c <= 0x20 || c >= 0x7f) return Failure{quoted + ": a host has no spaces, control or non-ASCII characters"};
+  }
   // Two colons or more and no brackets: an IPv6 address or nothing (a name has none).
   if (out.host.find(':') != std::string::npos && !is_ipv6(out.host)) {
     return Failure{quoted + ": neither a host name nor an IPv4 or IPv6 address"};
