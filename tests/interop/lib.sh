@@ -271,7 +271,7 @@ pick_port() {
 # exited (e.g. could not bind; its output is shown), fails the test if it hangs.
 start_ntp_server() {
     SERVER_LOG=$WORK/ntp-server.log
-    start_bg "$1" "$SERVER_LOG" "$ARG_SERVER" --listen "$2" --leap 0
+    start_bg "$1" "$SERVER_LOG" "$ARG_SERVER" --listen "$2" --leap 0 ${SERVER_EXTRA[@]+"${SERVER_EXTRA[@]}"}
     SERVER_PID=$BG_PID
     local rc=0
     wait_until 10 "$SERVER_PID" grep -q '^NTP server listening on' "$SERVER_LOG" || rc=$?
