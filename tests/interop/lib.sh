@@ -371,6 +371,8 @@ restrict default kod nomodify nopeer noquery limited
 CONF
     [[ -n $2 ]] && echo "restrict $2" >> "$1"
     echo "restrict ::1" >> "$1"
+    local line
+    for line in ${NTPSEC_EXTRA[@]+"${NTPSEC_EXTRA[@]}"}; do echo "$line" >> "$1"; done
     echo "ntpsec.conf:"; sed 's/^/    /' "$1"
 }
 
