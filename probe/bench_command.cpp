@@ -503,19 +503,8 @@ int run_bench(const BenchOptions& options) {
     r.main = &single.back();
     r.generator_limited = r.main->generator_short();
   }
-  const TestSuite suite = test_suite(r);
-  if (o.out.format == "json") std::fputs(render_json(o, r).c_str(), stdout);
-  if (o.out.format == "junit") std::fputs(junit_xml("ntp-probe bench", {suite}).c_str(), stdout);
-  if (o.out.format == "tap") std::fputs(tap({suite}).c_str(), stdout);
   if (o.out.format == "text") print_text(o, r);
-  if (!o.out.json_file.empty() && !write_file(o.out.json_file, render_json(o, r))) {
-    std::fprintf(stderr, "ntp-probe bench: cannot write %s\n", o.out.json_file.c_str());
-    return 3;
-  }
-  if (!o.out.junit_file.empty() && !write_file(o.out.junit_file, junit_xml("ntp-probe bench", {suite}))) {
-    std::fprintf(stderr, "ntp-probe bench: cannot write %s\n", o.out.junit_file.c_str());
-    return 3;
-  }
+  if (!emit_reports(o.out, "ntp-probe bench", render_json(o, r), {test_suite(r)})) return 3;
   if (!error.empty()) {
     std::fprintf(stderr, "ntp-probe bench: %s\n", error.c_str());
     return 3;

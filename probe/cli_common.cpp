@@ -92,6 +92,24 @@ Result<std::optional<LoadedKeys>, std::string> load_keys(const KeyOptions& o) {
   return std::optional<LoadedKeys>{std::move(loaded)};
 }
 
+bool emit_reports(const OutputOptions& out, std::string_view program, const std::string& json,
+                  const std::vector<TestSuite>& suites) {
+  const std::string tool(program);
+  const std::string body = json.empty() || json.back() != '\n' ? json + "\n" : json;
+  if (out.format == "json") std::fputs(body.c_str(), stdout);
+  if (out.format == "junit") std::fputs(junit_xml(tool, suites).c_str(), stdout);
+  if (out.format == "tap") std::fputs(tap(suites).c_str(), stdout);
+  bool ok = true;
+  const auto save = [&](const std::string& file, const std::string& text) {
+    if (file.empty() || write_file(file, text)) return;
+    std::fprintf(stderr, "%s: cannot write %s\n", tool.c_str(), file.c_str());
+    ok = false;
+  };
+  save(out.json_file, body);
+  if (!out.junit_file.empty()) save(out.junit_file, junit_xml(tool, suites));
+  return ok;
+}
+
 const CLI::Validator& finite() {
   static const CLI::Validator v(
       [](std::string& s) -> std::string {

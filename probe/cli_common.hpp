@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ntpkit/conformance/exchange.hpp"
+#include "test_report.hpp"
 
 namespace ntpkit::probe {
 
@@ -33,6 +34,12 @@ void add_output_options(CLI::App& app, OutputOptions& o);
 
 // Writes `text` to `path`, truncating; false if it could not.
 [[nodiscard]] bool write_file(const std::string& path, const std::string& text);
+
+// The machine-readable reports of a run: JSON, JUnit or TAP on stdout as --format asks (text is
+// the caller's), and the --json and --junit files. False (the reason said on stderr, as
+// `program: cannot write FILE`) if a file could not be written.
+[[nodiscard]] bool emit_reports(const OutputOptions& out, std::string_view program, const std::string& json,
+                                const std::vector<TestSuite>& suites);
 
 // --keys FILE --key-id N [--key-format]: symmetric-key authentication (RFC 5905 MAC, RFC 8573).
 struct KeyOptions {

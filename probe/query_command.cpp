@@ -359,19 +359,8 @@ int run_query(const QueryOptions& o) {
   for (const auto& r : results) write_json_reply(j, r);
   j.end_array();
   j.end_object();
-  const TestSuite suite = test_suite(o, client->peer(), results);
-  if (o.out.format == "json") std::printf("%s\n", j.str().c_str());
-  if (o.out.format == "junit") std::fputs(junit_xml("ntp-probe query", {suite}).c_str(), stdout);
-  if (o.out.format == "tap") std::fputs(tap({suite}).c_str(), stdout);
   if (text && o.count > 1) std::printf("\n%zu sent, %zu received, %zu usable\n", results.size(), received, usable);
-  if (!o.out.json_file.empty() && !write_file(o.out.json_file, j.str() + "\n")) {
-    std::fprintf(stderr, "ntp-probe query: cannot write %s\n", o.out.json_file.c_str());
-    return 3;
-  }
-  if (!o.out.junit_file.empty() && !write_file(o.out.junit_file, junit_xml("ntp-probe query", {suite}))) {
-    std::fprintf(stderr, "ntp-probe query: cannot write %s\n", o.out.junit_file.c_str());
-    return 3;
-  }
+  if (!emit_reports(o.out, "ntp-probe query", j.str(), {test_suite(o, client->peer(), results)})) return 3;
   if (usable > 0) return 0;
   if (received > 0) return 1;
   if (text)

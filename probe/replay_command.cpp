@@ -211,23 +211,6 @@ std::vector<TestSuite> test_suites(const std::vector<FileResult>& results) {
   return suites;
 }
 
-// stdout in the chosen format, and the files asked for. False if a file could not be written.
-bool emit(const OutputOptions& out, const std::string& json, const std::vector<TestSuite>& suites) {
-  if (out.format == "json") std::printf("%s\n", json.c_str());
-  if (out.format == "junit") std::fputs(junit_xml("ntp-probe replay", suites).c_str(), stdout);
-  if (out.format == "tap") std::fputs(tap(suites).c_str(), stdout);
-  bool ok = true;
-  if (!out.json_file.empty() && !write_file(out.json_file, json + "\n")) {
-    std::fprintf(stderr, "ntp-probe replay: cannot write %s\n", out.json_file.c_str());
-    ok = false;
-  }
-  if (!out.junit_file.empty() && !write_file(out.junit_file, junit_xml("ntp-probe replay", suites))) {
-    std::fprintf(stderr, "ntp-probe replay: cannot write %s\n", out.junit_file.c_str());
-    ok = false;
-  }
-  return ok;
-}
-
 }  // namespace
 
 void setup_replay(CLI::App& app, ReplayOptions& o) {
@@ -358,7 +341,7 @@ int run_live(const ReplayOptions& o, const std::set<uint16_t>& ports, bool colou
   j.end_array();
   j.key("exit_code").value(code);
   j.end_object();
-  if (!emit(o.out, j.str(), suites)) return 3;
+  if (!emit_reports(o.out, "ntp-probe replay", j.str(), suites)) return 3;
   return code;
 }
 
@@ -408,7 +391,7 @@ int run_replay(const ReplayOptions& o) {
   for (const auto& r : results) json_file(j, r);
   j.end_array();
   j.end_object();
-  if (!emit(o.out, j.str(), test_suites(results))) return 3;
+  if (!emit_reports(o.out, "ntp-probe replay", j.str(), test_suites(results))) return 3;
   return code;
 }
 
