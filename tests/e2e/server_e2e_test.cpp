@@ -381,8 +381,8 @@ TEST(ProbeE2E, AuthenticatedQueryAgainstAServerWithKeys) {
   for (const char* fault : {"auth-bad-digest", "auth-other-key", "auth-unsigned-reply", "auth-always-nak"}) {
     test::RunningServer bad({"--keys", keys, "--misbehave", fault});
     ASSERT_FALSE(bad.port.empty());
-    r = test::run_command(
-        {NTP_PROBE_BIN, "query", "127.0.0.1:" + bad.port, "--keys", keys, "--key-id", "3", "-t", "1"}, 10000ms);
+    r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + bad.port, "--keys", keys, "--key-id", "3", "-t", "1"},
+                          10000ms);
     EXPECT_EQ(r.exit_code, 1) << fault << "\n" << r.out;
   }
   r = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + server.port, "--keys", keys, "--key-id", "9"}, 10000ms);
