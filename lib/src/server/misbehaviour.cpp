@@ -152,15 +152,15 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
      [](Draft& d, Mb) { d.reply.receive = d.reply.transmit = d.state.reference_time; }},
 
     {F::DuplicateReply, "duplicate-reply", "", "", "", "send every reply twice", S::Send,
-     [](Draft& d, Mb) { d.action.copies = 2; }},
+     [](Draft& d, Mb) { d.action->copies = 2; }},
     {F::Delay, "delay", "MS", "200", "",
      "hold every reply back MS ms (transmit stamped before the wait, so the delay looks like network)", S::Send,
-     [](Draft& d, Mb m) { d.action.delay_ms = m.delay_ms; }, parse_delay},
+     [](Draft& d, Mb m) { d.action->delay_ms = m.delay_ms; }, parse_delay},
     {F::ReplyFromOtherPort, "reply-from-other-port", "", "", "",
      "send replies from another UDP port than the one asked", S::Send,
-     [](Draft& d, Mb) { d.action.from_other_port = true; }},
+     [](Draft& d, Mb) { d.action->from_other_port = true; }},
     {F::TruncatedReply, "truncated-reply", "", "", "", "cut the reply to 47 bytes, short of an NTP header", S::Send,
-     [](Draft& d, Mb) { d.action.length = std::min(d.action.length, kHeaderLength - 1); }},
+     [](Draft& d, Mb) { d.action->length = std::min(d.action->length, kHeaderLength - 1); }},
 }};
 
 constexpr bool in_enum_order() {

@@ -121,7 +121,7 @@ struct Draft {
   const Header* request = nullptr;
   Header reply;
   // Stage::Send: copies, delay, source port and length
-  Action action;
+  Action* action = nullptr;  // respond()'s own, built in place: the hooks change it through this
 };
 
 // The largest reply respond() may write: a request's length plus what oversize-reply adds.
