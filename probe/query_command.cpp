@@ -190,6 +190,26 @@ void write_json_reply(JsonWriter& j, const QueryResult& r) {
   j.key("usable").value(r.reply.has_value() && r.assessment.usable());
   j.key("duplicates").value(static_cast<uint64_t>(r.duplicates));
   j.key("late_skipped").value(static_cast<uint64_t>(r.stale_ignored));
+  if (r.key != nullptr) {
+    // An authenticated request: its key, and what the reply's MAC is.
+    j.key("auth").begin_object();
+    j.key("request_key_id").value(static_cast<uint64_t>(r.key->id));
+    j.key("key_type").value(auth::to_string(r.key->type));
+    const auto* mac = r.assessment.packet && r.assessment.packet->mac ? &*r.assessment.packet->mac : nullptr;
+    j.key("reply_mac");
+    if (mac == nullptr) {
+      j.null();
+    } else if (mac->kind == MacKind::CryptoNak) {
+      j.value("crypto-NAK");
+    } else {
+      j.value(static_cast<uint64_t>(mac->key_id));
+    }
+    const auto& p = r.assessment.problems;
+    const bool verified = mac != nullptr && mac->kind != MacKind::CryptoNak && mac->key_id == r.key->id &&
+                          std::find(p.begin(), p.end(), ReplyProblem::AuthBadDigest) == p.end();
+    j.key("verified").value(verified);
+    j.end_object();
+  }
   j.key("problems").begin_array();
   for (auto p : r.assessment.problems) j.value(to_string(p));
   j.end_array();

@@ -372,6 +372,12 @@ TEST(ProbeE2E, AuthenticatedQueryAgainstAServerWithKeys) {
     EXPECT_EQ(r.exit_code, 0) << r.out;
     EXPECT_NE(r.out.find("reply MAC of key " + std::string(id) + ", verified"), std::string::npos) << r.out;
   }
+  auto json = test::run_command({NTP_PROBE_BIN, "query", "127.0.0.1:" + server.port, "--keys", keys, "--key-id", "3",
+                                 "-t", "1", "--format", "json"},
+                                10000ms);
+  EXPECT_NE(json.out.find(R"("auth":{"request_key_id":3,"key_type":"AES128CMAC","reply_mac":3,"verified":true})"),
+            std::string::npos)
+      << json.out;
   const std::string wrong = std::string(TEST_WORK_DIR) + "/auth-wrong.keys";
   std::ofstream(wrong) << "3 AES128 HEX:ff0102030405060708090a0b0c0d0e0f\n";
   auto r = test::run_command(
