@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ntpkit/crypto/nettle_digests.hpp"
+#include "ntpkit/crypto/key_file.hpp"
 #include "terminal.hpp"
 
 namespace ntpkit::probe {
@@ -75,18 +75,11 @@ void add_key_options(CLI::App& app, KeyOptions& o) {
 Result<std::optional<LoadedKeys>, std::string> load_keys(const KeyOptions& o) {
   if (o.file.empty()) return std::optional<LoadedKeys>{};
   if (o.key_id == 0) return Failure{std::string("--keys needs --key-id: the key requests are authenticated with")};
-  std::ifstream in(o.file, std::ios::binary);
-  if (!in) return Failure{"--keys " + o.file + ": cannot read it"};
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  if (text.size() > (1u << 20)) return Failure{"--keys " + o.file + ": more than 1 MiB"};
-  const auto format = o.format == "ntp"      ? auth::KeyFileFormat::Ntp
-                      : o.format == "chrony" ? auth::KeyFileFormat::Chrony
-                                             : auth::KeyFileFormat::Auto;
-  auto keys = auth::parse_key_file(text, format);
-  if (!keys) return Failure{"--keys " + o.file + ": " + keys.error()};
+  auto file = crypto::load_key_file(o.file, o.format);
+  if (!file) return Failure{file.error()};
   LoadedKeys loaded;
-  loaded.store = std::make_shared<const auth::KeyStore>(std::move(*keys));
-  loaded.digests = std::make_shared<const crypto::NettleDigests>();
+  loaded.store = file->store;
+  loaded.digests = file->digests;
   loaded.key = loaded.store->find(o.key_id);
   if (loaded.key == nullptr) return Failure{"--key-id " + std::to_string(o.key_id) + ": no such key in " + o.file};
   return std::optional<LoadedKeys>{std::move(loaded)};

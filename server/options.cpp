@@ -1,8 +1,6 @@
 #include "options.hpp"
 
-#include <fstream>
-
-#include "ntpkit/crypto/nettle_digests.hpp"
+#include "ntpkit/crypto/key_file.hpp"
 
 #include <cstdio>
 
@@ -138,18 +136,11 @@ std::string to_config(const Options& o, Config& c) {
   c.policy.version1_mode0 = o.vn1_mode0 == "ignore" ? Version1Mode0Policy::Ignore : Version1Mode0Policy::Client;
 
   if (!o.keys.empty()) {
-    std::ifstream in(o.keys, std::ios::binary);
-    if (!in) return "--keys " + o.keys + ": cannot read it";
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    if (text.size() > (1u << 20)) return "--keys " + o.keys + ": more than 1 MiB";
-    const auto format = o.key_format == "ntp"      ? auth::KeyFileFormat::Ntp
-                        : o.key_format == "chrony" ? auth::KeyFileFormat::Chrony
-                                                   : auth::KeyFileFormat::Auto;
-    auto keys = auth::parse_key_file(text, format);
-    if (!keys) return "--keys " + o.keys + ": " + keys.error();
-    if (keys->empty()) return "--keys " + o.keys + ": no key in it";
-    c.keys = std::make_shared<const auth::KeyStore>(std::move(*keys));
-    c.digests = std::make_shared<const crypto::NettleDigests>();
+    auto file = crypto::load_key_file(o.keys, o.key_format);
+    if (!file) return file.error();
+    if (file->store->empty()) return "--keys " + o.keys + ": no key in it";
+    c.keys = file->store;
+    c.digests = file->digests;
     c.policy.keys = c.keys.get();
     c.policy.digests = c.digests.get();
   }
