@@ -1,4 +1,4 @@
-// Quoting text for the machine-readable reports (JUnit XML, TAP's YAML blocks).
+// Quoting text for the machine-readable reports (JUnit XML, TAP's YAML blocks) and the shell.
 #pragma once
 
 #include <string>
@@ -30,6 +30,21 @@ inline std::string yaml_quote(std::string_view in) {
     out += c;
   }
   return out + "\"";
+}
+
+// A word for a POSIX shell, as a reproduction line prints it: bare when it is only safe
+// characters, else in single quotes (a quote inside becomes '\'').
+inline std::string shell_quote(std::string_view in) {
+  bool bare = !in.empty();
+  for (char c : in) {
+    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
+                      c == '.' || c == '_' || c == '-' || c == ':' || c == '+' || c == ',' || c == '=' || c == '@';
+    bare = bare && safe;
+  }
+  if (bare) return std::string(in);
+  std::string out = "'";
+  for (char c : in) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
 }
 
 }  // namespace ntpkit::probe

@@ -45,8 +45,9 @@ struct RateLimitReport {
 
 struct Report {
   std::string suite;
-  std::string target;   // as given
-  std::string address;  // resolved
+  std::string target;    // as given
+  std::string address;   // resolved
+  std::string key_args;  // "--keys FILE --key-id N" when given: the auth cases' reproduction needs them
   bool strict = false;
   double seconds = 0;
   std::vector<Entry> entries;
@@ -62,7 +63,8 @@ struct Summary {
 // One sentence on how the server limited the run ("" when nothing was seen).
 [[nodiscard]] std::string describe_rate_limit(const RateLimitReport& rl);
 
-// 0 no failure, 1 a conformance failure (or a stale waiver), 3 every case inconclusive.
+// 0 no failure, 1 a conformance failure (or a stale waiver), 3 nothing concluded (every case
+// inconclusive but for the skipped ones).
 [[nodiscard]] int exit_code(const Report& r);
 
 // `reproduce` is the command prefix for the one-line reproduction, e.g. "ntp-probe".

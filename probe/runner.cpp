@@ -219,7 +219,7 @@ class CaseRun {
   }
 
   bool send_stimulus(Observation& obs) {
-    StimulusContext ctx{rng_, SystemClock().now()};
+    StimulusContext ctx{rng_, SystemClock().now(), s_.judge.auth};
     for (const auto& d : c_.stimulus(ctx)) {
       if (!send(d, &obs)) return false;
     }
@@ -372,6 +372,14 @@ CaseResult inconclusive(const Case& c, std::string why) {
   return r;
 }
 
+CaseResult skipped(const Case& c, std::string why) {
+  CaseResult r;
+  r.test = &c;
+  r.outcome = Outcome::Skip;
+  r.judgement = {Finding::NotApplicable, std::move(why), "", ""};
+  return r;
+}
+
 std::string seconds_text(std::chrono::milliseconds ms) {
   std::array<char, 32> b{};
   std::snprintf(b.data(), b.size(), "%.1f", static_cast<double>(ms.count()) / 1000.0);
@@ -392,6 +400,7 @@ std::optional<CaseResult> run_guarded(const Case& c, const RunSettings& s, Trans
 // Would running the case again, paced, tell more? A kiss-o'-death RATE or silent brackets say
 // so outright; any silence seen while its address was limited may be the limiter's too.
 bool needs_retry(const CaseResult& r, bool lane_limited) {
+  if (r.outcome == Outcome::Skip) return false;
   if (r.limit == Limit::RateKiss || r.limit == Limit::Silence) return true;
   if (r.limit == Limit::Denied || !lane_limited) return false;
   return r.observation.received.empty();
@@ -405,6 +414,12 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
   UdpTransport udp(settings.target, settings.family);
   Transport& transport = settings.transport != nullptr ? *settings.transport : udp;
   std::vector<std::optional<CaseResult>> results(cases.size());
+  // A case that signs its requests needs a key: without one it sends nothing.
+  for (size_t i = 0; i < cases.size(); ++i) {
+    if (cases[i]->needs_key && (settings.judge.auth == nullptr || settings.judge.auth->key == nullptr)) {
+      results[i] = skipped(*cases[i], "needs a key: give --keys FILE --key-id N");
+    }
+  }
   Pacer pacer(settings.interval);
   Shared shared;
   shared.deadline = Clock::now() + settings.budget;
@@ -460,6 +475,11 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
           while (first_wave_done < first_burst) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         Lane& lane = lane_of(i);
+        if (results[i]) {  // skipped before the start
+          finished();
+          if (k < first_burst) ++first_wave_done;
+          continue;
+        }
         if (shared.silent()) {
           results[i] = inconclusive(*cases[i], silent_why);
           finished();

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "escape.hpp"
 #include "ntpkit/conformance/suite.hpp"
 #include "ntpkit/server/misbehaviour.hpp"
 #include "ntpkit/util/clock.hpp"
@@ -61,6 +62,7 @@ void setup_suite(CLI::App& app, SuiteOptions& o) {
                  "send from these addresses of ours, cases spread over them (repeatable; ADDR or an IPv4 range "
                  "FIRST-LAST, e.g. 127.0.1.1-127.0.1.66): each is a client of its own to a per-address rate limit")
       ->allow_extra_args(false);
+  add_key_options(app, o.keys);
   app.add_flag("-v,--verbose", o.verbose, "show the evidence of every case, not just the failing ones");
   app.add_flag("-4", o.ipv4, "use IPv4 only");
   app.add_flag("-6", o.ipv6, "use IPv6 only");
@@ -168,6 +170,13 @@ int run_suite(const SuiteOptions& o) {
     std::fprintf(stderr, "ntp-probe: %s\n", target.error().c_str());
     return 2;
   }
+  auto loaded = load_keys(o.keys);
+  if (!loaded) {
+    std::fprintf(stderr, "ntp-probe: %s\n", loaded.error().c_str());
+    return 2;
+  }
+  const std::optional<LoadedKeys>& keys = *loaded;
+  const RequestKey request_key = keys ? keys->request_key() : RequestKey{};
   // Every file we are to write, before anything is sent.
   for (const auto& e : {check_output(o.out), check_writable("--pcap-out", o.pcap_out)}) {
     if (!e.empty()) {
@@ -220,6 +229,16 @@ int run_suite(const SuiteOptions& o) {
     return 3;
   }
 
+  if (!keys) {
+    const auto signing = std::count_if(cases.begin(), cases.end(), [](const Case* c) { return c->needs_key; });
+    if (signing > 0) {
+      std::fprintf(stderr,
+                   "ntp-probe: %zu auth case(s) skipped: they sign with the server's key, give --keys FILE "
+                   "--key-id N\n",
+                   static_cast<size_t>(signing));
+    }
+  }
+
   RunSettings s;
   s.target = *target;
   s.target.host = probe->address();
@@ -236,6 +255,7 @@ int run_suite(const SuiteOptions& o) {
   s.judge.max_offset = Duration::from_nanoseconds(static_cast<int64_t>(o.max_offset * 1e9));
   s.sources = std::move(sources);
   s.budget = std::chrono::milliseconds(static_cast<int64_t>(o.budget * 1000));
+  if (keys) s.judge.auth = &request_key;
 
   PacketLog log;
   if (!o.pcap_out.empty()) s.log = &log;
@@ -251,6 +271,10 @@ int run_suite(const SuiteOptions& o) {
   Report report;
   report.suite = o.suite;
   report.target = o.target;
+  if (keys) {
+    report.key_args = "--keys " + shell_quote(o.keys.file) + " --key-id " + std::to_string(o.keys.key_id);
+    if (o.keys.format != "auto") report.key_args += " --key-format " + o.keys.format;
+  }
   report.address = probe->peer();
   report.strict = o.strict;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -30,13 +30,14 @@ struct SuiteOptions {
   bool ipv6 = false;
   double budget = 120;                        // seconds
   std::vector<std::string> source_addresses;  // --source-address ADDR or FIRST-LAST
+  KeyOptions keys;                            // --keys FILE --key-id N: the auth suite signs with it
 };
 
 void setup_suite(CLI::App& app, SuiteOptions& o);
 // For a target that looks like a mistyped command ("help", "version", "qurey"): a hint such as
 // "; did you mean query?" (never empty then); "" for anything that may be a host.
 [[nodiscard]] std::string command_like(const std::string& target);
-// Exit codes: 0 no failure, 1 a conformance failure, 2 usage, 3 unreachable or all inconclusive.
+// Exit codes: 0 no failure, 1 a conformance failure, 2 usage, 3 unreachable or nothing concluded.
 [[nodiscard]] int run_suite(const SuiteOptions& o);
 
 }  // namespace ntpkit::probe

@@ -15,7 +15,22 @@ struct Twin {
   std::vector<std::string> server_args;
   const char* outcome;  // "fail" or "warn"; "info" for a MAY case, which reports a choice
   const char* reason;   // regex over the case's summary, expected and actual
+  // A case that signs its requests: the probe's --keys and --key-id, and the plain server's
+  // --keys (the twin's server_args carry them too).
+  std::vector<std::string> probe_args = {};
+  std::vector<std::string> plain_server_args = {};
 };
+
+#ifndef NTPKIT_TEST_KEYS
+#error "NTPKIT_TEST_KEYS: the path of tests/data/auth.keys"
+#endif
+// The auth suite's twins: ntp-server and the probe hold the same keys (tests/data/auth.keys);
+// the probe signs with AES-CMAC key 3.
+inline Twin auth_twin(const char* id, std::vector<std::string> misbehaviour, const char* outcome, const char* reason) {
+  std::vector<std::string> server = {"--keys", NTPKIT_TEST_KEYS};
+  server.insert(server.end(), misbehaviour.begin(), misbehaviour.end());
+  return {id, server, outcome, reason, {"--keys", NTPKIT_TEST_KEYS, "--key-id", "3"}, {"--keys", NTPKIT_TEST_KEYS}};
+}
 
 // clang-format off
 inline const std::vector<Twin> kTwins = {
@@ -93,6 +108,13 @@ inline const std::vector<Twin> kTwins = {
     {"security/kod-origin", {"--misbehave", "kod-without-origin"}, "fail", "kiss-o'-death 'RATE' with origin 00000000.00000000"},
     {"security/replay-fresh", {"--misbehave", "frozen-clock"}, "warn", "the replayed request got the same timestamps"},
     {"ratelimit/burst", {"--misbehave", "kod-without-origin"}, "fail", "does not carry our origin"},
+    auth_twin("auth/authenticated-reply", {"--misbehave", "auth-unsigned-reply"}, "fail", "an unauthenticated reply to a request signed with key 3 \\(AES128CMAC\\)"),
+    auth_twin("auth/ef-then-mac", {"--misbehave", "auth-header-only-digest"}, "warn", "the digest does not cover the extension field"),
+    auth_twin("auth/bad-digest", {"--misbehave", "auth-accept-bad-digest"}, "warn", "without a crypto-NAK.*a plain 48-byte reply"),
+    auth_twin("auth/wrong-length-digest", {"--misbehave", "auth-accept-bad-digest"}, "warn", "without a crypto-NAK.*a plain 48-byte reply"),
+    auth_twin("auth/key-id-0", {"--misbehave", "ignore-mac"}, "warn", "without a crypto-NAK.*a plain 48-byte reply"),
+    auth_twin("auth/symmetric-bad-digest", {"--symmetric", "reply", "--misbehave", "auth-accept-bad-digest"}, "fail", "a forged digest mobilised a symmetric association"),
+    auth_twin("auth/md5", {}, "info", "accepts key 1 \\(MD5\\), which RFC 8573 deprecates"),
 };
 // clang-format on
 

@@ -7,6 +7,8 @@
 #   2. chronyd -Q as a client with `server ... key N` against ntp-server --keys: it accepts our
 #      authenticated replies for each key, and measures nothing from ntp-server --misbehave
 #      auth-bad-digest.
+#   1b. ntp-probe --suite auth against the same chronyd, signed with each key (no failure; the
+#      outcomes with the AES128 key as tests/interop/expected/chronyd.auth.txt records them);
 # chronyd runs with -x (and -Q in print-only mode), without CAP_SYS_TIME, files in the work dir.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -45,6 +47,24 @@ run_fg 10 "" "$WORK/query.wrong.txt" "$ARG_PROBE" query "$CHRONYD_TARGET" --keys
     --color never || rc=$?
 echo "  wrong secret: exit $rc ($(grep -m1 -E '^(auth|unusable|reply) ' "$WORK/query.wrong.txt" || true))"
 [[ $rc != 0 ]] || bad+=("query-wrong-secret-accepted")
+
+# 1b. The auth suite against chronyd, signed with each key: no failure, and the outcomes signed
+# with the AES-CMAC key are those recorded in tests/interop/expected/chronyd.auth.txt.
+EXPECTED=$INTEROP_REPO/tests/interop/expected/chronyd.auth.txt
+COMPARE=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
+for id in 3 2 1; do
+    rc=0
+    run_fg 60 "" "$WORK/suite.$id.txt" "$ARG_PROBE" --suite auth "$CHRONYD_TARGET" --keys "$keys" --key-id "$id" \
+        --json "$WORK/suite.$id.json" --color never || rc=$?
+    echo "  --suite auth signed with key $id: exit $rc"
+    "${COMPARE[@]}" table "$WORK/suite.$id.json" | sed 's/^/    /' || true
+    [[ $rc == 0 ]] || bad+=("auth-suite-key-$id-exit-$rc")
+done
+if [[ -n ${UPDATE_EXPECTED:-} ]]; then   # UPDATE_EXPECTED=1: record what this run saw
+    "${COMPARE[@]}" write "$EXPECTED" "$WORK/suite.3.json" --header "chronyd 4.3 with a keyfile, the auth suite signed with AES128 key 3 (tests/interop/auth-vs-chronyd.sh)"
+else
+    "${COMPARE[@]}" check "$EXPECTED" "$WORK/suite.3.json" --label chronyd.auth || bad+=("auth-suite-outcomes")
+fi
 stop_pid "$CHRONYD_PID"
 show_log "chronyd, exit $STOP_RC after SIGTERM" "$CHRONYD_LOG"
 

@@ -4,6 +4,8 @@
 # and ntpdig know only port 123):
 #   1. ntp-probe query --keys --key-id N against ntpsec's ntpd with `keys` and `trustedkey`:
 #      every key's reply carries a MAC of it that verifies under our digests;
+#   1b. ntp-probe --suite auth against the same ntpd, signed with each key (no failure; the
+#      outcomes with the AES key as tests/interop/expected/ntpsec.auth.txt records them);
 #   2. ntpdig -a N -k FILE against ntp-server --keys: it accepts our authenticated replies for
 #      each key, and none from ntp-server --misbehave auth-bad-digest.
 # No daemon or client holds CAP_SYS_TIME; ntpsec runs with its clock discipline off.
@@ -39,6 +41,24 @@ for id in 1 2 3; do
     echo "  key $id: exit $rc ($(grep -m1 -E '^auth ' "$WORK/query.$id.txt" || echo 'no auth line'))"
     [[ $ok == yes ]] || bad+=("query-key-$id")
 done
+
+# 1b. The auth suite against ntpsec, signed with each key: no failure, and the outcomes signed
+# with the AES-128 key are those recorded in tests/interop/expected/ntpsec.auth.txt.
+EXPECTED=$INTEROP_REPO/tests/interop/expected/ntpsec.auth.txt
+COMPARE=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
+for id in 3 2 1; do
+    rc=0
+    run_fg 60 "$NETNS" "$WORK/suite.$id.txt" "$ARG_PROBE" --suite auth 127.0.0.1 --keys "$keys" --key-format ntp \
+        --key-id "$id" --json "$WORK/suite.$id.json" --color never || rc=$?
+    echo "  --suite auth signed with key $id: exit $rc"
+    "${COMPARE[@]}" table "$WORK/suite.$id.json" | sed 's/^/    /' || true
+    [[ $rc == 0 ]] || bad+=("auth-suite-key-$id-exit-$rc")
+done
+if [[ -n ${UPDATE_EXPECTED:-} ]]; then   # UPDATE_EXPECTED=1: record what this run saw
+    "${COMPARE[@]}" write "$EXPECTED" "$WORK/suite.3.json" --header "ntpsec 1.2.2 with keys and trustedkey, the auth suite signed with AES-128 key 3 (tests/interop/auth-vs-ntpsec.sh)"
+else
+    "${COMPARE[@]}" check "$EXPECTED" "$WORK/suite.3.json" --label ntpsec.auth || bad+=("auth-suite-outcomes")
+fi
 stop_pid "$NTPSEC_PID"
 show_log "ntpsec ntpd, exit $STOP_RC after SIGTERM" "$NTPSEC_LOG"
 

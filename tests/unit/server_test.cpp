@@ -616,6 +616,26 @@ TEST(Misbehave, IgnoreMacAnswersWithoutCryptoNak) {
   EXPECT_EQ(o.bytes.size(), kHeaderLength);
 }
 
+// auth-header-only-digest: the digest checked over the header alone, so a MAC after an
+// extension field (computed, as RFC 5905 §7.3 says, over both) is refused; without one it verifies.
+TEST(Misbehave, HeaderOnlyDigestRefusesAMacAfterAnExtensionField) {
+  Fixture f;
+  f.policy.keys = &test_keys();
+  f.policy.digests = &kFakeDigests;
+  f.mb = with("auth-header-only-digest");
+  Packet with_ef = request();
+  with_ef.extensions.push_back({0x7777, std::vector<uint8_t>(24, 0x55), std::nullopt});
+  auto o = f.run(signed_request(with_ef, 1));
+  ASSERT_TRUE(o.action.is_reply());
+  EXPECT_TRUE(o.action.crypto_nak);
+  o = f.run(signed_request(request(), 1));
+  ASSERT_TRUE(o.action.is_reply());
+  EXPECT_TRUE(o.action.authenticated);
+  f.mb = Misbehaviour{};
+  o = f.run(signed_request(with_ef, 1));  // the plain server verifies over both
+  EXPECT_TRUE(o.action.authenticated);
+}
+
 TEST(Misbehave, StratumAndReferenceFaults) {
   Fixture f;
   f.mb = with("stratum=17");
@@ -654,7 +674,9 @@ TEST(Misbehave, EveryCatalogueEntryChangesTheOutcome) {
         x->policy.keys = &test_keys();
         x->policy.digests = &kFakeDigests;
       }
-      const auto req = signed_request(request(), 1, info.fault == Fault::AuthAcceptBadDigest);
+      // auth-header-only-digest shows only where the MAC follows an extension field.
+      const auto req = signed_request(info.fault == Fault::AuthHeaderOnlyDigest ? p : request(), 1,
+                                      info.fault == Fault::AuthAcceptBadDigest);
       const auto o = f.run(req);
       const auto base = plain.run(req);
       EXPECT_FALSE(o.action.is_reply() == base.action.is_reply() && o.bytes == base.bytes);

@@ -5,9 +5,12 @@
 // same JSON writer the suite uses, and must name the same reason as over UDP.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 #include <set>
 
+#include "cli_common.hpp"
+#include "escape.hpp"
 #include "in_process.hpp"
 #include "ntpkit/conformance/suite.hpp"
 #include "options.hpp"
@@ -49,11 +52,25 @@ const conformance::Case* find_case(std::string_view id) {
   return nullptr;
 }
 
+// The probe's --keys FILE --key-id N, as its own option parser reads them; nothing without them.
+std::optional<LoadedKeys> probe_keys(const std::vector<std::string>& args) {
+  CLI::App app;
+  KeyOptions o;
+  add_key_options(app, o);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  app.parse(reversed);
+  auto loaded = load_keys(o);
+  EXPECT_TRUE(loaded) << (loaded ? "" : loaded.error());
+  return loaded ? *loaded : std::nullopt;
+}
+
 // Paced retries are real time: here they start at 20 ms, for a limiter that allows one request
 // every 50 ms.
 Report run(const std::vector<const conformance::Case*>& cases, InProcessTransport& transport,
-           std::chrono::milliseconds budget = 20s, unsigned jobs = 64) {
+           std::chrono::milliseconds budget = 20s, unsigned jobs = 64, const std::optional<LoadedKeys>& keys = {}) {
   RunSettings s;
+  const RequestKey key = keys ? keys->request_key() : RequestKey{};
+  if (keys) s.judge.auth = &key;
   s.jobs = jobs;
   s.retry_interval = 20ms;
   s.max_retry_interval = 160ms;
@@ -80,7 +97,7 @@ TEST_P(InProcessTwin, MisbehaviourMakesTheCaseFailForItsReason) {
   const conformance::Case* c = find_case(t.case_id);
   ASSERT_NE(c, nullptr) << t.case_id;
   InProcessTransport transport(server_from(t.server_args));
-  const Report r = run({c}, transport);
+  const Report r = run({c}, transport, 20s, 64, probe_keys(t.probe_args));
   ASSERT_EQ(r.entries.size(), 1U);
   const std::string json = render_json(r);
   EXPECT_NE(json.find("\"outcome\":\"" + std::string(t.outcome) + "\""), std::string::npos) << json;
@@ -89,10 +106,11 @@ TEST_P(InProcessTwin, MisbehaviourMakesTheCaseFailForItsReason) {
 }
 
 TEST_P(InProcessTwin, ThePlainServerPassesTheCase) {
-  const conformance::Case* c = find_case(GetParam().case_id);
+  const Twin& t = GetParam();
+  const conformance::Case* c = find_case(t.case_id);
   ASSERT_NE(c, nullptr);
-  InProcessTransport transport(server_from({}));
-  const Report r = run({c}, transport);
+  InProcessTransport transport(server_from(t.plain_server_args));
+  const Report r = run({c}, transport, 20s, 64, probe_keys(t.probe_args));
   ASSERT_EQ(r.entries.size(), 1U);
   const auto outcome = r.entries[0].result.outcome;
   // A MAY or a choice the RFC leaves open is reported as info, a kiss-o'-death check with no
@@ -118,13 +136,70 @@ TEST(InProcessSuite, EveryCaseHasATwin) {
 }
 
 TEST(InProcessSuite, ThePlainServerPassesEverySuiteAtOnce) {
-  InProcessTransport transport(server_from({}));
-  const Report r = run(conformance::all_cases(), transport);
+  InProcessTransport transport(server_from({"--keys", NTPKIT_TEST_KEYS}));
+  const Report r =
+      run(conformance::all_cases(), transport, 20s, 64, probe_keys({"--keys", NTPKIT_TEST_KEYS, "--key-id", "2"}));
   const Summary s = summarize(r);
   EXPECT_EQ(s.fail, 0U) << render_json(r);
   EXPECT_EQ(s.warn, 0U) << render_json(r);
   EXPECT_EQ(s.inconclusive, 0U) << render_json(r);
   EXPECT_FALSE(r.rate_limit.detected);
+}
+
+// Without --keys the auth suite sends nothing and says why; with keys the server does not share
+// (another secret under the same id, or a server that refuses every key) nothing fails: a
+// crypto-NAK says the keys differ, not that the server is wrong.
+TEST(InProcessSuite, TheAuthSuiteNeedsAKeyAndAKeyMismatchIsNoFailure) {
+  const auto* auth = conformance::find_suite("auth");
+  ASSERT_NE(auth, nullptr);
+  {
+    InProcessTransport transport(server_from({"--keys", NTPKIT_TEST_KEYS}));
+    const Report r = run(auth->cases, transport);
+    for (const auto& e : r.entries) {
+      EXPECT_EQ(e.result.outcome, conformance::Outcome::Skip) << e.result.test->id;
+      EXPECT_EQ(e.result.judgement.summary, "needs a key: give --keys FILE --key-id N");
+    }
+    EXPECT_EQ(transport.requests(), 0U);
+  }
+  const std::string other = std::string(TEST_WORK_DIR_IN_PROCESS) + "/other.keys";
+  {
+    std::ofstream f(other);
+    f << "3 AES128 HEX:ff0102030405060708090a0b0c0d0e0f\n";
+  }
+  for (const auto& [server_args, key_file] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--keys", NTPKIT_TEST_KEYS}, other},
+           {{"--keys", NTPKIT_TEST_KEYS, "--misbehave", "auth-always-nak"}, NTPKIT_TEST_KEYS},
+           {{}, NTPKIT_TEST_KEYS}}) {
+    InProcessTransport transport(server_from(server_args));
+    const Report r = run(auth->cases, transport, 20s, 64, probe_keys({"--keys", key_file, "--key-id", "3"}));
+    const Summary s = summarize(r);
+    EXPECT_EQ(s.fail, 0U) << render_json(r);
+    EXPECT_EQ(s.warn, 0U) << render_json(r);
+    for (const auto& e : r.entries) {
+      if (e.result.test->id == "auth/authenticated-reply") {
+        EXPECT_EQ(e.result.outcome, conformance::Outcome::Inconclusive) << render_json(r);
+        EXPECT_NE(e.result.judgement.summary.find("a crypto-NAK: the server could not verify key 3 (AES128CMAC)"),
+                  std::string::npos)
+            << e.result.judgement.summary;
+      }
+    }
+  }
+}
+
+// An unsynchronised server (LI 3, stratum 16, as ntpsec answers while it starts) authenticates
+// its replies all the same: the auth cases judge the MAC, not the clock (ef-then-mac once took
+// such a reply for no authenticated reply against ntpsec).
+TEST(InProcessSuite, AnUnsynchronisedServerIsJudgedOnItsMacs) {
+  InProcessTransport transport(server_from({"--keys", NTPKIT_TEST_KEYS, "--leap", "3", "--stratum", "16"}));
+  const Report r = run(conformance::find_suite("auth")->cases, transport, 20s, 64,
+                       probe_keys({"--keys", NTPKIT_TEST_KEYS, "--key-id", "3"}));
+  for (const auto& e : r.entries) {
+    const auto o = e.result.outcome;
+    EXPECT_TRUE(o == conformance::Outcome::Pass || o == conformance::Outcome::Info) << render_json(r);
+    if (e.result.test->id == "auth/ef-then-mac") {
+      EXPECT_EQ(o, conformance::Outcome::Pass) << render_json(r);
+    }
+  }
 }
 
 // The runner's rate-limit logic against ntp-server's own limiter, deterministic: from one
@@ -172,7 +247,7 @@ TEST(InProcessSuite, EveryMisbehaviourIsCaughtByTheCasesItNames) {
     std::string spec(info.name);
     if (!info.examples.empty()) spec += "=" + std::string(info.examples.substr(0, info.examples.find(',')));
     SCOPED_TRACE(spec);
-    InProcessTransport transport(server_from({"--misbehave", spec}));
+    InProcessTransport transport(server_from({"--keys", NTPKIT_TEST_KEYS, "--misbehave", spec}));
     std::vector<const conformance::Case*> cases;
     for (size_t at = 0; at < info.shown_by.size();) {
       const size_t comma = std::min(info.shown_by.find(',', at), info.shown_by.size());
@@ -181,13 +256,28 @@ TEST(InProcessSuite, EveryMisbehaviourIsCaughtByTheCasesItNames) {
       if (c != nullptr) cases.push_back(c);
       at = comma + 1;
     }
-    const Report r = run(cases, transport);
+    const Report r = run(cases, transport, 20s, 64, probe_keys({"--keys", NTPKIT_TEST_KEYS, "--key-id", "3"}));
     for (const auto& e : r.entries) {
       EXPECT_NE(e.result.outcome, conformance::Outcome::Pass) << e.result.test->id << " does not catch " << spec;
       EXPECT_NE(e.result.outcome, conformance::Outcome::Inconclusive)
           << e.result.test->id << ": " << e.result.judgement.summary;
     }
   }
+}
+
+}  // namespace
+}  // namespace ntpkit::probe
+
+namespace ntpkit::probe {
+namespace {
+
+// A reproduction line's key file path survives a shell whatever it holds.
+TEST(Reproduction, PathsAreQuotedForTheShell) {
+  EXPECT_EQ(shell_quote("/etc/chrony/chrony.keys"), "/etc/chrony/chrony.keys");
+  EXPECT_EQ(shell_quote("my keys"), "'my keys'");
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(shell_quote("$(rm -rf ~)"), "'$(rm -rf ~)'");
+  EXPECT_EQ(shell_quote(""), "''");
 }
 
 }  // namespace

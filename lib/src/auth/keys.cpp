@@ -163,4 +163,11 @@ const Key* KeyStore::find(uint32_t id) const {
   return it == keys_.end() ? nullptr : &it->second;
 }
 
+const Key* KeyStore::first_of(KeyType type) const {
+  for (const auto& [id, key] : keys_) {
+    if (key.type == type) return &key;
+  }
+  return nullptr;
+}
+
 }  // namespace ntpkit::auth

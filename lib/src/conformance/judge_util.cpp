@@ -51,8 +51,8 @@ Judgement ignored_extension(const Observation& o) {
 
 // A MAC with a key the server does not have: a crypto-NAK (RFC 5905 §7.4) or silence; a
 // plain unauthenticated answer is what the client asked not to get.
-Judgement unknown_key(const Observation& o) {
-  if (o.received.empty()) return documented("drops requests authenticated with an unknown key");
+Judgement refused_mac(const Observation& o, const std::string& what) {
+  if (o.received.empty()) return documented("drops " + what);
   return with_reply(o, [](const Header& rq, const PacketView& rp, const Received&) {
     if (auto v = check_origin(rq, rp.header)) return violated("the reply breaks the origin copy", *v);
     if (rp.mac && rp.mac->kind == MacKind::CryptoNak && rp.mac->key_id == 0) {
@@ -63,6 +63,10 @@ Judgement unknown_key(const Observation& o) {
         rp.mac ? "a reply with " + std::string(to_string(rp.mac->kind)) + " of key " + std::to_string(rp.mac->key_id)
                : "a plain " + std::to_string(rp.size()) + "-byte reply");
   });
+}
+
+Judgement unknown_key(const Observation& o) {
+  return refused_mac(o, "requests authenticated with an unknown key");
 }
 
 }  // namespace ntpkit::conformance::detail

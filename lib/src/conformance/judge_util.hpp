@@ -102,6 +102,9 @@ Case silent_case(std::string_view id, std::string_view rfc, std::string_view sec
                  Stimulus stimulus);
 // An unknown extension field is ignored: answered normally (or dropped by policy), not echoed.
 Judgement ignored_extension(const Observation& o);
+// A MAC that cannot authenticate the request (`what`: "requests whose ..."): a crypto-NAK passes,
+// silence is the server's choice (info), time is a violation.
+Judgement refused_mac(const Observation& o, const std::string& what);
 // A MAC of a key the server does not have: a crypto-NAK or silence.
 Judgement unknown_key(const Observation& o);
 

@@ -28,6 +28,8 @@ const std::vector<Suite>& suites() {
         make("security", "amplification (modes 6 and 7), CVE-2015-7871, kiss-o'-death origin, replayed requests",
              {security_cases}),
         make("ratelimit", "opt-in: a burst of requests, and how the excess is treated", {ratelimit_cases}),
+        make("auth", "symmetric-key authentication (RFC 5905 MAC, RFC 8573 AES-CMAC): needs --keys and --key-id",
+             {auth_cases}),
     };
     // "all": every case once, in suite order.
     Suite all{"all", "every case of every suite", {}};

@@ -126,7 +126,11 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   if (req.mac && !d.ignore_mac) {
     auth::MacResult m;
     m.check = auth::MacCheck::UnknownKey;
-    if (policy.keys != nullptr && policy.digests != nullptr) m = auth::verify_mac(req, *policy.keys, *policy.digests);
+    if (policy.keys != nullptr && policy.digests != nullptr) {
+      PacketView checked = req;
+      if (d.header_only_digest) checked.mac->offset = kHeaderLength;  // the misbehaviour: extension fields left out
+      m = auth::verify_mac(checked, *policy.keys, *policy.digests);
+    }
     const bool known_bad = m.check == auth::MacCheck::BadDigest || m.check == auth::MacCheck::WrongLength;
     if (m.check == auth::MacCheck::Valid) {
       reply_key = m.key;

@@ -44,6 +44,7 @@ class KeyStore {
   KeyStore() = default;
   explicit KeyStore(std::vector<Key> keys);
   [[nodiscard]] const Key* find(uint32_t id) const;
+  [[nodiscard]] const Key* first_of(KeyType type) const;  // the lowest id of that type, or nullptr
   [[nodiscard]] bool empty() const { return keys_.empty(); }
   [[nodiscard]] size_t size() const { return keys_.size(); }
 

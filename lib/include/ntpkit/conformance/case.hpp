@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ntpkit/conformance/exchange.hpp"
 #include "ntpkit/wire/packet.hpp"
 #include "ntpkit/wire/time.hpp"
 
@@ -56,7 +57,8 @@ struct Observation {
 
 struct StimulusContext {
   std::mt19937_64& rng;
-  Timestamp now;  // the probe's clock
+  Timestamp now;                     // the probe's clock
+  const RequestKey* auth = nullptr;  // --keys and --key-id: what the auth cases sign with
   [[nodiscard]] Timestamp random_timestamp() const { return Timestamp::from_raw(rng()); }
 };
 
@@ -65,6 +67,7 @@ struct JudgeContext {
   int64_t pivot_unix_seconds;                                    // for era resolution in messages
   Duration max_offset = Duration::from_seconds(1);               // --max-offset
   Duration max_reference_age = Duration::from_seconds(1 << 17);  // about 36 h, NTP's MAXPOLL
+  const RequestKey* auth = nullptr;                              // --keys and --key-id, when given
 };
 
 // What the check found. The level of the case turns Violated into fail, warn or info.
@@ -99,6 +102,8 @@ struct Case {
   // The stimulus is a burst meant to provoke a rate limit: the runner starts such cases after
   // the others, so that the limit they provoke judges nothing else.
   bool floods = false;
+  // The case signs its requests with the key of --key-id: without one it is skipped.
+  bool needs_key = false;
 };
 
 // Why a case could not see the server's ordinary behaviour.

@@ -28,6 +28,7 @@ enum class Fault : uint8_t {
   AnswerMalformed,
   IgnoreMac,
   AuthAcceptBadDigest,
+  AuthHeaderOnlyDigest,
   DropPercent,
   // Stage::Shape
   KodRateAlways,

@@ -112,11 +112,12 @@ struct Draft {
   bool echo_extensions = false;
   bool oversize = false;  // pad past the request's length
   // Authenticated replies (Stage::Admit and Stage::Shape)
-  bool accept_bad_mac = false;  // a known key's bad digest answered with plain time
-  bool unsigned_reply = false;  // an authenticated request answered without a MAC
-  bool always_nak = false;      // every authenticated request answered with a crypto-NAK
-  bool mac_bad_digest = false;  // the reply's digest corrupted
-  bool mac_other_key = false;   // the reply's MAC names another key
+  bool accept_bad_mac = false;      // a known key's bad digest answered with plain time
+  bool header_only_digest = false;  // a request's digest checked over the header alone
+  bool unsigned_reply = false;      // an authenticated request answered without a MAC
+  bool always_nak = false;          // every authenticated request answered with a crypto-NAK
+  bool mac_bad_digest = false;      // the reply's digest corrupted
+  bool mac_other_key = false;       // the reply's MAC names another key
   // Stage::Header and Stage::Stamped
   const Header* request = nullptr;
   Header reply;
