@@ -175,15 +175,21 @@ struct Sink {
   // their own, away from the reader's state on this stack (a line written by both threads in
   // turn costs more than the judging: the first two-thread version spent a fifth more CPU).
   struct alignas(128) Isolated {
+    explicit Isolated(const replay::Options& o) : analyzer(o) {}
     replay::Analyzer analyzer;
   };
-  std::unique_ptr<Isolated> isolated = std::make_unique<Isolated>();
-  replay::Analyzer& analyzer = isolated->analyzer;
+  std::unique_ptr<Isolated> isolated;
+  replay::Analyzer& analyzer;
   std::unique_ptr<Handoff> handoff;  // set: the analyzer runs on a second thread
 
   Sink(FileResult& result, const std::bitset<65536>& port_set, const DatagramTap& datagram_tap, const Progress& p,
-       unsigned threads)
-      : r(result), ports(port_set), tap(datagram_tap), progress(p) {
+       unsigned threads, const replay::Options& options)
+      : r(result),
+        ports(port_set),
+        tap(datagram_tap),
+        progress(p),
+        isolated(std::make_unique<Isolated>(options)),
+        analyzer(isolated->analyzer) {
     if (threads >= 2) {
       try {
         handoff = std::make_unique<Handoff>(analyzer, tap);
@@ -330,14 +336,15 @@ void read_pcapng(std::istream& in, Sink& sink) {
 // libpcap first; a pcapng with mixed link types again from the start with our reader.
 template <class OpenFile, class OpenStream>
 FileResult analyse(const std::string& name, bool seekable, const std::set<uint16_t>& port_list, const DatagramTap& tap,
-                   const Progress& progress, unsigned threads, OpenFile open_file, OpenStream open_stream) {
+                   const Progress& progress, unsigned threads, const replay::Options& options, OpenFile open_file,
+                   OpenStream open_stream) {
   if (threads == 0) threads = two_cpus() ? 2 : 1;
   std::bitset<65536> ports;  // a bit test per frame instead of a set lookup
   for (uint16_t p : port_list) ports.set(p);
   FileResult r;
   r.name = name;
   {
-    Sink sink(r, ports, tap, progress, threads);
+    Sink sink(r, ports, tap, progress, threads, options);
     read_with_libpcap(open_file(), seekable, sink);
     if (r.error.find("different from the type of the first interface") == std::string::npos) {
       sink.finish();
@@ -351,7 +358,7 @@ FileResult analyse(const std::string& name, bool seekable, const std::set<uint16
   }
   r = FileResult{};
   r.name = name;
-  Sink sink(r, ports, tap, progress, threads);
+  Sink sink(r, ports, tap, progress, threads, options);
   auto in = open_stream();
   if (!*in) {
     r.error = "cannot read the capture again for its pcapng blocks";
@@ -365,7 +372,7 @@ FileResult analyse(const std::string& name, bool seekable, const std::set<uint16
 }  // namespace
 
 FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports, const DatagramTap& tap,
-                        const Progress& progress, unsigned threads) {
+                        const Progress& progress, unsigned threads, const replay::Options& options) {
   // libpcap reads record by record through stdio, whose default buffer (st_blksize, 4 KiB) costs
   // a read(2) per 40 frames; 64 KiB takes 16 times fewer and still fits in L2, from where libpcap
   // copies each record. glibc ignores the size unless it is handed the buffer, which must outlive
@@ -376,13 +383,13 @@ FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports
     if (file != nullptr) std::setvbuf(file, buffer.data(), _IOFBF, buffer.size());
     return file;
   };
-  return analyse(path, path != "-", ports, tap, progress, threads, open_file,
+  return analyse(path, path != "-", ports, tap, progress, threads, options, open_file,
                  [&] { return std::make_unique<std::ifstream>(path, std::ios::binary); });
 }
 
 FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_t>& ports, unsigned threads) {
   return analyse(
-      "memory", true, ports, DatagramTap{}, Progress{}, threads,
+      "memory", true, ports, DatagramTap{}, Progress{}, threads, replay::Options{},
       [&] { return fmemopen(const_cast<uint8_t*>(bytes.data()), bytes.size(), "rb"); },
       [&] { return std::make_unique<std::istringstream>(std::string(bytes.begin(), bytes.end()), std::ios::binary); });
 }

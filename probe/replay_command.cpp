@@ -10,6 +10,7 @@
 #include "escape.hpp"
 #include "json_writer.hpp"
 #include "ntpkit/capture/capture_file.hpp"
+#include "ntpkit/crypto/key_file.hpp"
 #include "replay_live.hpp"
 #include "terminal.hpp"
 #include "test_report.hpp"
@@ -41,6 +42,11 @@ std::string text_report(const FileResult& f, unsigned max_listed, bool colour) {
          std::to_string(s.paired_by_fallback) + ", retransmissions " + std::to_string(s.retransmissions) +
          ", duplicate replies " + std::to_string(s.duplicate_replies) + ", malformed " + std::to_string(s.malformed) +
          "\n";
+  if (s.signed_requests > 0) {
+    out += "  signed (--keys) " + std::to_string(s.signed_requests) +
+           " request(s): " + std::to_string(s.verified_replies) + " reply MAC(s) verified, " +
+           std::to_string(s.crypto_naks) + " crypto-NAK(s) (the server does not hold the key as --keys does)\n";
+  }
   if (s.interleaved + s.kiss_of_death > 0) {
     out += "  interleaved (RFC 9769) " + std::to_string(s.interleaved) + ", kiss-o'-death " +
            std::to_string(s.kiss_of_death) + " (judged for their shape only)\n";
@@ -119,6 +125,9 @@ void json_file(JsonWriter& j, const FileResult& f) {
   j.key("malformed").value(s.malformed);
   j.key("interleaved").value(s.interleaved);
   j.key("kiss_of_death").value(s.kiss_of_death);
+  j.key("signed_requests").value(s.signed_requests);
+  j.key("verified_replies").value(s.verified_replies);
+  j.key("crypto_naks").value(s.crypto_naks);
   j.key("symmetric").begin_object();
   j.key("packets").value(s.symmetric_packets);
   j.key("origin_checks").value(s.symmetric_checks);
@@ -172,7 +181,9 @@ std::string finding_line(const replay::Finding& x) {
 // Every rule is a test case of every file: a MUST with findings fails, a SHOULD notes them
 // (TAP: ok # TODO). A file that cannot be read (or a live replay that could not run) fails its
 // "read" case.
-TestSuite file_suite(const std::string& name, const std::vector<replay::Finding>& findings, const std::string& error) {
+// `keys`: replay --keys was given; without it the MAC rules judge nothing and are skipped.
+TestSuite file_suite(const std::string& name, const std::vector<replay::Finding>& findings, const std::string& error,
+                     bool keys) {
   TestSuite t;
   t.name = name;
   t.tap_prefix = true;
@@ -190,7 +201,10 @@ TestSuite file_suite(const std::string& name, const std::vector<replay::Finding>
   for (const auto& rule : replay::rules()) {
     TestCase tc;
     tc.name = std::string(rule.id);
-    if (auto it = by_rule.find(rule.id); it != by_rule.end()) {
+    if (!keys && rule.id.starts_with("auth/")) {
+      tc.status = TestCase::Status::Skip;
+      tc.message = "needs --keys FILE: the recorded MACs are not verified without the keys";
+    } else if (auto it = by_rule.find(rule.id); it != by_rule.end()) {
       const bool must = rule.level == conformance::Level::Must;
       for (const auto* x : it->second) tc.detail += finding_line(*x) + "\n";
       tc.message = std::to_string(it->second.size()) + " finding(s): " + std::string(rule.requirement);
@@ -205,9 +219,9 @@ TestSuite file_suite(const std::string& name, const std::vector<replay::Finding>
   return t;
 }
 
-std::vector<TestSuite> test_suites(const std::vector<FileResult>& results) {
+std::vector<TestSuite> test_suites(const std::vector<FileResult>& results, bool keys) {
   std::vector<TestSuite> suites;
-  for (const auto& f : results) suites.push_back(file_suite(f.name, f.findings, f.error));
+  for (const auto& f : results) suites.push_back(file_suite(f.name, f.findings, f.error, keys));
   return suites;
 }
 
@@ -224,6 +238,13 @@ void setup_replay(CLI::App& app, ReplayOptions& o) {
                  "1: read and judge on one thread; 2: judge on a second thread while reading (the same report, "
                  "sooner); default 2 when two CPUs are available")
       ->check(CLI::Range(1U, 2U));
+  auto* keys = app.add_option("--keys", o.keys,
+                              "symmetric keys (ntp.keys or chrony keyfile): verify the recorded MACs; a signed "
+                              "request's reply without a valid MAC of its key is a finding");
+  app.add_option("--key-format", o.key_format, "the --keys file's format: auto, ntp (ntpsec/ntp.org) or chrony")
+      ->check(CLI::IsMember({"auto", "ntp", "chrony"}))
+      ->capture_default_str()
+      ->needs(keys);
   auto* target = app.add_option("--target", o.target,
                                 "live: resend the recorded client requests to HOST:PORT and judge its answers");
   app.add_option("--rate", o.rate, "live: requests per second (default: as fast as answers come back)")
@@ -306,7 +327,7 @@ void live_json(JsonWriter& j, const std::string& file, const LiveResult& r) {
   j.end_object();
 }
 
-int run_live(const ReplayOptions& o, const std::set<uint16_t>& ports, bool colour) {
+int run_live(const ReplayOptions& o, const std::set<uint16_t>& ports, bool colour, const replay::Options& analysis) {
   auto target = parse_target(o.target);
   if (!target) {
     std::fprintf(stderr, "ntp-probe replay: %s\n", target.error().c_str());
@@ -320,6 +341,7 @@ int run_live(const ReplayOptions& o, const std::set<uint16_t>& ports, bool colou
   lo.timeout = o.timeout;
   lo.max_gap = o.max_gap;
   lo.threads = o.threads;
+  lo.analysis = analysis;
   int code = 0;
   JsonWriter j;
   j.begin_object();
@@ -327,7 +349,7 @@ int run_live(const ReplayOptions& o, const std::set<uint16_t>& ports, bool colou
   std::vector<TestSuite> suites;
   for (const auto& f : o.files) {
     const LiveResult r = replay_live(f, ports, lo);
-    suites.push_back(file_suite(f + " -> " + o.target, r.findings, r.error));
+    suites.push_back(file_suite(f + " -> " + o.target, r.findings, r.error, analysis.keys != nullptr));
     if (!r.error.empty()) {
       std::fprintf(stderr, "ntp-probe replay: %s -> %s: %s\n", f.c_str(), o.target.c_str(), r.error.c_str());
       code = 3;
@@ -355,7 +377,19 @@ int run_replay(const ReplayOptions& o) {
     std::fprintf(stderr, "ntp-probe replay: %s\n", e.c_str());
     return 2;
   }
-  if (!o.target.empty()) return run_live(o, ports, colour);
+  replay::Options analysis;
+  crypto::KeyFile keys;
+  if (!o.keys.empty()) {
+    auto loaded = crypto::load_key_file(o.keys, o.key_format);
+    if (!loaded) {
+      std::fprintf(stderr, "ntp-probe replay: %s\n", loaded.error().c_str());
+      return 2;
+    }
+    keys = *loaded;
+    analysis.keys = keys.store.get();
+    analysis.digests = keys.digests.get();
+  }
+  if (!o.target.empty()) return run_live(o, ports, colour, analysis);
   std::vector<FileResult> results;
   for (const auto& f : o.files) {
     // A progress line on stderr when it is a terminal: bytes read of the file's size.
@@ -367,7 +401,7 @@ int run_replay(const ReplayOptions& o) {
         std::fprintf(stderr, "\r%s: %3u%%", f.c_str(), static_cast<unsigned>(done * 100 / size));
       };
     }
-    results.push_back(analyse_file(f, ports, {}, progress, o.threads));
+    results.push_back(analyse_file(f, ports, {}, progress, o.threads, analysis));
     if (progress) std::fprintf(stderr, "\r\x1b[K");
     if (!results.back().error.empty()) {
       std::fprintf(stderr, "ntp-probe replay: %s: %s\n", f.c_str(), results.back().error.c_str());
@@ -391,7 +425,7 @@ int run_replay(const ReplayOptions& o) {
   for (const auto& r : results) json_file(j, r);
   j.end_array();
   j.end_object();
-  if (!emit_reports(o.out, "ntp-probe replay", j.str(), test_suites(results))) return 3;
+  if (!emit_reports(o.out, "ntp-probe replay", j.str(), test_suites(results, analysis.keys != nullptr))) return 3;
   return code;
 }
 

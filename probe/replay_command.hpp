@@ -21,7 +21,9 @@ struct ReplayOptions {
   size_t max_requests = 10000;
   double timeout = 1.0;
   double max_gap = 5.0;
-  unsigned threads = 0;  // 1 or 2; 0: 2 when the process may run on two CPUs
+  unsigned threads = 0;             // 1 or 2; 0: 2 when the process may run on two CPUs
+  std::string keys;                 // --keys FILE: verify the recorded MACs (auth/authenticated-reply)
+  std::string key_format = "auto";  // --key-format
 };
 
 void setup_replay(CLI::App& app, ReplayOptions& o);

@@ -170,7 +170,7 @@ LiveResult replay_live(const std::string& capture, const std::set<uint16_t>& por
   // transmit it carries as origin or, carrying none, the oldest still unanswered (servers answer
   // in order), or else the latest one. It is judged as that request's reply whatever it holds
   // (the analyzer's direct entry), so garbage, zeros or an echo break the rules they break.
-  replay::Analyzer analyzer;
+  replay::Analyzer analyzer(o.analysis);
   const net::Endpoint us = endpoint_of(client->local_sockaddr());
   const net::Endpoint them = endpoint_of(client->peer_sockaddr());
   std::unordered_map<uint64_t, std::vector<uint64_t>> frames_by_transmit;  // the requests with it, in order

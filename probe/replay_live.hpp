@@ -24,6 +24,7 @@ struct LiveOptions {
   double timeout = 1.0;          // for the last replies
   double max_gap = 5.0;          // --timing recorded: a longer silence in the capture is cut to this
   unsigned threads = 0;          // reading the capture: analyse_file's
+  replay::Options analysis;      // the analyzer's (--keys)
 };
 
 struct Difference {

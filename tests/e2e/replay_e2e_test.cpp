@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 
 #include "child_process.hpp"
@@ -143,10 +144,12 @@ TEST(ReplayReports, JUnitAndTap) {
     std::ofstream(junit) << r.out;
   }
   const auto check =
-      test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "20", "1", "rfc5905/A.5.1/vn4"}, 20000ms);
+      test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "21", "1", "rfc5905/A.5.1/vn4"}, 20000ms);
   EXPECT_EQ(check.exit_code, 0) << check.out;
   const auto tap = test::run_command({NTP_PROBE_BIN, "replay", "--format", "tap", file.string()}, 30000ms);
   EXPECT_NE(tap.out.find("not ok 7 - " + file.string() + ": rfc5905/A.5.1/vn4"), std::string::npos) << tap.out;
+  // Without --keys the MAC rule judges nothing: skipped, said why, never a pass.
+  EXPECT_NE(tap.out.find(": auth/authenticated-reply # SKIP needs --keys FILE"), std::string::npos) << tap.out;
 }
 
 // Live replay: the capture's requests resent to ntp-server; its answers judged by the same
@@ -178,6 +181,51 @@ TEST(LiveReplay, AConformingTargetAnswersEveryRecordedRequest) {
       << r.out;
   // The recorded server (85.199.214.99) answered poll 6 with poll 4; ours echoes it.
   EXPECT_NE(r.out.find("recorded server sent poll 4, target sent 6"), std::string::npos) << r.out;
+}
+
+// replay --keys: authenticated exchanges recorded by the suite's --pcap-out against ntp-server
+// --keys are judged by their MACs, offline and live; a server that answers a signed request
+// without a MAC is found under auth/authenticated-reply, the reason named.
+TEST(ReplayKeys, SignedExchangesAreVerifiedOfflineAndLive) {
+  const std::string keys = std::string(TEST_WORK_DIR) + "/replay.keys";
+  std::ofstream(keys) << "3 AES128 HEX:000102030405060708090a0b0c0d0e0f\n";
+  const std::string good = std::string(TEST_WORK_DIR) + "/signed-good.pcap";
+  const std::string bad = std::string(TEST_WORK_DIR) + "/signed-unsigned-reply.pcap";
+  std::map<std::string, std::string> port;  // the recorded server's, for replay --port
+  for (const auto& [file, misbehaviour] :
+       {std::pair{good, std::string()}, std::pair{bad, std::string("auth-unsigned-reply")}}) {
+    std::vector<std::string> args = {"--keys", keys};
+    if (!misbehaviour.empty()) args.insert(args.end(), {"--misbehave", misbehaviour});
+    LiveServer server(args);
+    port[file] = server.port;
+    (void)test::run_command({NTP_PROBE_BIN, "--suite", "auth", "--case", "auth/authenticated-reply", "--keys", keys,
+                             "--key-id", "3", "--pcap-out", file, "127.0.0.1:" + server.port},
+                            20000ms);
+  }
+  auto r = test::run_command({NTP_PROBE_BIN, "replay", good, "--port", port[good], "--keys", keys, "--color", "never"},
+                             20000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("signed (--keys) 1 request(s): 1 reply MAC(s) verified, 0 crypto-NAK(s)"), std::string::npos)
+      << r.out;
+  r = test::run_command({NTP_PROBE_BIN, "replay", bad, "--port", port[bad], "--keys", keys, "--format", "json"},
+                        20000ms);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find(R"("rule":"auth/authenticated-reply")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("an unauthenticated reply to a request signed with key 3"), std::string::npos) << r.out;
+  r = test::run_command({NTP_PROBE_BIN, "replay", bad, "--port", port[bad], "--format", "json"},
+                        20000ms);  // no keys: not judged
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("auth/authenticated-reply"), std::string::npos) << r.out;
+  // Live: the recorded signed request sent to a server that does not sign its replies.
+  LiveServer unsigned_server({"--keys", keys, "--misbehave", "auth-unsigned-reply"});
+  r = test::run_command({NTP_PROBE_BIN, "replay", good, "--port", port[good], "--keys", keys, "--target",
+                         "127.0.0.1:" + unsigned_server.port, "--format", "json"},
+                        20000ms);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("an unauthenticated reply to a request signed with key 3"), std::string::npos) << r.out;
+  r = test::run_command({NTP_PROBE_BIN, "replay", good, "--keys", "/nonexistent.keys"}, 20000ms);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("--keys /nonexistent.keys"), std::string::npos) << r.err;
 }
 
 TEST(LiveReplay, ATargetThatDoesNotEchoTheVersionFails) {

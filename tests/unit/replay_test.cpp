@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "fake_digests.hpp"
 #include "ntpkit/conformance/suite.hpp"
 #include "ntpkit/wire/serialize.hpp"
 
@@ -48,6 +49,8 @@ Header reply_header(uint64_t origin, uint8_t vn = 4) {
 
 class Feed {
  public:
+  Feed() = default;
+  explicit Feed(Options o) : analyzer(o) {}
   void packet(const net::Endpoint& from, const net::Endpoint& to, const Header& h, int64_t t, size_t extra = 0) {
     auto b = serialize_header(h);
     std::vector<uint8_t> bytes(b.begin(), b.end());
@@ -114,6 +117,68 @@ TEST(Replay, AMisorderedReplyIsNotPairedWithAnOldUnansweredRequest) {
   EXPECT_EQ(f.analyzer.stats().replies_before_request, 1U);
   EXPECT_EQ(f.analyzer.stats().unanswered, 1U);
   EXPECT_TRUE(f.analyzer.findings().empty());
+}
+
+// replay --keys: a signed request's reply must carry a valid MAC of its key; a crypto-NAK is
+// counted (the server does not hold the key as we do), not found; an unsigned exchange is judged
+// only for a reply MAC of a key we hold that does not verify.
+TEST(Replay, SignedExchangesAreJudgedByTheirMacs) {
+  static const test::FakeDigests digests;
+  static const auth::KeyStore keys({{7, auth::KeyType::Aes128Cmac, std::vector<uint8_t>(16, 0x42)}});
+  const auto sign = [&](const Header& h, std::optional<uint32_t> id, bool corrupt = false) {
+    const auto head = serialize_header(h);
+    std::vector<uint8_t> b(head.begin(), head.end());
+    if (!id) return b;
+    b.resize(kHeaderLength + 4 + auth::kMaxDigest);
+    b.resize(auth::append_mac(b, kHeaderLength, *keys.find(7), digests));
+    b[kHeaderLength + 3] = static_cast<uint8_t>(*id);  // the key id named (7 signs)
+    if (corrupt) b.back() ^= 1;
+    return b;
+  };
+  struct Reply {
+    const char* what;
+    std::optional<uint32_t> key;
+    bool corrupt;
+    bool nak;
+    bool finding;
+  };
+  for (const Reply& r : {Reply{"verified", 7, false, false, false}, Reply{"unsigned", std::nullopt, false, false, true},
+                         Reply{"bad digest", 7, true, false, true}, Reply{"other key", 9, false, false, true},
+                         Reply{"crypto-NAK", std::nullopt, false, true, false}}) {
+    SCOPED_TRACE(r.what);
+    Feed f(Options{.keys = &keys, .digests = &digests});
+    f.raw(kClient, kServer, sign(request_header(0x2222), 7), 0);
+    auto reply = sign(reply_header(0x2222), r.key, r.corrupt);
+    if (r.nak) reply.resize(kHeaderLength + 4, 0);
+    f.raw(kServer, kClient, reply, kSecond / 100);
+    f.analyzer.finish();
+    EXPECT_EQ(f.analyzer.stats().signed_requests, 1U);
+    EXPECT_EQ(f.analyzer.stats().verified_replies, r.finding || r.nak ? 0U : 1U);
+    EXPECT_EQ(f.analyzer.stats().crypto_naks, r.nak ? 1U : 0U);
+    EXPECT_EQ(f.rules(),
+              r.finding ? std::vector<std::string_view>{"auth/authenticated-reply"} : std::vector<std::string_view>{});
+  }
+  // A request whose digest does not verify under --keys is not ours to judge the reply of; but a
+  // reply MAC of a key we hold must verify whatever the request was.
+  Feed f(Options{.keys = &keys, .digests = &digests});
+  f.raw(kClient, kServer, sign(request_header(0x3333), 7, true), 0);
+  f.raw(kServer, kClient, sign(reply_header(0x3333), std::nullopt), kSecond / 100);
+  f.raw(kClient, kServer, sign(request_header(0x4444), std::nullopt), kSecond);
+  f.raw(kServer, kClient, sign(reply_header(0x4444), 7, true), kSecond + kSecond / 100);
+  f.analyzer.finish();
+  EXPECT_EQ(f.analyzer.stats().signed_requests, 0U);
+  // (A 68-byte reply to a 48-byte request is longer than it, too.)
+  ASSERT_EQ(f.rules(), (std::vector<std::string_view>{"rfc5905/8/no-amplification", "auth/authenticated-reply"}));
+  EXPECT_EQ(f.analyzer.findings().back().request_frame, 3U);
+  EXPECT_NE(f.analyzer.findings().back().actual.find("a MAC of key 7 (16-octet digest) that does not verify"),
+            std::string::npos)
+      << f.analyzer.findings().back().actual;
+  // Without --keys nothing of this is judged.
+  Feed plain;
+  plain.raw(kClient, kServer, sign(request_header(0x5555), 7), 0);
+  plain.raw(kServer, kClient, sign(reply_header(0x5555), std::nullopt), kSecond / 100);
+  plain.analyzer.finish();
+  EXPECT_TRUE(plain.rules().empty());
 }
 
 TEST(Replay, UnansweredUnsolicitedRetransmittedAndDuplicated) {

@@ -57,22 +57,27 @@ class Analyzer::Impl {
     uint64_t frame = 0;
     Header header;              // Pending: the request
     size_t length = 0;          // Pending: the request's size
+    uint32_t key_id = 0;        // Pending: the key the request's MAC verifies under (--keys), 0: none
     std::vector<uint8_t> held;  // Held: the reply
   };
   struct Request {
     uint64_t frame;
     const Header& header;
     size_t length;
+    uint32_t key_id = 0;  // the key its MAC verifies under (--keys), 0: none
   };
 
   [[nodiscard]] Flow flow(const net::Endpoint& client, const net::Endpoint& server) const;
   [[nodiscard]] static uint64_t exchange_hash(const Flow& f, uint64_t stamp);
   void add_packet(const Datagram& d, const PacketView& packet, const Flow& forward);  // forward: as add() made it
-  void add_request(const Datagram& d, const Header& h, const Flow& flow);             // flow: source to destination
+  void add_request(const Datagram& d, const Header& h, const Flow& flow,
+                   uint32_t key_id);  // flow: source to destination; key_id: request_key()'s
+  [[nodiscard]] uint32_t request_key(const PacketView& request) const;
   void add_reply(const Datagram& d, const PacketView& reply, const Flow& flow);
   void add_symmetric(const Datagram& d, const Header& h);
   void add_control(const Datagram& d, Mode mode);
   void judge(const Flow& flow, const Request& req, uint64_t reply_frame, const PacketView& reply);
+  void judge_mac(const Flow& flow, const Request& req, uint64_t reply_frame, const PacketView& reply);
   // A reply the parser rejects: named, and judged on what its header and length still show.
   void judge_malformed(const Flow& flow, const Request& req, const Datagram& reply, const ParseError& error);
   void report(const Rule& rule, const net::Endpoint& client, const net::Endpoint& server, uint64_t request_frame,

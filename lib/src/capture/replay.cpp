@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "ntpkit/conformance/checks.hpp"
+#include "ntpkit/conformance/exchange.hpp"
 #include "ntpkit/conformance/suite.hpp"
 #include "ntpkit/wire/parse.hpp"
 
@@ -23,14 +24,14 @@ using conformance::Level;
 
 // One rule model: every rule replay applies is a case of a suite, with its id, citation, level
 // and requirement; the capture is judged with the verifiers the case uses.
-constexpr std::array<std::string_view, 20> kRuleIds = {
+constexpr std::array<std::string_view, 21> kRuleIds = {
     "rfc5905/8/origin-copy",      "rfc5905/8/reply-mode",        "rfc5905/A.5.1/vn0",
     "rfc5905/A.5.1/vn1",          "rfc5905/A.5.1/vn2",           "rfc5905/A.5.1/vn3",
     "rfc5905/A.5.1/vn4",          "rfc5905/A.5.1/vn5",           "rfc5905/A.5.1/vn6",
     "rfc5905/A.5.1/vn7",          "rfc5905/8/poll-echo",         "rfc5905/8/receive-before-transmit",
     "rfc5905/8/transmit-nonzero", "rfc5905/8/no-amplification",  "rfc5905/7.4/kiss-code",
     "rfc5905/7.3/stratum-range",  "rfc5905/7.3/leap-consistent", "rfc5905/8/one-reply",
-    "rfc5905/7.3/well-formed",    "rfc5905/9.2/mode1",
+    "rfc5905/7.3/well-formed",    "rfc5905/9.2/mode1",           "auth/authenticated-reply",
 };
 
 const std::vector<Rule>& rule_table() {
@@ -162,7 +163,7 @@ void Analyzer::Impl::add(const Datagram& d) {
       if (e != nullptr && e->state == State::Pending) {
         ++stats_.replies;
         const Side& side = sides_[e->side];
-        judge_malformed(reverse, {side.frame, side.header, side.length}, d, parsed.error());
+        judge_malformed(reverse, {side.frame, side.header, side.length, side.key_id}, d, parsed.error());
         answer(*e);
         forget_last_request({reverse.key, h.origin.raw()}, finish_hash(reverse.hash));
         return;
@@ -194,7 +195,7 @@ void Analyzer::Impl::add_packet(const Datagram& d, const PacketView& packet, con
     if (e != nullptr && e->state == State::Pending) return add_reply(d, packet, reverse);
   }
   switch (h.mode) {
-    case Mode::Client: return add_request(d, h, forward);
+    case Mode::Client: return add_request(d, h, forward, request_key(packet));
     case Mode::SymmetricActive:
     case Mode::SymmetricPassive: return add_symmetric(d, h);
     case Mode::Broadcast: ++stats_.broadcast; return;
@@ -202,7 +203,13 @@ void Analyzer::Impl::add_packet(const Datagram& d, const PacketView& packet, con
   }
 }
 
-void Analyzer::Impl::add_request(const Datagram& d, const Header& h, const Flow& f) {
+uint32_t Analyzer::Impl::request_key(const PacketView& request) const {
+  if (!request.mac || options_.keys == nullptr || options_.digests == nullptr) return 0;
+  const auth::MacResult m = auth::verify_mac(request, *options_.keys, *options_.digests);
+  return m.check == auth::MacCheck::Valid ? m.key_id : 0;
+}
+
+void Analyzer::Impl::add_request(const Datagram& d, const Header& h, const Flow& f, uint32_t key_id) {
   ++stats_.requests;
   const ExchangeKey key{f.key, h.transmit.raw()};
   const uint64_t hash = exchange_hash(f, key.stamp);
@@ -215,7 +222,9 @@ void Analyzer::Impl::add_request(const Datagram& d, const Header& h, const Flow&
     // A reply that came first in the file (misordered capture) waited for its request here.
     const uint32_t side = e->side;
     ++stats_.replies_before_request;
-    if (auto reply = parse(sides_[side].held)) judge(f, {d.frame, h, d.payload.size()}, sides_[side].frame, *reply);
+    if (auto reply = parse(sides_[side].held)) {
+      judge(f, {d.frame, h, d.payload.size(), key_id}, sides_[side].frame, *reply);
+    }
     free_side(side);
     *e = Exchange{d.time_ns, 0, State::Answered};
     request_ages_.push_back({d.time_ns, key, hash});
@@ -226,6 +235,7 @@ void Analyzer::Impl::add_request(const Datagram& d, const Header& h, const Flow&
   sides_[side].frame = d.frame;
   sides_[side].header = h;
   sides_[side].length = d.payload.size();
+  sides_[side].key_id = key_id;
   request_ages_.push_back({d.time_ns, key, hash});
   *last_request_.try_emplace(f.key, finish_hash(f.hash)).first = key.stamp;
 }
@@ -242,7 +252,7 @@ void Analyzer::Impl::add_reply(const Datagram& d, const PacketView& reply, const
       return;
     }
     const Side& side = sides_[e->side];
-    judge(f, {side.frame, side.header, side.length}, d.frame, reply);
+    judge(f, {side.frame, side.header, side.length, side.key_id}, d.frame, reply);
     answer(*e);
     forget_last_request(key, finish_hash(f.hash));
     return;
@@ -259,7 +269,7 @@ void Analyzer::Impl::add_reply(const Datagram& d, const PacketView& reply, const
         d.time_ns - e->time_ns <= kFallbackWindowNs) {
       ++stats_.paired_by_fallback;
       const Side& side = sides_[e->side];
-      judge(f, {side.frame, side.header, side.length}, d.frame, reply);
+      judge(f, {side.frame, side.header, side.length, side.key_id}, d.frame, reply);
       answer(*e);
       forget_last_request(last_key, finish_hash(f.hash));
       return;
@@ -292,6 +302,9 @@ void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_fra
     check(version_case, conformance::check_version_echo(rq, rp));
   }
   check("rfc5905/7.4/kiss-code", conformance::check_kiss_shape(rp));
+  if (options_.keys != nullptr && options_.digests != nullptr && !conformance::is_kiss_of_death(rp)) {
+    judge_mac(f, req, reply_frame, reply);
+  }
   // A kiss-o'-death is a message, not time (RFC 5905 §7.4): only its shape is judged, its
   // origin among it; ntpd's RATE copies the request's transmit into every timestamp and raises
   // the poll.
@@ -313,6 +326,43 @@ void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_fra
   check("rfc5905/8/transmit-nonzero", conformance::check_transmit_nonzero(rp));
   check("rfc5905/7.3/stratum-range", conformance::check_stratum_range(rp));
   check("rfc5905/7.3/leap-consistent", conformance::check_leap_consistent(rp));
+}
+
+// With --keys: a signed request's reply carries a valid MAC of its key (a crypto-NAK says the
+// server does not hold the key as we do: counted, not a finding); any reply's MAC of a key we
+// hold verifies.
+void Analyzer::Impl::judge_mac(const Flow& f, const Request& req, uint64_t reply_frame, const PacketView& reply) {
+  const auto found = [&](std::string expected, std::string actual) {
+    report(rule("auth/authenticated-reply"), *f.client, *f.server, req.frame, reply_frame, std::move(expected),
+           std::move(actual));
+  };
+  const auto mac_text = [&] {
+    if (!reply.mac) return std::string("no MAC");
+    return "a MAC of key " + std::to_string(reply.mac->key_id) + " (" + std::to_string(reply.mac->digest.size()) +
+           "-octet digest)";
+  };
+  if (req.key_id == 0) {
+    const auth::MacResult m = auth::verify_mac(reply, *options_.keys, *options_.digests);
+    if (m.check == auth::MacCheck::BadDigest || m.check == auth::MacCheck::WrongLength) {
+      found("a MAC that verifies", mac_text() + " that does not verify");
+    }
+    return;
+  }
+  ++stats_.signed_requests;
+  const RequestKey key{options_.keys->find(req.key_id), options_.keys, options_.digests};
+  const ReplyProblems p = judge_reply_mac(reply, key);
+  const std::string want = "a MAC of key " + std::to_string(req.key_id) + " that verifies";
+  if (p.has(ReplyProblem::AuthCryptoNak)) {
+    ++stats_.crypto_naks;
+  } else if (p.has(ReplyProblem::NotAuthenticated)) {
+    found(want, "an unauthenticated reply to a request signed with key " + std::to_string(req.key_id));
+  } else if (p.has(ReplyProblem::AuthOtherKey)) {
+    found(want, mac_text());
+  } else if (p.has(ReplyProblem::AuthBadDigest)) {
+    found(want, mac_text() + " that does not verify");
+  } else {
+    ++stats_.verified_replies;
+  }
 }
 
 void Analyzer::Impl::judge_malformed(const Flow& f, const Request& req, const Datagram& reply,
@@ -337,7 +387,11 @@ void Analyzer::Impl::add_exchange(const Datagram& request, const Datagram& reply
   if (request.payload.size() < kHeaderLength) return;  // no request we could have judged against
   const Header rq = parse_header(request.payload.first<kHeaderLength>());
   const Flow f = flow(request.source, request.destination);
-  const Request req{request.frame, rq, request.payload.size()};
+  uint32_t key_id = 0;
+  if (request.payload.size() > kHeaderLength) {
+    if (auto parsed_request = parse(request.payload)) key_id = request_key(*parsed_request);
+  }
+  const Request req{request.frame, rq, request.payload.size(), key_id};
   if (!first) {
     ++stats_.duplicate_replies;
     report(rule("rfc5905/8/one-reply"), *f.client, *f.server, request.frame, reply.frame, "one reply per request",

@@ -106,6 +106,12 @@ ReplyProblems judge_header(const Header& sent, size_t request_length, const Head
 
 }  // namespace
 
+ReplyProblems judge_reply_mac(const PacketView& reply, const RequestKey& key) {
+  ReplyProblems p;
+  judge_mac(reply, &key, p);
+  return p;
+}
+
 ReplyProblems judge_reply(const Header& sent, size_t request_length, std::span<const uint8_t> reply,
                           const RequestKey* key) {
   if (reply.size() == kHeaderLength && key == nullptr)

@@ -39,8 +39,10 @@ using Progress = std::function<void(uint64_t bytes_read)>;
 // threads: 1 reads and judges on this thread; 2 judges on a second one while this one reads
 // (the same result, sooner); 0 is 2 when the process may run on two CPUs or more, else 1.
 // The tap is called on the judging thread.
+// `options`: the analyzer's (replay --keys' keys among them).
 [[nodiscard]] FileResult analyse_file(const std::string& path, const std::set<uint16_t>& ports,
-                                      const DatagramTap& tap = {}, const Progress& progress = {}, unsigned threads = 0);
+                                      const DatagramTap& tap = {}, const Progress& progress = {}, unsigned threads = 0,
+                                      const replay::Options& options = {});
 // The same from bytes in memory (libpcap reads them through fmemopen).
 [[nodiscard]] FileResult analyse_memory(std::span<const uint8_t> bytes, const std::set<uint16_t>& ports,
                                         unsigned threads = 1);

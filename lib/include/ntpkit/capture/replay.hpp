@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ntpkit/auth/mac.hpp"
 #include "ntpkit/capture/frame.hpp"
 #include "ntpkit/conformance/case.hpp"
 #include "ntpkit/wire/packet.hpp"
@@ -70,6 +71,8 @@ struct Stats {
   uint64_t symmetric_packets = 0, symmetric_checks = 0, symmetric_failures = 0;
   uint64_t interleaved = 0;    // exchanges answered in RFC 9769 interleaved mode
   uint64_t kiss_of_death = 0;  // replies that are kiss-o'-death (judged for their shape only)
+  // With keys (replay --keys): requests whose MAC verifies under them, and what came back.
+  uint64_t signed_requests = 0, verified_replies = 0, crypto_naks = 0;
   uint64_t broadcast = 0;
   uint64_t other_modes = 0;  // mode 0 and anything else
   ControlTraffic mode6, mode7;
@@ -78,6 +81,9 @@ struct Stats {
 
 struct Options {
   int64_t flow_timeout_ns = 120'000'000'000;  // a request unanswered this long (capture time) is given up; >= 0
+  // replay --keys: the MACs of recorded exchanges are verified (auth/authenticated-reply).
+  const auth::KeyStore* keys = nullptr;
+  const auth::Digests* digests = nullptr;
 };
 
 class Analyzer {

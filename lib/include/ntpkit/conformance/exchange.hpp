@@ -72,6 +72,9 @@ struct RequestKey {
 };
 [[nodiscard]] ReplyProblems judge_reply(const Header& sent, size_t request_length, std::span<const uint8_t> reply,
                                         const RequestKey* key = nullptr);
+// Only the reply's MAC against the request's key (the Auth* problems and NotAuthenticated): what
+// replay judges a recorded signed exchange by.
+[[nodiscard]] ReplyProblems judge_reply_mac(const PacketView& reply, const RequestKey& key);
 
 struct ReplyAssessment {
   std::optional<PacketView> packet;
