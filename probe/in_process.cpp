@@ -20,6 +20,7 @@ struct InProcessTransport::Shared {
   SystemClock clock;
   std::mutex mutex;  // the limiter, the random state and the counters: channels run on many threads
   std::optional<RateLimiter> limiter;
+  InterleaveTable interleave;  // RFC 9769, as ntp-server keeps it (by client address)
   uint64_t random = 0x9e3779b97f4a7c15ULL;
   uint16_t next_port = 40000;
   size_t requests = 0, answered = 0;
@@ -64,6 +65,7 @@ class InProcessChannel final : public Channel {
       s.random ^= s.random << 17;
       ctx.random = s.random;
       if (s.limiter) ctx.rate = s.limiter->check(address_bytes(local_), ctx.receive);
+      if (s.server.policy.interleaved) ctx.previous = s.interleave.find(address_bytes(local_));
     }
     std::vector<uint8_t> out(bytes.size() + kOversizePadding);
     const Action a = respond(bytes, ctx, s.clock, s.server.state, s.server.policy, s.server.misbehaviour, out);
@@ -71,6 +73,9 @@ class InProcessChannel final : public Channel {
     {
       std::lock_guard lock(s.mutex);
       ++s.answered;
+      // When it "left": now, as ntp-server reads its clock right after the send.
+      if (a.remember && s.server.policy.interleaved)
+        s.interleave.record(address_bytes(local_), {a.receive, s.clock.now()});
     }
     out.resize(a.length);
     const uint16_t from = a.from_other_port ? static_cast<uint16_t>(s.server.port + 1) : s.server.port;

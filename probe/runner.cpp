@@ -147,6 +147,7 @@ class CaseRun {
         obs.received_total = 0;
         if (!send_stimulus(obs)) break;
         collect(obs);
+        if (c_.follow_up && !obs.received.empty() && !follow_ups(obs)) break;
         if (c_.expect == Expect::Reply && attempt > 0 && !obs.received.empty()) dropped_then_answered();
         // Lost UDP: a missing reply is retried with a fresh stimulus before it counts.
         if (c_.expect != Expect::Reply || !obs.received.empty()) break;
@@ -226,6 +227,28 @@ class CaseRun {
     return true;
   }
 
+  // The case's further exchanges, each built from what came back; false when the budget does not
+  // leave time to send.
+  bool follow_ups(Observation& obs) {
+    for (size_t round = 0; round < kMaxFollowUps; ++round) {
+      StimulusContext ctx{rng_, SystemClock().now(), s_.judge.auth};
+      FollowUp next = c_.follow_up(ctx, obs);
+      if (next.datagrams.empty()) return true;
+      if (next.new_port) {
+        auto channel = transport_.open(lane_.source);
+        if (!channel) return true;  // no second socket: judged on what the first one saw
+        extra_channels_.push_back(std::move(*channel));
+        client_ = extra_channels_.back().get();
+        local_ = client_->local_sockaddr();
+      }
+      for (const auto& d : next.datagrams) {
+        if (!send(d, &obs)) return false;
+      }
+      collect(obs);
+    }
+    return true;
+  }
+
   // Every datagram that comes: logged, and counted for the limiting state.
   void arrived(const Datagram& d) {
     if (s_.log != nullptr && d.from_peer) s_.log->add(d.received, client_->peer_sockaddr(), local_, d.bytes);
@@ -262,6 +285,7 @@ class CaseRun {
   }
 
   void collect(Observation& obs) {
+    const size_t before = obs.received.size();
     auto deadline = Clock::now() + s_.timeout;
     // After the first reply, wait a little longer for duplicates, not the whole timeout.
     const auto grace = std::min<std::chrono::milliseconds>(s_.timeout / 4, std::chrono::milliseconds(250));
@@ -281,7 +305,9 @@ class CaseRun {
       arrived(*d);
       if (is_stale_reply(d->bytes)) continue;
       keep(obs, std::move(*d));
-      if (c_.expect == Expect::Reply && obs.received.size() == 1) deadline = std::min(deadline, Clock::now() + grace);
+      if (c_.expect == Expect::Reply && obs.received.size() == before + 1) {
+        deadline = std::min(deadline, Clock::now() + grace);
+      }
     }
   }
 
@@ -335,6 +361,7 @@ class CaseRun {
   std::mt19937_64 rng_;
   Transport& transport_;
   Channel* client_ = nullptr;
+  std::vector<std::unique_ptr<Channel>> extra_channels_;  // follow-ups from new source ports
   sockaddr_storage local_{};
   std::vector<Timestamp> bracket_transmits_;
   std::vector<Timestamp> stale_transmits_;
@@ -480,6 +507,10 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
           if (k < first_burst) ++first_wave_done;
           continue;
         }
+        if (cases[i]->stateful) {  // alone, once every other case is done (below)
+          if (k < first_burst) ++first_wave_done;
+          continue;
+        }
         if (shared.silent()) {
           results[i] = inconclusive(*cases[i], silent_why);
           finished();
@@ -498,6 +529,24 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
     });
   }
   for (auto& t : threads) t.join();
+
+  // The stateful cases, one after the other: nothing else from their address comes between the
+  // exchanges whose state the server keeps.
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const size_t i = order[k];
+    if (!cases[i]->stateful || results[i]) continue;
+    Lane& lane = lane_of(i);
+    if (shared.silent()) {
+      results[i] = inconclusive(*cases[i], silent_why);
+    } else if (!lane.limited) {
+      results[i] = run_guarded(*cases[i], settings, transport, pacer, lane, shared, false);
+      if (!results[i] && !lane.limited) {
+        results[i] =
+            inconclusive(*cases[i], "not run: the --budget of " + seconds_text(settings.budget) + " s was spent");
+      }
+    }
+    finished();
+  }
 
   // On an address the server limited, what rests on silence may be the limiter's: run again.
   // A burst case judges limiting itself and stands.

@@ -37,6 +37,8 @@ void setup_options(CLI::App& app, Options& o) {
                  "with --list-misbehaviours: text, markdown or tsv (name, examples, cases, effect)")
       ->check(CLI::IsMember({"text", "markdown", "tsv"}))
       ->capture_default_str();
+  app.add_flag("--no-interleaved", o.no_interleaved,
+               "answer in basic mode only: no RFC 9769 interleaved replies (on by default, as in chrony)");
   app.add_option("--symmetric", o.symmetric, "mode 1 (symmetric active) requests: ignore, or reply with mode 2")
       ->check(CLI::IsMember({"ignore", "reply"}))
       ->capture_default_str();
@@ -132,6 +134,7 @@ std::string to_config(const Options& o, Config& c) {
   }
 
   c.policy.symmetric = o.symmetric == "reply" ? SymmetricPolicy::Reply : SymmetricPolicy::Ignore;
+  c.policy.interleaved = !o.no_interleaved;
   c.policy.unknown_key = o.unknown_key == "drop" ? UnknownKeyPolicy::Drop : UnknownKeyPolicy::CryptoNak;
   c.policy.version1_mode0 = o.vn1_mode0 == "ignore" ? Version1Mode0Policy::Ignore : Version1Mode0Policy::Client;
 

@@ -32,6 +32,7 @@ struct Options {
   bool list_misbehaviours = false;
   std::string format = "text";  // of --list-misbehaviours: text, markdown (README's table), tsv (captures/record.sh)
   std::string symmetric = "ignore";
+  bool no_interleaved = false;  // --no-interleaved: basic replies only (RFC 9769 off)
   std::string unknown_key = "nak";
   std::string vn1_mode0 = "client";
   std::string user;

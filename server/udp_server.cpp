@@ -63,6 +63,8 @@ struct Pending {
   socklen_t to_len;
   std::vector<uint8_t> bytes;
   uint8_t copies;
+  bool remember;      // Action::remember: record {receive, when it left} for interleaved mode
+  Timestamp receive;  // Action::receive
 };
 
 // Buffers for one batch, allocated once.
@@ -74,7 +76,9 @@ struct Batch {
   std::array<std::array<char, CMSG_SPACE(sizeof(timespec)) + 64>, kBatch> control{};
   std::array<mmsghdr, 2 * kBatch> tx{};
   std::array<iovec, 2 * kBatch> tx_iov{};
-  std::array<bool, 2 * kBatch> first_copy{};  // counts as answered once sent (a duplicate does not)
+  std::array<bool, 2 * kBatch> first_copy{};    // counts as answered once sent (a duplicate does not)
+  std::array<bool, 2 * kBatch> remember{};      // Action::remember, on the first copy
+  std::array<Timestamp, 2 * kBatch> receive{};  // Action::receive
   std::array<std::array<uint8_t, kReplyCapacity>, kBatch> out{};
 };
 
@@ -199,6 +203,7 @@ class Loop {
     ctx.receive = receive_time(m, clock_);
     ctx.random = next_random();
     if (config_.rate_limit) ctx.rate = limiter_.check(address_bytes(b.from[i]), ctx.receive);
+    if (config_.policy.interleaved) ctx.previous = interleave_.find(address_bytes(b.from[i]));
 
     const Action a = respond(request, ctx, clock_, config_.state, config_.policy, config_.misbehaviour, b.out[i]);
     if (config_.verbose) log(b.from[i], request, a);
@@ -210,6 +215,7 @@ class Loop {
     if (a.crypto_nak) bump(counters_.crypto_nak);
     if (a.from_other_port) {
       send_from_other_port(b.from[i], m.msg_namelen, std::span<const uint8_t>(b.out[i].data(), a.length), a.copies);
+      if (a.remember) remember(b.from[i], a.receive);
       return out_count;
     }
     if (a.delay_ms > 0) {
@@ -219,12 +225,14 @@ class Loop {
         return out_count;
       }
       pending_.push_back({std::chrono::steady_clock::now() + std::chrono::milliseconds(a.delay_ms), fd, b.from[i],
-                          m.msg_namelen, std::vector<uint8_t>(b.out[i].begin(), b.out[i].begin() + a.length),
-                          a.copies});
+                          m.msg_namelen, std::vector<uint8_t>(b.out[i].begin(), b.out[i].begin() + a.length), a.copies,
+                          a.remember, a.receive});
       return out_count;
     }
     for (uint8_t c = 0; c < a.copies; ++c) {
       b.first_copy[out_count] = c == 0;
+      b.remember[out_count] = c == 0 && a.remember;
+      b.receive[out_count] = a.receive;
       b.tx_iov[out_count] = {b.out[i].data(), a.length};
       msghdr& t = b.tx[out_count].msg_hdr;
       t = msghdr{};
@@ -253,8 +261,22 @@ class Loop {
         ++done;
         continue;
       }
+      // RFC 9769: when these replies left, for the clients' next interleaved requests. Read
+      // right after the kernel took them: a software stand-in for a kernel transmit timestamp.
+      const Timestamp left = clock_.now();
+      for (size_t k = done; k < done + static_cast<size_t>(sent); ++k) {
+        if (batch_->remember[k]) {
+          interleave_.record(address_bytes(*static_cast<const sockaddr_storage*>(batch_->tx[k].msg_hdr.msg_name)),
+                             {batch_->receive[k], left});
+        }
+      }
       done += static_cast<size_t>(sent);
     }
+  }
+
+  // A reply sent on its own (delayed, or from another port): recorded as it leaves.
+  void remember(const sockaddr_storage& to, Timestamp receive) {
+    if (config_.policy.interleaved) interleave_.record(address_bytes(to), {receive, clock_.now()});
   }
 
   // reply-from-other-port: an unbound socket of the client's family, so the kernel picks
@@ -282,6 +304,7 @@ class Loop {
           if (c == 0) unbump(counters_.answered);
         }
       }
+      if (p.remember) remember(p.to, p.receive);
       pending_.pop_front();
     }
   }
@@ -311,6 +334,7 @@ class Loop {
   int wake_fd_;
   SystemClock clock_;
   RateLimiter limiter_;
+  InterleaveTable interleave_;  // RFC 9769: per client address, bounded (a worker's own)
   std::unique_ptr<Batch> batch_;
   std::deque<Pending> pending_;
   uint64_t rng_ = 0;

@@ -144,7 +144,7 @@ TEST(ReplayReports, JUnitAndTap) {
     std::ofstream(junit) << r.out;
   }
   const auto check =
-      test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "21", "1", "rfc5905/A.5.1/vn4"}, 20000ms);
+      test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "22", "1", "rfc5905/A.5.1/vn4"}, 20000ms);
   EXPECT_EQ(check.exit_code, 0) << check.out;
   const auto tap = test::run_command({NTP_PROBE_BIN, "replay", "--format", "tap", file.string()}, 30000ms);
   EXPECT_NE(tap.out.find("not ok 7 - " + file.string() + ": rfc5905/A.5.1/vn4"), std::string::npos) << tap.out;
@@ -226,6 +226,31 @@ TEST(ReplayKeys, SignedExchangesAreVerifiedOfflineAndLive) {
   r = test::run_command({NTP_PROBE_BIN, "replay", good, "--keys", "/nonexistent.keys"}, 20000ms);
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.err.find("--keys /nonexistent.keys"), std::string::npos) << r.err;
+}
+
+// ntp-server in RFC 9769 interleaved mode, with a client that asks for it (the interop tests'
+// client, Python standard library only): every request after the first is answered interleaved,
+// the recording replays without a finding; --no-interleaved answers every one in basic mode.
+TEST(Interleaved, NtpServerAnswersAnInterleavedClientAndTheRecordingReplaysClean) {
+  if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
+  for (const bool on : {true, false}) {
+    SCOPED_TRACE(on ? "interleaved" : "--no-interleaved");
+    LiveServer server(on ? std::vector<std::string>{} : std::vector<std::string>{"--no-interleaved"});
+    const std::string pcap = std::string(TEST_WORK_DIR) + (on ? "/xleave.pcap" : "/basic.pcap");
+    auto r = test::run_command({"/usr/bin/python3", INTERLEAVED_CLIENT, "127.0.0.1", server.port, "6", pcap}, 20000ms);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    size_t interleaved = 0;
+    for (size_t at = r.out.find("interleaved reply"); at != std::string::npos;
+         at = r.out.find("interleaved reply", at + 1)) {
+      ++interleaved;
+    }
+    EXPECT_EQ(interleaved, on ? 5U : 0U) << r.out;
+    r = test::run_command({NTP_PROBE_BIN, "replay", pcap, "--port", server.port, "--format", "json"}, 20000ms);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("\"exchanges\":6"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"interleaved\":" + std::to_string(interleaved)), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"findings\":[]"), std::string::npos) << r.out;
+  }
 }
 
 TEST(LiveReplay, ATargetThatDoesNotEchoTheVersionFails) {

@@ -4,7 +4,9 @@
 # records six exchanges with a chronyd serving from its local reference; `ntp-probe replay`
 # judges the recording: the interleaved replies are recognised and judged by RFC 9769's rules,
 # with no finding, where a basic-mode judge would report a wrong origin and a receive after
-# transmit. The same recording with one interleaved reply's origin changed must fail.
+# transmit. The same recording with one interleaved reply's origin changed must fail. Then the
+# `interleaved` suite against chronyd with `noclientlog` (interleaved mode off): no failure, basic
+# mode reported (with the client log on, interop.suite.chronyd records 7 passes).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -53,4 +55,17 @@ rc=0
 run_fg 30 "" "$WORK/mutated.json" "$ARG_PROBE" replay "$WORK/mutated.pcap" --port "$CHRONYD_PORT" --format json || rc=$?
 [[ $rc == 1 ]] || fail "a mutated interleaved reply was not found (replay exit $rc, expected 1)"
 grep -q 'rfc5905/8/origin-copy' "$WORK/mutated.json" || fail "the mutated reply's finding is not origin-copy"
-say "chronyd answered $interleaved of 6 requests in interleaved mode; replay judged them without a finding, and found the mutated one"
+# The interleaved suite against chronyd without a client log (`noclientlog`: no per-client
+# timestamps, so no interleaved mode): nothing fails, and interleaved/supported reports basic mode.
+CHRONYD_EXTRA=("noclientlog")
+start_chronyd
+rc=0
+run_fg 60 "" "$WORK/noclientlog.txt" "$ARG_PROBE" --suite interleaved "$CHRONYD_TARGET" --json "$WORK/noclientlog.json" \
+    --color never || rc=$?
+stop_daemon "$CHRONYD_PID" chronyd "$CHRONYD_LOG"
+sed 's/^/    /' "$WORK/noclientlog.txt"
+[[ $rc == 0 ]] || fail "the interleaved suite against chronyd with noclientlog exited $rc"
+grep -q '^INFO  interleaved/supported' "$WORK/noclientlog.txt" ||
+    fail "chronyd with noclientlog: interleaved/supported did not report basic mode"
+
+say "chronyd answered $interleaved of 6 requests in interleaved mode; replay judged them without a finding, and found the mutated one; with noclientlog it answers in basic mode and the interleaved suite finds nothing wrong"

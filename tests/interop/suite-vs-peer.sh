@@ -40,7 +40,7 @@ COMPARE=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
 # The suites, in the order they run: the ones that send bursts (security/kod-origin, then
 # ratelimit/burst) come last, so that a daemon's rate limiter cannot leave the others
 # inconclusive.
-ALL_SUITES=(rfc5905 rfc4330 rfc7822 security ratelimit)
+ALL_SUITES=(rfc5905 rfc4330 rfc7822 interleaved security ratelimit)
 SUITES=()
 if [[ -n $ARG_SUITES ]]; then
     IFS=, read -r -a wanted <<< "$ARG_SUITES"

@@ -380,6 +380,34 @@ TEST(Replay, AnInterleavedExchangeIsJudgedByRfc9769) {
   EXPECT_NE(std::find(g.rules().begin(), g.rules().end(), "rfc5905/8/origin-copy"), g.rules().end());
 }
 
+// The interleaved transmit is the previous reply's departure: after this request arrived, or
+// (linked through the request's origin to the earlier reply in the capture) before that reply's
+// own transmit field, it is found under the suite's case, interleaved/previous-transmit.
+TEST(Replay, AnInterleavedTransmitOutsideItsWindowIsFound) {
+  for (const auto& [transmit, why] : {std::pair{Timestamp::from_parts(1001, 5), "after this request arrived"},
+                                      std::pair{Timestamp::from_parts(1000, 5), "before the previous reply"}}) {
+    SCOPED_TRACE(why);
+    Feed f;
+    f.packet(kClient, kServer, request_header(0x1000), 0);
+    Header first = reply_header(0x1000);  // receive 1000.0, transmit 1000.10
+    f.packet(kServer, kClient, first, kSecond / 100);
+    Header rq = request_header(0x2000);
+    rq.origin = first.receive;
+    rq.receive = Timestamp::from_parts(1000, 99);
+    f.packet(kClient, kServer, rq, kSecond);
+    Header rp = reply_header(0);
+    rp.origin = rq.receive;
+    rp.receive = Timestamp::from_parts(1001, 0);
+    rp.transmit = transmit;
+    f.packet(kServer, kClient, rp, kSecond + kSecond / 100);
+    f.analyzer.finish();
+    EXPECT_EQ(f.analyzer.stats().interleaved, 1U);
+    ASSERT_EQ(f.rules(), std::vector<std::string_view>{"interleaved/previous-transmit"});
+    EXPECT_NE(f.analyzer.findings().front().actual.find(why), std::string::npos)
+        << f.analyzer.findings().front().actual;
+  }
+}
+
 // A reply the parser rejects is still the answer to its request: amplification is judged on it,
 // and the finding names the client and the server the right way round.
 TEST(Replay, AnUnparseableReplyIsJudgedForAmplification) {

@@ -13,6 +13,7 @@
 #include "fake_digests.hpp"
 #include "ntpkit/auth/mac.hpp"
 #include "ntpkit/conformance/checks.hpp"
+#include "ntpkit/server/interleave.hpp"
 #include "ntpkit/wire/parse.hpp"
 #include "ntpkit/wire/serialize.hpp"
 
@@ -116,6 +117,119 @@ Misbehaviour with(std::string_view spec) {
   auto r = add_misbehaviour(m, spec);
   EXPECT_TRUE(r.ok()) << spec;
   return m;
+}
+
+// RFC 9769 §2, interleaved client/server mode: a request whose origin is the receive timestamp
+// of the client's last reply (and whose receive field is set) is answered with that reply's
+// precise transmit time and the request's receive field as origin; anything else in basic mode.
+const InterleaveSlot kPrevious{Timestamp::from_parts(0xE6C69F5E, 0x100), Timestamp::from_parts(0xE6C69F5E, 0x900)};
+
+Packet interleaved_request(Timestamp origin) {
+  Packet p = request();
+  p.header.origin = origin;
+  p.header.receive = Timestamp::from_parts(0xE6C69F5E, 0x5000);  // the client's receive time of that reply
+  return p;
+}
+
+TEST(Interleaved, AnInterleavedRequestGetsTheEarlierRepliesTransmit) {
+  Fixture f;
+  f.ctx.previous = kPrevious;
+  const Packet p = interleaved_request(kPrevious.receive);
+  const auto o = f.run(p);
+  ASSERT_TRUE(o.action.is_reply());
+  EXPECT_TRUE(o.action.interleaved);
+  EXPECT_TRUE(o.action.remember);
+  const Header h = o.header().value();
+  EXPECT_EQ(h.origin, p.header.receive);
+  EXPECT_EQ(h.receive, kReceive);
+  EXPECT_EQ(h.transmit, kPrevious.transmit);
+  EXPECT_EQ(o.action.receive, kReceive);
+  EXPECT_TRUE(conformance::is_interleaved(p.header, h));
+}
+
+TEST(Interleaved, AnythingElseIsAnsweredInBasicMode) {
+  Fixture f;
+  f.ctx.previous = kPrevious;
+  for (const Packet& p :
+       {request(), interleaved_request(Timestamp::from_parts(1, 2)), interleaved_request(kPrevious.transmit)}) {
+    const auto o = f.run(p);
+    ASSERT_TRUE(o.action.is_reply());
+    EXPECT_FALSE(o.action.interleaved);
+    EXPECT_EQ(o.header()->origin, p.header.transmit);
+    EXPECT_EQ(o.header()->transmit, kNow);
+  }
+  Packet no_receive = interleaved_request(kPrevious.receive);
+  no_receive.header.receive = Timestamp{};  // no receive field: nothing to copy as the origin
+  EXPECT_FALSE(f.run(no_receive).action.interleaved);
+  f.ctx.previous.reset();  // the table lost the client (a collision): basic
+  EXPECT_FALSE(f.run(interleaved_request(kPrevious.receive)).action.interleaved);
+  f.ctx.previous = kPrevious;
+  f.policy.interleaved = false;  // --no-interleaved
+  const auto o = f.run(interleaved_request(kPrevious.receive));
+  EXPECT_FALSE(o.action.interleaved);
+  EXPECT_EQ(o.header()->origin, kClientTransmit);
+  f.policy.interleaved = true;
+  f.ctx.rate = RateVerdict::KissOfDeath;  // a kiss-o'-death is never interleaved, nor remembered
+  const auto kod = f.run(interleaved_request(kPrevious.receive));
+  EXPECT_FALSE(kod.action.interleaved);
+  EXPECT_FALSE(kod.action.remember);
+}
+
+TEST(Interleaved, ReceiveIsUniqueAndTransmitDiffersFromIt) {
+  Fixture f;
+  f.ctx.previous = InterleaveSlot{kReceive, kNow};
+  auto h = f.run(request()).header().value();
+  EXPECT_EQ(h.receive.raw(), kReceive.raw() + 1);  // not the last reply's: the client's origin names one reply
+  f.ctx.previous.reset();
+  f.ctx.receive = kNow;  // a clock too coarse to tell receive from transmit
+  h = f.run(request()).header().value();
+  EXPECT_EQ(h.receive, kNow);
+  EXPECT_EQ(h.transmit.raw(), kNow.raw() + 1);
+  f.policy.interleaved = false;  // a basic-only server may send them equal (RFC 5905 allows it)
+  h = f.run(request()).header().value();
+  EXPECT_EQ(h.transmit, h.receive);
+}
+
+TEST(Misbehave, InterleavedMisbehaviours) {
+  Fixture f;
+  f.ctx.previous = kPrevious;
+  f.mb = with("interleaved-wrong-transmit");
+  auto o = f.run(interleaved_request(kPrevious.receive));
+  EXPECT_TRUE(o.action.interleaved);
+  EXPECT_EQ(o.header()->transmit, kNow);  // its own, read now: after its receive, not the earlier reply's
+  f.mb = with("interleaved-wrong-origin");
+  o = f.run(interleaved_request(kPrevious.receive));
+  EXPECT_TRUE(o.action.interleaved);
+  EXPECT_EQ(o.header()->origin, kPrevious.receive);  // the request's origin: matches nothing the client sent
+  f.mb = with("interleaved-always");
+  const Packet basic = request();
+  Packet asked_basic = basic;
+  asked_basic.header.receive = Timestamp::from_parts(0xE6C69F5E, 0x7000);
+  o = f.run(asked_basic);
+  EXPECT_TRUE(o.action.interleaved);
+  EXPECT_EQ(o.header()->origin, asked_basic.header.receive);  // not the request's transmit: a basic client drops it
+}
+
+TEST(InterleaveTableTest, BoundedByAddressAndACollisionReplaces) {
+  InterleaveTable t(8);
+  EXPECT_EQ(t.capacity(), 8U);
+  const std::array<uint8_t, 4> a{127, 0, 0, 1};
+  const std::array<uint8_t, 16> six{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 127, 0, 0, 1};
+  EXPECT_FALSE(t.find(a).has_value());
+  t.record(a, kPrevious);
+  ASSERT_TRUE(t.find(a).has_value());
+  EXPECT_EQ(t.find(a)->transmit, kPrevious.transmit);
+  EXPECT_FALSE(t.find(six).has_value());  // another address, whatever its last bytes
+  // Many clients: the table never grows; each client finds its own slot or nothing.
+  for (uint32_t i = 0; i < 1000; ++i) {
+    const std::array<uint8_t, 4> c{10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
+                                   static_cast<uint8_t>(i)};
+    t.record(c, {Timestamp::from_raw(i + 1), Timestamp::from_raw(i + 2)});
+    const auto got = t.find(c);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->receive.raw(), i + 1U);
+  }
+  EXPECT_EQ(t.capacity(), 8U);
 }
 
 // --keys: RFC 5905 §9.2 and RFC 8573. A MAC that verifies gets a reply with a MAC of the same
@@ -672,11 +786,19 @@ TEST(Misbehave, EveryCatalogueEntryChangesTheOutcome) {
       continue;
     }
     Packet q = p;
+    plain.ctx.previous.reset();
     if (info.fault == Fault::AnswerAllVersions) q.header.version = 5;
     if (info.fault == Fault::AnswerAllModes) q.header.mode = Mode::Control;
     if (info.fault == Fault::VnFixed4) q.header.version = 3;
     if (info.fault == Fault::AnswerMalformed) q.extensions.back().length_override = 15;
     if (info.fault == Fault::IgnoreMac) q.mac = Mac{5, std::vector<uint8_t>(16, 0)};
+    if (info.fault == Fault::InterleavedWrongTransmit || info.fault == Fault::InterleavedWrongOrigin ||
+        info.fault == Fault::InterleavedAlways) {
+      // They act on a client with an earlier exchange: one that asks for interleaved mode, or not.
+      f.ctx.previous = plain.ctx.previous = kPrevious;
+      q.header.receive = Timestamp::from_parts(0xE6C69F5E, 0x5000);
+      if (info.fault != Fault::InterleavedAlways) q.header.origin = kPrevious.receive;
+    }
     const auto o = f.run(q);
     if (info.fault == Fault::AnswerAllVersions || info.fault == Fault::AnswerAllModes) {
       EXPECT_TRUE(o.action.is_reply());

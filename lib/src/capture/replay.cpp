@@ -24,14 +24,18 @@ using conformance::Level;
 
 // One rule model: every rule replay applies is a case of a suite, with its id, citation, level
 // and requirement; the capture is judged with the verifiers the case uses.
-constexpr std::array<std::string_view, 21> kRuleIds = {
-    "rfc5905/8/origin-copy",      "rfc5905/8/reply-mode",        "rfc5905/A.5.1/vn0",
-    "rfc5905/A.5.1/vn1",          "rfc5905/A.5.1/vn2",           "rfc5905/A.5.1/vn3",
-    "rfc5905/A.5.1/vn4",          "rfc5905/A.5.1/vn5",           "rfc5905/A.5.1/vn6",
-    "rfc5905/A.5.1/vn7",          "rfc5905/8/poll-echo",         "rfc5905/8/receive-before-transmit",
-    "rfc5905/8/transmit-nonzero", "rfc5905/8/no-amplification",  "rfc5905/7.4/kiss-code",
-    "rfc5905/7.3/stratum-range",  "rfc5905/7.3/leap-consistent", "rfc5905/8/one-reply",
-    "rfc5905/7.3/well-formed",    "rfc5905/9.2/mode1",           "auth/authenticated-reply",
+constexpr std::array<std::string_view, 22> kRuleIds = {
+    "rfc5905/8/origin-copy",       "rfc5905/8/reply-mode",
+    "rfc5905/A.5.1/vn0",           "rfc5905/A.5.1/vn1",
+    "rfc5905/A.5.1/vn2",           "rfc5905/A.5.1/vn3",
+    "rfc5905/A.5.1/vn4",           "rfc5905/A.5.1/vn5",
+    "rfc5905/A.5.1/vn6",           "rfc5905/A.5.1/vn7",
+    "rfc5905/8/poll-echo",         "rfc5905/8/receive-before-transmit",
+    "rfc5905/8/transmit-nonzero",  "rfc5905/8/no-amplification",
+    "rfc5905/7.4/kiss-code",       "rfc5905/7.3/stratum-range",
+    "rfc5905/7.3/leap-consistent", "rfc5905/8/one-reply",
+    "rfc5905/7.3/well-formed",     "rfc5905/9.2/mode1",
+    "auth/authenticated-reply",    "interleaved/previous-transmit",
 };
 
 const std::vector<Rule>& rule_table() {
@@ -130,6 +134,7 @@ Analyzer::Impl::Impl(Options options) : options_(options) {
 
 void Analyzer::Impl::add(const Datagram& d) {
   ++stats_.datagrams;
+  now_ns_ = d.time_ns;
   // A request's table slot is new, so most likely not in cache: its key is read from the raw
   // bytes (the transmit timestamp) to load the slot while eviction and parsing run.
   Flow forward{};
@@ -316,8 +321,14 @@ void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_fra
   // RFC 9769 interleaved mode: the reply's origin is the request's receive field and its
   // transmit belongs to the previous exchange, so receive may follow it.
   const bool interleaved = conformance::is_interleaved(rq, rp);
+  LastReply* last = last_reply_.find(f.key);
   if (interleaved) {
     ++stats_.interleaved;
+    // Linked to the earlier reply the request names (its origin is that reply's receive), where
+    // the capture holds it; bounded by this request's arrival in any case.
+    std::optional<Timestamp> previous;
+    if (last != nullptr && last->receive == rq.origin) previous = last->transmit;
+    check("interleaved/previous-transmit", conformance::check_interleaved_transmit(rp, previous));
   } else {
     check("rfc5905/8/origin-copy", conformance::check_origin(rq, rp));
     check("rfc5905/8/receive-before-transmit", conformance::check_receive_not_after_transmit(rp));
@@ -326,6 +337,11 @@ void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_fra
   check("rfc5905/8/transmit-nonzero", conformance::check_transmit_nonzero(rp));
   check("rfc5905/7.3/stratum-range", conformance::check_stratum_range(rp));
   check("rfc5905/7.3/leap-consistent", conformance::check_leap_consistent(rp));
+  if (last == nullptr) {
+    last = last_reply_.try_emplace(f.key).first;
+  }
+  *last = {rp.receive, rp.transmit, now_ns_};
+  reply_ages_.push_back({now_ns_, f.key});
 }
 
 // With --keys: a signed request's reply carries a valid MAC of its key (a crypto-NAK says the
@@ -382,6 +398,7 @@ void Analyzer::Impl::judge_malformed(const Flow& f, const Request& req, const Da
 
 void Analyzer::Impl::add_exchange(const Datagram& request, const Datagram& reply, bool first) {
   stats_.datagrams += first ? 2 : 1;
+  now_ns_ = reply.time_ns;
   if (first) ++stats_.requests;
   ++stats_.replies;
   if (request.payload.size() < kHeaderLength) return;  // no request we could have judged against
@@ -530,6 +547,12 @@ void Analyzer::Impl::evict(int64_t now_ns) {
     LastTransmit* last = symmetric_last_.find(key);
     if (last != nullptr && last->time_ns == t) symmetric_last_.erase_at(last);
   }
+  while (!reply_ages_.empty() && reply_ages_.front().time_ns < horizon) {
+    const auto [t, key] = reply_ages_.front();
+    reply_ages_.pop_front();
+    LastReply* last = last_reply_.find(key);
+    if (last != nullptr && last->time_ns == t) last_reply_.erase_at(last);
+  }
 }
 
 void Analyzer::Impl::evict_all() {
@@ -542,9 +565,11 @@ void Analyzer::Impl::evict_all() {
   free_sides_.clear();
   last_request_.clear();
   symmetric_last_.clear();
+  last_reply_.clear();
   request_ages_.clear();
   held_ages_.clear();
   symmetric_ages_.clear();
+  reply_ages_.clear();
 }
 
 void Analyzer::Impl::finish() {

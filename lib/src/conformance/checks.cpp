@@ -143,4 +143,18 @@ Check check_offset(Timestamp t1, const Header& reply, Timestamp t4, Duration max
                   "offset " + format_seconds(offset) + " s");
 }
 
+Check check_interleaved_transmit(const Header& reply, std::optional<Timestamp> previous_transmit) {
+  const Timestamp t = reply.transmit;
+  const bool before_receive = (reply.receive - t).raw() >= 0;
+  const bool after_previous = !previous_transmit || (t - *previous_transmit).raw() >= 0;
+  if (before_receive && after_previous) return std::nullopt;
+  std::string expected = "the previous reply's departure: ";
+  expected += previous_transmit ? "between " + describe_timestamp(*previous_transmit) + " (its transmit field) and " +
+                                      describe_timestamp(reply.receive) + " (this request's receive)"
+                                : "not after " + describe_timestamp(reply.receive) + " (this request's receive)";
+  return Violation{
+      expected, "transmit " + describe_timestamp(t) +
+                    (before_receive ? ", before the previous reply's transmit field" : ", after this request arrived")};
+}
+
 }  // namespace ntpkit::conformance

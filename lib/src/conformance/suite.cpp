@@ -28,6 +28,9 @@ const std::vector<Suite>& suites() {
         make("security", "amplification (modes 6 and 7), CVE-2015-7871, kiss-o'-death origin, replayed requests",
              {security_cases}),
         make("ratelimit", "opt-in: a burst of requests, and how the excess is treated", {ratelimit_cases}),
+        make("interleaved",
+             "opt-in: RFC 9769 interleaved mode, in exchanges that follow one another (run after the others)",
+             {interleaved_cases}),
         make("auth", "symmetric-key authentication (RFC 5905 MAC, RFC 8573 AES-CMAC): needs --keys and --key-id",
              {auth_cases}),
     };

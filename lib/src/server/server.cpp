@@ -190,6 +190,19 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   h.reference = state.reference_time;
   h.origin = rq.transmit;
   h.receive = ctx.receive;
+  // RFC 9769 §2: the client asks for interleaved mode with the receive timestamp of its last
+  // reply as origin and, in the receive field, a value of its own other than the transmit field
+  // (the origin of the interleaved reply, by which it knows it); anything else is answered in
+  // basic mode.
+  const bool client_reply = !kod && decision.service == Service::Client;
+  const std::optional<InterleaveSlot>& previous = ctx.previous;
+  const bool asks = !rq.receive.is_zero() && rq.receive != rq.transmit;  // a basic client leaves them 0 or equal
+  const bool interleave = policy.interleaved && client_reply && previous.has_value() &&
+                          ((asks && !rq.origin.is_zero() && rq.origin == previous->receive) || d.interleaved_always);
+  if (policy.interleaved && previous && h.receive == previous->receive) {
+    h.receive = Timestamp::from_raw(h.receive.raw() + 1);  // unique: the client's next origin names this reply
+  }
+  if (interleave) h.origin = d.interleaved_wrong_origin ? rq.origin : rq.receive;
   if (kod) {
     // RFC 5905 §7.4: a kiss-o'-death has stratum 0 and the kiss code in the reference ID.
     h.leap = Leap::Unsynchronized;
@@ -240,7 +253,12 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
 
   // The transmit timestamp is read last, as late as possible before the bytes leave.
   h.transmit = clock.now();
+  if (interleave && !d.interleaved_wrong_transmit) h.transmit = previous->transmit;  // the earlier reply's, precise
+  if (policy.interleaved && h.transmit == h.receive) h.transmit = Timestamp::from_raw(h.transmit.raw() + 1);
   mb.apply(Stage::Stamped, d);
+  a.remember = client_reply;
+  a.interleaved = interleave;
+  a.receive = h.receive;
   write_header(h, out.first<kHeaderLength>());
   a.length = length;
   if (reply_key != nullptr) {

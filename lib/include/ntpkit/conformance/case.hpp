@@ -86,6 +86,14 @@ struct Judgement {
   std::string actual;
 };
 
+// The next exchange of a case in several (RFC 9769's interleaved mode answers a request with what
+// the server kept of the one before): built from everything seen so far, once the replies to the
+// previous datagrams came. No datagrams: the case is complete.
+struct FollowUp {
+  std::vector<std::vector<uint8_t>> datagrams;
+  bool new_port = false;  // sent from a new socket: another source port, the same address
+};
+
 struct Case {
   std::string_view id;       // stable: "rfc5905/8/origin-copy"
   std::string_view rfc;      // "RFC 5905"
@@ -104,7 +112,13 @@ struct Case {
   bool floods = false;
   // The case signs its requests with the key of --key-id: without one it is skipped.
   bool needs_key = false;
+  // Further exchanges, each built from what came back (at most kMaxFollowUps).
+  std::function<FollowUp(StimulusContext&, const Observation&)> follow_up = nullptr;
+  // Its exchanges rely on what the server keeps of this client address: it runs alone, after
+  // every other case, so that no other request from the address comes between them.
+  bool stateful = false;
 };
+inline constexpr size_t kMaxFollowUps = 8;
 
 // Why a case could not see the server's ordinary behaviour.
 enum class Limit : uint8_t {

@@ -80,6 +80,10 @@ namespace detail {
   if ((reply.transmit - reply.receive).raw() >= 0) return std::nullopt;
   return detail::receive_after_transmit_violation(reply);
 }
+// RFC 9769 §2: an interleaved reply's transmit timestamp is when the server's previous reply to
+// this client left: not after this request arrived (the reply's receive) and, where that earlier
+// reply is known, not before its own transmit field (read before it left).
+[[nodiscard]] Check check_interleaved_transmit(const Header& reply, std::optional<Timestamp> previous_transmit);
 [[nodiscard]] inline Check check_stratum_range(const Header& reply) {
   // RFC 5905 Figure 11: 0 kiss-o'-death/unspecified, 1-15, 16 unsynchronized, 17-255 reserved.
   if (reply.stratum <= 16) return std::nullopt;

@@ -20,6 +20,7 @@ namespace ntpkit::conformance {
 [[nodiscard]] std::span<const Case> rfc4330_server_cases();     // RFC 4330 §6: SNTP server operations
 [[nodiscard]] std::span<const Case> security_cases();           // amplification, CVE-2015-7871, KoD origin, replay
 [[nodiscard]] std::span<const Case> ratelimit_cases();          // RFC 5905 §7.4: a burst (opt-in)
+[[nodiscard]] std::span<const Case> interleaved_cases();        // RFC 9769 §2: interleaved mode (stateful)
 [[nodiscard]] std::span<const Case> auth_cases();  // RFC 5905 §7.3/§9.2, RFC 8573: symmetric keys (needs --keys)
 
 struct Suite {

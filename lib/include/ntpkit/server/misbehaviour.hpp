@@ -40,6 +40,9 @@ enum class Fault : uint8_t {
   AuthAlwaysNak,
   AuthBadDigest,
   AuthOtherKey,
+  InterleavedWrongTransmit,
+  InterleavedWrongOrigin,
+  InterleavedAlways,
   // Stage::Header
   NoOriginCopy,
   OriginZero,

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "ntpkit/auth/mac.hpp"
+#include "ntpkit/server/interleave.hpp"
 #include "ntpkit/server/misbehaviour.hpp"
 #include "ntpkit/util/clock.hpp"
 #include "ntpkit/wire/packet.hpp"
@@ -54,6 +55,10 @@ struct Policy {
   // reply authenticated by the same key (RFC 5905 §9.2; RFC 8573). Both or neither.
   const auth::KeyStore* keys = nullptr;
   const auth::Digests* digests = nullptr;
+  // RFC 9769 §2: a client request whose origin is the receive timestamp of its last reply gets
+  // an interleaved reply (the precise transmit time of that reply); every reply's receive is
+  // unique per client and differs from its transmit. ntp-server --no-interleaved: basic only.
+  bool interleaved = true;
 };
 
 // The rate limiter's verdict on this client, decided by the caller (see rate_limit.hpp).
@@ -63,6 +68,8 @@ struct RequestContext {
   Timestamp receive;  // the kernel's receive timestamp (T2)
   RateVerdict rate = RateVerdict::Allow;
   uint64_t random = 0;  // entropy for the random misbehaviours (drop-percent, garbage-reply)
+  // The client's last exchange (the caller's InterleaveTable, looked up by its address).
+  std::optional<InterleaveSlot> previous = std::nullopt;
 };
 
 enum class DropReason : uint8_t {
@@ -90,6 +97,11 @@ struct Action {
   bool crypto_nak = false;
   bool authenticated = false;    // the reply carries a MAC of the request's key
   bool from_other_port = false;  // reply-from-other-port
+  // A mode-4 time reply (no kiss-o'-death): the caller records {receive, when it left} for the
+  // client's next interleaved request (Policy::interleaved).
+  bool remember = false;
+  bool interleaved = false;  // answered in interleaved mode
+  Timestamp receive;         // the receive timestamp the reply carries
 
   [[nodiscard]] bool is_reply() const { return kind == Kind::Reply; }
 };
@@ -118,6 +130,10 @@ struct Draft {
   bool always_nak = false;          // every authenticated request answered with a crypto-NAK
   bool mac_bad_digest = false;      // the reply's digest corrupted
   bool mac_other_key = false;       // the reply's MAC names another key
+  // Interleaved mode (Stage::Shape)
+  bool interleaved_wrong_transmit = false;  // an interleaved reply carries its own transmit time
+  bool interleaved_wrong_origin = false;    // an interleaved reply's origin is the request's origin field
+  bool interleaved_always = false;          // a client with an earlier exchange is answered interleaved, asked or not
   // Stage::Header and Stage::Stamped
   const Header* request = nullptr;
   Header reply;
