@@ -107,10 +107,8 @@ class Analyzer::Impl {
   struct LastReply {
     Timestamp receive;
     Timestamp transmit;
-    int64_t time_ns;
   };
   FlatMap<FlowKey, LastReply, Hash> last_reply_;
-  int64_t now_ns_ = 0;                                   // capture time of the datagram being judged
   FlatMap<net::Address, ServerSummary*, Hash> servers_;  // into stats_.servers, whose nodes do not move
   // Insertion-ordered (time, key) queues: eviction pops what is old from the front, so its cost
   // is proportional to what it removes, not to what is kept. An entry whose exchange is gone,
@@ -130,7 +128,6 @@ class Analyzer::Impl {
   RingQueue<AgedExchange> request_ages_;  // Pending and Answered, by their request's time
   RingQueue<AgedExchange> held_ages_;
   RingQueue<AgedFlow> symmetric_ages_;
-  RingQueue<AgedFlow> reply_ages_;
 };
 
 }  // namespace ntpkit::replay

@@ -18,6 +18,9 @@ namespace {
 
 using conformance::Check;
 
+// How many client/server flows the interleaved link (each flow's last reply) holds at most.
+constexpr size_t kMaxReplyLinks = 1 << 16;
+
 // How long after a request a reply whose origin matches nothing is still taken for its answer.
 constexpr int64_t kFallbackWindowNs = 5'000'000'000;
 using conformance::Level;
@@ -134,7 +137,6 @@ Analyzer::Impl::Impl(Options options) : options_(options) {
 
 void Analyzer::Impl::add(const Datagram& d) {
   ++stats_.datagrams;
-  now_ns_ = d.time_ns;
   // A request's table slot is new, so most likely not in cache: its key is read from the raw
   // bytes (the transmit timestamp) to load the slot while eviction and parsing run.
   Flow forward{};
@@ -321,13 +323,19 @@ void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_fra
   // RFC 9769 interleaved mode: the reply's origin is the request's receive field and its
   // transmit belongs to the previous exchange, so receive may follow it.
   const bool interleaved = conformance::is_interleaved(rq, rp);
-  LastReply* last = last_reply_.find(f.key);
+  // One probe: the flow's last reply, read before this one takes its place. Bounded by a cap,
+  // not aged: past kMaxReplyLinks flows the table starts again (a link it lost is a check that
+  // is not made, never a finding).
+  if (last_reply_.size() >= kMaxReplyLinks) last_reply_.clear();
+  const auto [last, added] = last_reply_.try_emplace(f.key, finish_hash(f.hash));
+  const LastReply before = *last;
+  *last = {rp.receive, rp.transmit};
   if (interleaved) {
     ++stats_.interleaved;
     // Linked to the earlier reply the request names (its origin is that reply's receive), where
     // the capture holds it; bounded by this request's arrival in any case.
     std::optional<Timestamp> previous;
-    if (last != nullptr && last->receive == rq.origin) previous = last->transmit;
+    if (!added && before.receive == rq.origin) previous = before.transmit;
     check("interleaved/previous-transmit", conformance::check_interleaved_transmit(rp, previous));
   } else {
     check("rfc5905/8/origin-copy", conformance::check_origin(rq, rp));
@@ -337,11 +345,6 @@ void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_fra
   check("rfc5905/8/transmit-nonzero", conformance::check_transmit_nonzero(rp));
   check("rfc5905/7.3/stratum-range", conformance::check_stratum_range(rp));
   check("rfc5905/7.3/leap-consistent", conformance::check_leap_consistent(rp));
-  if (last == nullptr) {
-    last = last_reply_.try_emplace(f.key).first;
-  }
-  *last = {rp.receive, rp.transmit, now_ns_};
-  reply_ages_.push_back({now_ns_, f.key});
 }
 
 // With --keys: a signed request's reply carries a valid MAC of its key (a crypto-NAK says the
@@ -398,7 +401,6 @@ void Analyzer::Impl::judge_malformed(const Flow& f, const Request& req, const Da
 
 void Analyzer::Impl::add_exchange(const Datagram& request, const Datagram& reply, bool first) {
   stats_.datagrams += first ? 2 : 1;
-  now_ns_ = reply.time_ns;
   if (first) ++stats_.requests;
   ++stats_.replies;
   if (request.payload.size() < kHeaderLength) return;  // no request we could have judged against
@@ -547,12 +549,6 @@ void Analyzer::Impl::evict(int64_t now_ns) {
     LastTransmit* last = symmetric_last_.find(key);
     if (last != nullptr && last->time_ns == t) symmetric_last_.erase_at(last);
   }
-  while (!reply_ages_.empty() && reply_ages_.front().time_ns < horizon) {
-    const auto [t, key] = reply_ages_.front();
-    reply_ages_.pop_front();
-    LastReply* last = last_reply_.find(key);
-    if (last != nullptr && last->time_ns == t) last_reply_.erase_at(last);
-  }
 }
 
 void Analyzer::Impl::evict_all() {
@@ -569,7 +565,6 @@ void Analyzer::Impl::evict_all() {
   request_ages_.clear();
   held_ages_.clear();
   symmetric_ages_.clear();
-  reply_ages_.clear();
 }
 
 void Analyzer::Impl::finish() {
