@@ -484,6 +484,26 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
   shared.notice = notice;
   const std::string silent_why =
       "not concluded: the server answered nothing in the first " + seconds_text(shared.silence_limit) + " s";
+  // The stateful cases first, one after the other and alone: nothing else from their address
+  // comes between the exchanges whose state the server keeps, and no burst has provoked a limit.
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const size_t i = order[k];
+    if (!cases[i]->stateful) continue;
+    Lane& lane = lane_of(i);
+    if (results[i]) {
+      // skipped before the start
+    } else if (shared.silent()) {
+      results[i] = inconclusive(*cases[i], silent_why);
+    } else if (!lane.limited) {
+      results[i] = run_guarded(*cases[i], settings, transport, pacer, lane, shared, false);
+      if (!results[i] && !lane.limited) {
+        results[i] =
+            inconclusive(*cases[i], "not run: the --budget of " + seconds_text(settings.budget) + " s was spent");
+      }
+    }
+    finished();
+  }
+
   std::vector<std::thread> threads;
   threads.reserve(workers);
   // Starts `work` on a thread of its own; where none can be made, runs it here.
@@ -502,12 +522,12 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
           while (first_wave_done < first_burst) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         Lane& lane = lane_of(i);
-        if (results[i]) {  // skipped before the start
-          finished();
+        if (cases[i]->stateful) {  // run alone before the others (above)
           if (k < first_burst) ++first_wave_done;
           continue;
         }
-        if (cases[i]->stateful) {  // alone, once every other case is done (below)
+        if (results[i]) {  // skipped before the start
+          finished();
           if (k < first_burst) ++first_wave_done;
           continue;
         }
@@ -529,24 +549,6 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
     });
   }
   for (auto& t : threads) t.join();
-
-  // The stateful cases, one after the other: nothing else from their address comes between the
-  // exchanges whose state the server keeps.
-  for (size_t k = 0; k < cases.size(); ++k) {
-    const size_t i = order[k];
-    if (!cases[i]->stateful || results[i]) continue;
-    Lane& lane = lane_of(i);
-    if (shared.silent()) {
-      results[i] = inconclusive(*cases[i], silent_why);
-    } else if (!lane.limited) {
-      results[i] = run_guarded(*cases[i], settings, transport, pacer, lane, shared, false);
-      if (!results[i] && !lane.limited) {
-        results[i] =
-            inconclusive(*cases[i], "not run: the --budget of " + seconds_text(settings.budget) + " s was spent");
-      }
-    }
-    finished();
-  }
 
   // On an address the server limited, what rests on silence may be the limiter's: run again.
   // A burst case judges limiting itself and stands.

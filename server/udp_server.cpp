@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <grp.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -73,12 +75,15 @@ struct Batch {
   std::array<iovec, kBatch> rx_iov{};
   std::array<sockaddr_storage, kBatch> from{};
   std::array<std::array<uint8_t, kMaxDatagram>, kBatch> in{};
-  std::array<std::array<char, CMSG_SPACE(sizeof(timespec)) + 64>, kBatch> control{};
+  // SCM_TIMESTAMPNS, and SCM_TIMESTAMPING that SO_TIMESTAMPING's reporting flag may add beside it.
+  std::array<std::array<char, CMSG_SPACE(sizeof(timespec)) + CMSG_SPACE(3 * sizeof(timespec)) + 64>, kBatch> control{};
   std::array<mmsghdr, 2 * kBatch> tx{};
   std::array<iovec, 2 * kBatch> tx_iov{};
   std::array<bool, 2 * kBatch> first_copy{};    // counts as answered once sent (a duplicate does not)
   std::array<bool, 2 * kBatch> remember{};      // Action::remember, on the first copy
   std::array<Timestamp, 2 * kBatch> receive{};  // Action::receive
+  std::array<bool, 2 * kBatch> stamped{};       // the kernel is asked for this datagram's transmit timestamp
+  std::array<std::array<char, CMSG_SPACE(sizeof(uint32_t))>, 2 * kBatch> tx_control{};
   std::array<std::array<uint8_t, kReplyCapacity>, kBatch> out{};
 };
 
@@ -92,6 +97,21 @@ Timestamp receive_time(const msghdr& msg, const Clock& clock) {
   }
   return clock.now();  // no kernel timestamp: the next best thing
 }
+
+// Per listener socket: the replies whose kernel transmit timestamp is still to come, by the
+// socket's stamp number (SOF_TIMESTAMPING_OPT_ID numbers the datagrams it stamps).
+struct AwaitedStamp {
+  uint32_t id = 0;
+  bool waiting = false;
+  sockaddr_storage to{};
+  Timestamp receive;
+  Timestamp before, after;  // the clock around the send: a stamp outside is not this reply's
+};
+struct TxTrack {
+  int fd = -1;
+  uint32_t next_id = 0;
+  std::array<AwaitedStamp, 1024> ring{};  // bounded: a stamp 1024 datagrams late is not awaited
+};
 
 class Loop {
  public:
@@ -107,6 +127,10 @@ class Loop {
         batch_(std::make_unique<Batch>()) {
     if (getrandom(&rng_, sizeof rng_, 0) != sizeof rng_) rng_ = 0x243f6a8885a308d3ULL;
     rng_ |= 1;
+    for (const auto& l : listeners_) {
+      tx_.push_back(std::make_unique<TxTrack>());
+      tx_.back()->fd = l.fd;
+    }
   }
 
   int run() {
@@ -125,6 +149,8 @@ class Loop {
       refresh_state(false);
       if (n <= 0) continue;
       for (size_t i = 0; i + 1 < fds.size(); ++i) {
+        // Transmit timestamps first: a client's next request must find its last reply's.
+        if ((fds[i].revents & POLLERR) != 0) read_transmit_stamps(*tx_[i]);
         if ((fds[i].revents & POLLIN) != 0) drain(fds[i].fd);
       }
     }
@@ -213,6 +239,7 @@ class Loop {
     }
     if (a.kiss_of_death) bump(counters_.kiss_of_death);
     if (a.crypto_nak) bump(counters_.crypto_nak);
+    if (a.interleaved) bump(counters_.interleaved);
     if (a.from_other_port) {
       send_from_other_port(b.from[i], m.msg_namelen, std::span<const uint8_t>(b.out[i].data(), a.length), a.copies);
       if (a.remember) remember(b.from[i], a.receive);
@@ -233,6 +260,7 @@ class Loop {
       b.first_copy[out_count] = c == 0;
       b.remember[out_count] = c == 0 && a.remember;
       b.receive[out_count] = a.receive;
+      b.stamped[out_count] = c == 0 && a.stamp_departure;
       b.tx_iov[out_count] = {b.out[i].data(), a.length};
       msghdr& t = b.tx[out_count].msg_hdr;
       t = msghdr{};
@@ -240,6 +268,17 @@ class Loop {
       t.msg_namelen = m.msg_namelen;
       t.msg_iov = &b.tx_iov[out_count];
       t.msg_iovlen = 1;
+      if (b.stamped[out_count]) {
+        // This datagram's software transmit timestamp, to the error queue.
+        t.msg_control = b.tx_control[out_count].data();
+        t.msg_controllen = b.tx_control[out_count].size();
+        cmsghdr* cm = CMSG_FIRSTHDR(&t);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SO_TIMESTAMPING;
+        cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+        const uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+        std::memcpy(CMSG_DATA(cm), &flags, sizeof flags);
+      }
       ++out_count;
     }
     return out_count;
@@ -253,6 +292,7 @@ class Loop {
     }
     size_t done = 0;
     while (done < count) {
+      const Timestamp before = clock_.now();
       const int sent = sendmmsg(fd, batch_->tx.data() + done, static_cast<unsigned>(count - done), 0);
       if (sent <= 0) {
         // A reply that cannot be sent is counted and dropped; the loop goes on.
@@ -264,11 +304,10 @@ class Loop {
       // RFC 9769: when these replies left, for the clients' next interleaved requests. Read
       // right after the kernel took them: a software stand-in for a kernel transmit timestamp.
       const Timestamp left = clock_.now();
+      TxTrack* track = track_of(fd);
       for (size_t k = done; k < done + static_cast<size_t>(sent); ++k) {
-        if (batch_->remember[k]) {
-          interleave_.record(address_bytes(*static_cast<const sockaddr_storage*>(batch_->tx[k].msg_hdr.msg_name)),
-                             {batch_->receive[k], left});
-        }
+        const auto& to = *static_cast<const sockaddr_storage*>(batch_->tx[k].msg_hdr.msg_name);
+        sent_on(track, to, batch_->remember[k], batch_->stamped[k], batch_->receive[k], before, left);
       }
       done += static_cast<size_t>(sent);
     }
@@ -277,6 +316,63 @@ class Loop {
   // A reply sent on its own (delayed, or from another port): recorded as it leaves.
   void remember(const sockaddr_storage& to, Timestamp receive) {
     if (config_.policy.interleaved) interleave_.record(address_bytes(to), {receive, clock_.now()});
+  }
+
+  TxTrack* track_of(int fd) {
+    for (auto& t : tx_) {
+      if (t->fd == fd) return t.get();
+    }
+    return nullptr;
+  }
+
+  // One datagram the kernel took on a listener socket. A reply to remember is recorded now with
+  // `after` (the clock right after the send); one the kernel stamps takes the socket's next
+  // stamp number (SOF_TIMESTAMPING_OPT_ID numbers the datagrams it stamps) and awaits it.
+  void sent_on(TxTrack* track, const sockaddr_storage& to, bool remember_it, bool stamped, Timestamp receive,
+               Timestamp before, Timestamp after) {
+    if (!remember_it || !config_.policy.interleaved) return;
+    interleave_.record(address_bytes(to), {receive, after});
+    if (track == nullptr || !stamped) return;
+    const uint32_t id = track->next_id++;
+    AwaitedStamp& a = track->ring[id % track->ring.size()];
+    a = {id, true, to, receive, before, after};
+  }
+
+  // The socket's error queue: transmit timestamps (SCM_TIMESTAMPING, numbered by
+  // sock_extended_err's ee_data). Bounded per wake-up, like the receive loop.
+  void read_transmit_stamps(TxTrack& track) {
+    for (int n = 0; n < 4 * static_cast<int>(kBatch); ++n) {
+      std::array<char, 512> control{};
+      msghdr m{};
+      m.msg_control = control.data();
+      m.msg_controllen = control.size();
+      if (recvmsg(track.fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+      std::optional<Timestamp> stamp;
+      std::optional<uint32_t> id;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
+          scm_timestamping ts{};
+          std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+          if (ts.ts[0].tv_sec != 0 || ts.ts[0].tv_nsec != 0) stamp = Timestamp::from_timespec(ts.ts[0]);
+        } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+                   (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+          sock_extended_err e{};
+          std::memcpy(&e, CMSG_DATA(c), sizeof e);
+          if (e.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) id = e.ee_data;
+        }
+      }
+      if (!stamp || !id) continue;
+      AwaitedStamp& a = track.ring[*id % track.ring.size()];
+      if (!a.waiting || a.id != *id) continue;
+      a.waiting = false;
+      // Only this reply's: taken while it was being sent, and the client's slot still holds it
+      // (not a newer reply, nor another client's that took the slot).
+      if ((*stamp - a.before).raw() < 0 || (a.after - *stamp).raw() < 0) continue;
+      const auto held = interleave_.find(address_bytes(a.to));
+      if (!held || held->receive != a.receive) continue;
+      interleave_.record(address_bytes(a.to), {a.receive, *stamp});
+      bump(counters_.kernel_transmit_stamps);
+    }
   }
 
   // reply-from-other-port: an unbound socket of the client's family, so the kernel picks
@@ -302,9 +398,11 @@ class Loop {
         if (sendto(p.fd, p.bytes.data(), p.bytes.size(), 0, reinterpret_cast<const sockaddr*>(&p.to), p.to_len) < 0) {
           bump(counters_.send_errors);
           if (c == 0) unbump(counters_.answered);
+          continue;
         }
+        const Timestamp left = clock_.now();
+        sent_on(nullptr, p.to, c == 0 && p.remember, false, p.receive, left, left);
       }
-      if (p.remember) remember(p.to, p.receive);
       pending_.pop_front();
     }
   }
@@ -335,6 +433,7 @@ class Loop {
   SystemClock clock_;
   RateLimiter limiter_;
   InterleaveTable interleave_;  // RFC 9769: per client address, bounded (a worker's own)
+  std::vector<std::unique_ptr<TxTrack>> tx_;
   std::unique_ptr<Batch> batch_;
   std::deque<Pending> pending_;
   uint64_t rng_ = 0;
@@ -355,6 +454,8 @@ void WorkerCounters::add_to(Counters& c) const {
   c.send_errors += get(send_errors);
   c.truncated += get(truncated);
   c.delay_queue_full += get(delay_queue_full);
+  c.interleaved += get(interleaved);
+  c.kernel_transmit_stamps += get(kernel_transmit_stamps);
   for (size_t i = 0; i < kDropReasonCount; ++i) c.dropped[i] += get(dropped[i]);
 }
 
@@ -374,6 +475,10 @@ std::string format_counters(const Counters& c) {
   if (!reasons.empty()) s += " (" + reasons + ")";
   if (c.send_errors != 0) s += ", send errors " + std::to_string(c.send_errors);
   if (c.delay_queue_full != 0) s += ", delayed replies dropped (queue full) " + std::to_string(c.delay_queue_full);
+  if (c.interleaved != 0 || c.kernel_transmit_stamps != 0) {
+    s += ", interleaved " + std::to_string(c.interleaved) + " (departures stamped by the kernel " +
+         std::to_string(c.kernel_transmit_stamps) + ")";
+  }
   return s;
 }
 
@@ -391,6 +496,11 @@ int bind_socket(const sockaddr* addr, socklen_t len, bool reuseport, int& err) {
   if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   // Kernel receive timestamps: T2 is when the datagram arrived, not when we read it.
   setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+  // Kernel transmit timestamps, reported (software, numbered, without the payload) but generated
+  // only for the replies a send asks it of: those to clients in RFC 9769 interleaved mode. Where
+  // the kernel gives none, the loop's clock read right after the send stands.
+  const int tx = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &tx, sizeof tx);
   // The default buffer (about 200 kB) holds some 200 requests, a millisecond at full load: any
   // hiccup longer (a preempted vCPU, a burst) would drop requests. 4 MiB rides out about 20 ms.
   // The forcing variant goes past net.core.rmem_max and needs CAP_NET_ADMIN; else the plain one.

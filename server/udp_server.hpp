@@ -17,8 +17,10 @@ struct Counters {
   uint64_t kiss_of_death = 0;
   uint64_t crypto_nak = 0;
   uint64_t send_errors = 0;
-  uint64_t truncated = 0;         // datagrams larger than the receive buffer
-  uint64_t delay_queue_full = 0;  // --misbehave delay: replies the bounded queue had no room for
+  uint64_t truncated = 0;               // datagrams larger than the receive buffer
+  uint64_t delay_queue_full = 0;        // --misbehave delay: replies the bounded queue had no room for
+  uint64_t interleaved = 0;             // replies in RFC 9769 interleaved mode
+  uint64_t kernel_transmit_stamps = 0;  // replies whose departure the kernel stamped (else read after the send)
   std::array<uint64_t, kDropReasonCount> dropped{};
 };
 [[nodiscard]] std::string format_counters(const Counters& c);
@@ -27,7 +29,7 @@ struct Counters {
 // so relaxed atomics suffice and there is no contention.
 struct WorkerCounters {
   std::atomic<uint64_t> received{0}, answered{0}, kiss_of_death{0}, crypto_nak{0}, send_errors{0}, truncated{0},
-      delay_queue_full{0};
+      delay_queue_full{0}, interleaved{0}, kernel_transmit_stamps{0};
   std::array<std::atomic<uint64_t>, kDropReasonCount> dropped{};
   void add_to(Counters& c) const;
 };

@@ -2,6 +2,7 @@
 // absent), and damaged copies of them.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -250,6 +251,18 @@ TEST(Interleaved, NtpServerAnswersAnInterleavedClientAndTheRecordingReplaysClean
     EXPECT_NE(r.out.find("\"exchanges\":6"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\"interleaved\":" + std::to_string(interleaved)), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\"findings\":[]"), std::string::npos) << r.out;
+    if (!on) continue;
+    // The departures it reported are the kernel's transmit timestamps (SO_TIMESTAMPING) of the
+    // replies to the five requests that asked, where the kernel gives them; else (0) the clock
+    // read right after each send.
+    server.proc.signal(SIGUSR1);
+    const auto counters = server.proc.read_error_line(3000ms).value_or("");
+    std::smatch m;
+    ASSERT_TRUE(
+        std::regex_search(counters, m, std::regex(R"(interleaved 5 \(departures stamped by the kernel (\d+)\))")))
+        << counters;
+    EXPECT_TRUE(m[1] == "5" || m[1] == "0") << counters;
+    if (m[1] == "0") std::printf("note: no software transmit timestamps on this loopback\n");
   }
 }
 

@@ -139,6 +139,7 @@ TEST(Interleaved, AnInterleavedRequestGetsTheEarlierRepliesTransmit) {
   ASSERT_TRUE(o.action.is_reply());
   EXPECT_TRUE(o.action.interleaved);
   EXPECT_TRUE(o.action.remember);
+  EXPECT_TRUE(o.action.stamp_departure);  // its client will want this reply's departure next
   const Header h = o.header().value();
   EXPECT_EQ(h.origin, p.header.receive);
   EXPECT_EQ(h.receive, kReceive);
@@ -158,6 +159,7 @@ TEST(Interleaved, AnythingElseIsAnsweredInBasicMode) {
     EXPECT_EQ(o.header()->origin, p.header.transmit);
     EXPECT_EQ(o.header()->transmit, kNow);
   }
+  EXPECT_FALSE(f.run(request()).action.stamp_departure);  // a basic client costs no kernel stamp
   Packet no_receive = interleaved_request(kPrevious.receive);
   no_receive.header.receive = Timestamp{};  // no receive field: nothing to copy as the origin
   EXPECT_FALSE(f.run(no_receive).action.interleaved);
@@ -167,6 +169,7 @@ TEST(Interleaved, AnythingElseIsAnsweredInBasicMode) {
   f.policy.interleaved = false;  // --no-interleaved
   const auto o = f.run(interleaved_request(kPrevious.receive));
   EXPECT_FALSE(o.action.interleaved);
+  EXPECT_FALSE(o.action.stamp_departure);
   EXPECT_EQ(o.header()->origin, kClientTransmit);
   f.policy.interleaved = true;
   f.ctx.rate = RateVerdict::KissOfDeath;  // a kiss-o'-death is never interleaved, nor remembered

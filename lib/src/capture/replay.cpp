@@ -309,7 +309,10 @@ void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_fra
     check(version_case, conformance::check_version_echo(rq, rp));
   }
   check("rfc5905/7.4/kiss-code", conformance::check_kiss_shape(rp));
-  if (options_.keys != nullptr && options_.digests != nullptr && !conformance::is_kiss_of_death(rp)) {
+  // A reply that did not parse is judged on its header alone: what it holds after that is not
+  // known to be a MAC, so it is not judged as one (well-formed has named it).
+  const bool parsed_whole = reply.extensions_end != kHeaderLength || reply.mac || reply.size() == kHeaderLength;
+  if (options_.keys != nullptr && options_.digests != nullptr && !conformance::is_kiss_of_death(rp) && parsed_whole) {
     judge_mac(f, req, reply_frame, reply);
   }
   // A kiss-o'-death is a message, not time (RFC 5905 §7.4): only its shape is judged, its

@@ -48,6 +48,20 @@ Stimulus tampered(F tamper, Mode mode = Mode::Client) {
   };
 }
 
+// A correctly signed control request, then the signed one `tamper` breaks: the control shows the
+// server verifies our key, without which its refusal of the forged one proves nothing.
+template <class F>
+Stimulus controlled(F tamper) {
+  return [tamper](StimulusContext& s) {
+    Datagrams d;
+    d.push_back(signed_request(s, request_key(s)));
+    auto b = signed_request(s, request_key(s));
+    if (request_key(s) != nullptr && b.size() > kHeaderLength + 4) tamper(b, kHeaderLength);
+    d.push_back(std::move(b));
+    return d;
+  };
+}
+
 Judgement inconclusive(std::string why) {
   return {Finding::Inconclusive, std::move(why), "", ""};
 }
@@ -113,6 +127,44 @@ std::optional<Judgement> unauthenticated(const ReplyProblems& p, const Received&
   return std::nullopt;
 }
 
+// The forged request (the second) is refused: a crypto-NAK passes, silence is the server's
+// choice (info), time is a violation; judged only once the control request (the first) got a
+// reply whose MAC of our key verifies.
+Judgement refused_after_control(const Observation& o, const JudgeContext& ctx, const std::string& what) {
+  if (ctx.auth == nullptr || ctx.auth->key == nullptr || o.sent.size() < 2) return no_key();
+  const auth::Key& k = *ctx.auth->key;
+  const Received* control = reply_to(o, 0);
+  if (control == nullptr || !authenticated(judged(o, 0, *control, *ctx.auth))) {
+    return inconclusive("the correctly signed control request got no reply with a MAC of " + describe_key(k) +
+                        " that verifies: the server does not verify the key as --keys holds it, so how it treats "
+                        "a forged one says nothing");
+  }
+  const Received* r = reply_to(o, 1);
+  if (r == nullptr) {
+    const Header first = parse_header(std::span<const uint8_t>(o.sent[0].bytes).first<kHeaderLength>());
+    for (const auto& x : o.received) {
+      if (x.bytes.size() >= kHeaderLength &&
+          parse_header(std::span<const uint8_t>(x.bytes).first<kHeaderLength>()).origin == first.transmit) {
+        continue;  // the control's reply, or a copy of it
+      }
+      return violated("a reply names neither request", "a crypto-NAK or no reply to the forged request",
+                      describe_reply(x));
+    }
+    return documented("drops " + what);
+  }
+  auto p = parse(r->bytes);
+  if (!p) {
+    return violated("the reply to the forged request is not a well-formed NTP packet", "a crypto-NAK or no reply",
+                    std::to_string(r->size()) + " bytes; " + describe(p.error()));
+  }
+  if (p->mac && p->mac->kind == MacKind::CryptoNak && p->mac->key_id == 0)
+    return satisfied("answered with a crypto-NAK");
+  return violated(
+      "answered an unverifiable request without a crypto-NAK", "a crypto-NAK or no reply",
+      p->mac ? "a reply with " + std::string(to_string(p->mac->kind)) + " of key " + std::to_string(p->mac->key_id)
+             : "a plain " + std::to_string(r->size()) + "-byte reply");
+}
+
 const std::vector<Case>& cases() {
   static const std::vector<Case> c = {
       {"auth/authenticated-reply", "RFC 5905", "7.3, 9.1, 9.2, A.5.3; RFC 8573", Level::Must,
@@ -173,16 +225,15 @@ const std::vector<Case>& cases() {
       {"auth/bad-digest", "RFC 5905", "9.2, A.5.1", Level::Should,
        "A request with the key's identifier and a digest that does not verify gets a crypto-NAK or no reply, never "
        "time (\"if authentication fails, the server returns a special message called a crypto-NAK\").",
-       Expect::Either, tampered([](std::vector<uint8_t>& b, size_t) { b.back() ^= 0x01; }),
+       Expect::Either, controlled([](std::vector<uint8_t>& b, size_t) { b.back() ^= 0x01; }),
        [](const Observation& o, const JudgeContext& ctx) {
-         if (ctx.auth == nullptr) return no_key();
-         return refused_mac(o, "requests whose digest does not verify");
+         return refused_after_control(o, ctx, "requests whose digest does not verify");
        },
        false, false, true},
       {"auth/wrong-length-digest", "RFC 5905", "7.3, 9.2; RFC 8573", Level::Should,
        "A MAC whose digest is not as long as the key's type makes it (a SHA1 digest cut to 16 octets; 4 octets "
        "beyond an MD5 or AES-CMAC digest) does not authenticate: a crypto-NAK or no reply.",
-       Expect::Either, tampered([](std::vector<uint8_t>& b, size_t mac) {
+       Expect::Either, controlled([](std::vector<uint8_t>& b, size_t mac) {
          // 4 + 20 octets: cut to 4 + 16; 4 + 16: grown to 4 + 20. Either still parses as a MAC.
          if (b.size() - mac == kSha1MacLength) {
            b.resize(b.size() - 4);
@@ -191,17 +242,15 @@ const std::vector<Case>& cases() {
          }
        }),
        [](const Observation& o, const JudgeContext& ctx) {
-         if (ctx.auth == nullptr) return no_key();
-         return refused_mac(o, "requests whose digest has the wrong length");
+         return refused_after_control(o, ctx, "requests whose digest has the wrong length");
        },
        false, false, true},
       {"auth/key-id-0", "RFC 5905", "7.4, 9.2", Level::Should,
        "A MAC of key identifier 0 (a crypto-NAK's, no key's) with a digest does not authenticate the request: a "
        "crypto-NAK or no reply.",
-       Expect::Either, tampered([](std::vector<uint8_t>& b, size_t mac) { std::fill_n(b.begin() + mac, 4, 0); }),
+       Expect::Either, controlled([](std::vector<uint8_t>& b, size_t mac) { std::fill_n(b.begin() + mac, 4, 0); }),
        [](const Observation& o, const JudgeContext& ctx) {
-         if (ctx.auth == nullptr) return no_key();
-         return refused_mac(o, "requests whose MAC names key 0");
+         return refused_after_control(o, ctx, "requests whose MAC names key 0");
        },
        false, false, true},
       {"auth/symmetric-bad-digest", "RFC 5905", "9.2; CVE-2015-7871", Level::Must,
@@ -236,7 +285,9 @@ const std::vector<Case>& cases() {
          const auth::Key* md5 =
              ctx.auth != nullptr && ctx.auth->keys != nullptr ? ctx.auth->keys->first_of(auth::KeyType::Md5) : nullptr;
          if (md5 == nullptr) return {Finding::NotApplicable, "no MD5 key in --keys to try", "", ""};
-         if (o.received.empty()) return satisfied("no answer to " + describe_key(*md5) + ": MD5 is not accepted");
+         if (o.received.empty()) {
+           return documented("no answer to " + describe_key(*md5) + ": MD5 refused without a crypto-NAK, or lost");
+         }
          const RequestKey key{md5, ctx.auth->keys, ctx.auth->digests};
          const ReplyProblems p = judged(o, 0, o.received.front(), key);
          if (p.has(ReplyProblem::AuthCryptoNak)) {

@@ -134,7 +134,7 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
     const bool known_bad = m.check == auth::MacCheck::BadDigest || m.check == auth::MacCheck::WrongLength;
     if (m.check == auth::MacCheck::Valid) {
       reply_key = m.key;
-    } else if (known_bad && d.accept_bad_mac) {
+    } else if ((known_bad || m.check == auth::MacCheck::UnknownKey) && d.accept_bad_mac) {
       // the misbehaviour: plain time for a forged digest
     } else if (decision.service == Service::Symmetric || policy.unknown_key == UnknownKeyPolicy::Drop) {
       {
@@ -257,6 +257,7 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   if (policy.interleaved && h.transmit == h.receive) h.transmit = Timestamp::from_raw(h.transmit.raw() + 1);
   mb.apply(Stage::Stamped, d);
   a.remember = client_reply;
+  a.stamp_departure = policy.interleaved && client_reply && asks && !rq.origin.is_zero();
   a.interleaved = interleave;
   a.receive = h.receive;
   write_header(h, out.first<kHeaderLength>());

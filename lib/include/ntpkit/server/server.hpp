@@ -100,6 +100,9 @@ struct Action {
   // A mode-4 time reply (no kiss-o'-death): the caller records {receive, when it left} for the
   // client's next interleaved request (Policy::interleaved).
   bool remember = false;
+  // The request asked for interleaved mode: its next one will want this reply's departure, which
+  // the caller has the kernel stamp (the cost is paid for such clients only).
+  bool stamp_departure = false;
   bool interleaved = false;  // answered in interleaved mode
   Timestamp receive;         // the receive timestamp the reply carries
 
@@ -124,7 +127,7 @@ struct Draft {
   bool echo_extensions = false;
   bool oversize = false;  // pad past the request's length
   // Authenticated replies (Stage::Admit and Stage::Shape)
-  bool accept_bad_mac = false;      // a known key's bad digest answered with plain time
+  bool accept_bad_mac = false;      // a MAC that does not verify (bad digest, unknown key): plain time
   bool header_only_digest = false;  // a request's digest checked over the header alone
   bool unsigned_reply = false;      // an authenticated request answered without a MAC
   bool always_nak = false;          // every authenticated request answered with a crypto-NAK
