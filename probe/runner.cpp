@@ -391,20 +391,16 @@ class CaseRun {
   }
 };
 
-CaseResult inconclusive(const Case& c, std::string why) {
+// A case's result without a run of it: left open, or skipped, for the reason given.
+CaseResult unrun(const Case& c, Outcome outcome, std::string why) {
   CaseResult r;
   r.test = &c;
-  r.outcome = Outcome::Inconclusive;
-  r.judgement = {Finding::Inconclusive, std::move(why), "", ""};
+  r.outcome = outcome;
+  r.judgement = {outcome == Outcome::Skip ? Finding::NotApplicable : Finding::Inconclusive, std::move(why), "", ""};
   return r;
 }
-
-CaseResult skipped(const Case& c, std::string why) {
-  CaseResult r;
-  r.test = &c;
-  r.outcome = Outcome::Skip;
-  r.judgement = {Finding::NotApplicable, std::move(why), "", ""};
-  return r;
+CaseResult inconclusive(const Case& c, std::string why) {
+  return unrun(c, Outcome::Inconclusive, std::move(why));
 }
 
 std::string seconds_text(std::chrono::milliseconds ms) {
@@ -444,7 +440,7 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
   // A case that signs its requests needs a key: without one it sends nothing.
   for (size_t i = 0; i < cases.size(); ++i) {
     if (cases[i]->needs_key && (settings.judge.auth == nullptr || settings.judge.auth->key == nullptr)) {
-      results[i] = skipped(*cases[i], "needs a key: give --keys FILE --key-id N");
+      results[i] = unrun(*cases[i], Outcome::Skip, "needs a key: give --keys FILE --key-id N");
     }
   }
   Pacer pacer(settings.interval);

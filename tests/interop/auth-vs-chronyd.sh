@@ -50,21 +50,7 @@ echo "  wrong secret: exit $rc ($(grep -m1 -E '^(auth|unusable|reply) ' "$WORK/q
 
 # 1b. The auth suite against chronyd, signed with each key: no failure, and the outcomes signed
 # with the AES-CMAC key are those recorded in tests/interop/expected/chronyd.auth.txt.
-EXPECTED=$INTEROP_REPO/tests/interop/expected/chronyd.auth.txt
-COMPARE=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
-for id in 3 2 1; do
-    rc=0
-    run_fg 60 "" "$WORK/suite.$id.txt" "$ARG_PROBE" --suite auth "$CHRONYD_TARGET" --keys "$keys" --key-id "$id" \
-        --json "$WORK/suite.$id.json" --color never || rc=$?
-    echo "  --suite auth signed with key $id: exit $rc"
-    "${COMPARE[@]}" table "$WORK/suite.$id.json" | sed 's/^/    /' || true
-    [[ $rc == 0 ]] || bad+=("auth-suite-key-$id-exit-$rc")
-done
-if [[ -n ${UPDATE_EXPECTED:-} ]]; then   # UPDATE_EXPECTED=1: record what this run saw
-    "${COMPARE[@]}" write "$EXPECTED" "$WORK/suite.3.json" --header "chronyd 4.3 with a keyfile, the auth suite signed with AES128 key 3 (tests/interop/auth-vs-chronyd.sh)"
-else
-    "${COMPARE[@]}" check "$EXPECTED" "$WORK/suite.3.json" --label chronyd.auth || bad+=("auth-suite-outcomes")
-fi
+auth_suite "" "$CHRONYD_TARGET" "$keys" chronyd.auth "chronyd 4.3 with a keyfile, the auth suite signed with AES128 key 3 (tests/interop/auth-vs-chronyd.sh)"
 stop_pid "$CHRONYD_PID"
 show_log "chronyd, exit $STOP_RC after SIGTERM" "$CHRONYD_LOG"
 

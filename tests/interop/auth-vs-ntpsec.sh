@@ -44,21 +44,7 @@ done
 
 # 1b. The auth suite against ntpsec, signed with each key: no failure, and the outcomes signed
 # with the AES-128 key are those recorded in tests/interop/expected/ntpsec.auth.txt.
-EXPECTED=$INTEROP_REPO/tests/interop/expected/ntpsec.auth.txt
-COMPARE=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
-for id in 3 2 1; do
-    rc=0
-    run_fg 60 "$NETNS" "$WORK/suite.$id.txt" "$ARG_PROBE" --suite auth 127.0.0.1 --keys "$keys" --key-format ntp \
-        --key-id "$id" --json "$WORK/suite.$id.json" --color never || rc=$?
-    echo "  --suite auth signed with key $id: exit $rc"
-    "${COMPARE[@]}" table "$WORK/suite.$id.json" | sed 's/^/    /' || true
-    [[ $rc == 0 ]] || bad+=("auth-suite-key-$id-exit-$rc")
-done
-if [[ -n ${UPDATE_EXPECTED:-} ]]; then   # UPDATE_EXPECTED=1: record what this run saw
-    "${COMPARE[@]}" write "$EXPECTED" "$WORK/suite.3.json" --header "ntpsec 1.2.2 with keys and trustedkey, the auth suite signed with AES-128 key 3 (tests/interop/auth-vs-ntpsec.sh)"
-else
-    "${COMPARE[@]}" check "$EXPECTED" "$WORK/suite.3.json" --label ntpsec.auth || bad+=("auth-suite-outcomes")
-fi
+auth_suite "$NETNS" 127.0.0.1 "$keys" ntpsec.auth "ntpsec 1.2.2 with keys and trustedkey, the auth suite signed with AES-128 key 3 (tests/interop/auth-vs-ntpsec.sh)" --key-format ntp
 stop_pid "$NTPSEC_PID"
 show_log "ntpsec ntpd, exit $STOP_RC after SIGTERM" "$NTPSEC_LOG"
 

@@ -503,3 +503,27 @@ sys.exit(0 if eval(sys.argv[1], {}, {"r": r}) else 1)
         sleep 0.5
     done
 }
+
+# auth_suite NS TARGET KEYS LABEL HEADER [PROBE-OPTION...] — ntp-probe --suite auth against TARGET
+# (in netns NS, or none), signed with keys 3, 2 and 1 of KEYS: each run must exit 0; the outcomes
+# signed with key 3 are checked against tests/interop/expected/LABEL.txt (UPDATE_EXPECTED=1: that
+# file is written, with HEADER). Appends what went wrong to the caller's `bad` array.
+auth_suite() {
+    local ns=$1 target=$2 keys=$3 label=$4 header=$5 id rc
+    shift 5
+    local expected=$INTEROP_REPO/tests/interop/expected/$label.txt
+    local compare=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
+    for id in 3 2 1; do
+        rc=0
+        run_fg 60 "$ns" "$WORK/suite.$id.txt" "$ARG_PROBE" --suite auth "$target" --keys "$keys" "$@" \
+            --key-id "$id" --json "$WORK/suite.$id.json" --color never || rc=$?
+        echo "  --suite auth signed with key $id: exit $rc"
+        "${compare[@]}" table "$WORK/suite.$id.json" | sed 's/^/    /' || true
+        [[ $rc == 0 ]] || bad+=("auth-suite-key-$id-exit-$rc")
+    done
+    if [[ -n ${UPDATE_EXPECTED:-} ]]; then   # UPDATE_EXPECTED=1: record what this run saw
+        "${compare[@]}" write "$expected" "$WORK/suite.3.json" --header "$header"
+    else
+        "${compare[@]}" check "$expected" "$WORK/suite.3.json" --label "$label" || bad+=("auth-suite-outcomes")
+    fi
+}
