@@ -56,14 +56,10 @@ show_log "chronyd, exit $STOP_RC after SIGTERM" "$CHRONYD_LOG"
 
 # 2. chronyd -Q against ntp-server --keys, then against its bad-digest misbehaviour.
 client() {  # client KEY-ID MISBEHAVIOUR — sets CLIENT_RC
-    local id=$1 mb=$2 started=no attempt conf=$WORK/chronyd-client.conf
+    local id=$1 mb=$2 conf=$WORK/chronyd-client.conf
     SERVER_EXTRA=(--keys "$keys")
     [[ $mb == - ]] || SERVER_EXTRA+=(--misbehave "$mb")
-    for attempt in 1 2 3 4 5; do
-        port=$(pick_port "$attempt")
-        if start_ntp_server "" "127.0.0.1:$port"; then started=yes; break; fi
-    done
-    [[ $started == yes ]] || fail "ntp-server did not start on any of 5 ports"
+    start_ntp_server_on_free_port
     cat > "$conf" <<CONF
 server 127.0.0.1 port $port iburst key $id
 keyfile $keys

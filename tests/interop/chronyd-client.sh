@@ -11,12 +11,7 @@ need server clockcheck peers work
 fetch_peers
 
 # Our server exits when it cannot bind; try a few ports.
-started=no
-for attempt in 1 2 3 4 5; do
-    port=$(pick_port "$attempt")
-    if start_ntp_server "" "127.0.0.1:$port"; then started=yes; break; fi
-done
-[[ $started == yes ]] || fail "ntp-server did not start on any of 5 ports"
+start_ntp_server_on_free_port
 
 conf=$WORK/chronyd.conf
 cat > "$conf" <<CONF

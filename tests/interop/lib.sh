@@ -527,3 +527,15 @@ auth_suite() {
         "${compare[@]}" check "$expected" "$WORK/suite.3.json" --label "$label" || bad+=("auth-suite-outcomes")
     fi
 }
+
+# start_ntp_server_on_free_port — ntp-server (SERVER_EXTRA as start_ntp_server takes it) on
+# 127.0.0.1 and the first of five picked high ports it can bind; sets `port`; fails the test if
+# none.
+start_ntp_server_on_free_port() {
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        port=$(pick_port "$attempt")
+        if start_ntp_server "" "127.0.0.1:$port"; then return 0; fi
+    done
+    fail "ntp-server did not start on any of 5 ports"
+}

@@ -63,12 +63,7 @@ case $peer in
     ntp-server)
         need probe server clockcheck work
         PEER_ENV=(env PATH=/usr/sbin:/usr/bin:/sbin:/bin)   # no peers to fetch for our own
-        started=no
-        for attempt in 1 2 3 4 5; do
-            port=$(pick_port "$attempt")
-            if start_ntp_server "" "127.0.0.1:$port"; then started=yes; break; fi
-        done
-        [[ $started == yes ]] || fail "ntp-server could not bind any of 5 ports"
+        start_ntp_server_on_free_port
         TARGET=127.0.0.1:$port PID=$SERVER_PID LOG=$SERVER_LOG LABEL=ntp-server
         VERSION="ntp-server (this tree)"
         READY='r.get("stratum") == 1 and r.get("leap") == 0'

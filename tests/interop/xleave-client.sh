@@ -13,12 +13,7 @@ fetch_peers
 [[ -x /usr/bin/dumpcap ]] || skip "/usr/bin/dumpcap not found (the recording needs it)"
 [[ -x /usr/bin/python3 ]] || skip "/usr/bin/python3 not found (needed to read the replay report)"
 
-started=no
-for attempt in 1 2 3 4 5; do
-    port=$(pick_port "$attempt")
-    if start_ntp_server "" "127.0.0.1:$port"; then started=yes; break; fi
-done
-[[ $started == yes ]] || fail "ntp-server did not start on any of 5 ports"
+start_ntp_server_on_free_port
 
 # The recording: bounded in time (-a duration) and stopped by its PID once chronyd is done.
 pcap=$WORK/xleave.pcap
