@@ -103,8 +103,9 @@ struct Dialogue {
 using Final = std::function<std::vector<uint8_t>(StimulusContext&, const Observation&, size_t last)>;
 
 // The warm-up, then `final` (built from the last warm-up answer, from a new port if asked) if
-// the case has one. `judge_first`: the case's requirement covers the first, basic request (an
-// interleaved answer to it is the fault); otherwise such an answer leaves the case open.
+// the case has one. `judge_first`: the case's requirement covers how replies name their
+// requests (an interleaved answer to the first, basic request, or a reply that names no request,
+// is the fault); otherwise either leaves the case open for the cases that judge it.
 Case dialogue(std::string_view id, std::string_view rfc, std::string_view section, Level level,
               std::string_view requirement, Final final_request, std::function<Judgement(const Dialogue&)> judge,
               bool new_port = false, bool judge_first = false) {
@@ -133,6 +134,12 @@ Case dialogue(std::string_view id, std::string_view rfc, std::string_view sectio
                    known = known || got.origin == rq.transmit || (!rq.receive.is_zero() && got.origin == rq.receive);
                  }
                  if (known) continue;
+                 if (!judge_first) {
+                   return {Finding::Inconclusive,
+                           "a reply names no request of ours (interleaved/origin judges that), so this case says "
+                           "nothing",
+                           "", ""};
+                 }
                  const Header rq = sent_header(o, i);
                  return violated(
                      "a reply names neither the transmit nor the receive field of the request",
