@@ -539,3 +539,22 @@ start_ntp_server_on_free_port() {
     done
     fail "ntp-server did not start on any of 5 ports"
 }
+
+# chronyd_query NAME SECONDS SERVER-LINE [CONF-LINE...] — chronyd as a print-only client (-Q, -x,
+# no CAP_SYS_TIME, command sockets off, files in the work dir) of the one `server` line given,
+# giving up after SECONDS (-t); sets CLIENT_RC (its exit status) and CLIENT_OFFSET (the last
+# "System clock wrong by" value, or empty); its output is $WORK/NAME.out.
+chronyd_query() {
+    local name=$1 secs=$2 conf=$WORK/$1.conf
+    shift 2
+    {
+        printf '%s\n' "$@"
+        echo "pidfile $WORK/$name.pid"
+        echo "cmdport 0"
+        echo "bindcmdaddress /"
+    } > "$conf"
+    echo "$name.conf:"; sed 's/^/    /' "$conf"
+    CLIENT_RC=0
+    run_fg $(( secs + 10 )) "" "$WORK/$name.out" "$CHRONYD" -Q -x -u root -t "$secs" -f "$conf" || CLIENT_RC=$?
+    CLIENT_OFFSET=$(sed -n 's/.*System clock wrong by \([-+]*[0-9.]*\) seconds.*/\1/p' "$WORK/$name.out" | tail -n 1)
+}

@@ -23,21 +23,12 @@ dumpcap_pid=$!
 INTEROP_PIDS+=("$dumpcap_pid")
 for _ in $(seq 50); do grep -q 'Capturing on' "$WORK/dumpcap.log" 2> /dev/null && break; sleep 0.1; done
 
-conf=$WORK/chronyd.conf
-cat > "$conf" <<CONF
-server 127.0.0.1 port $port iburst xleave minpoll -4 maxpoll -4
-pidfile $WORK/chronyd.pid
-cmdport 0
-bindcmdaddress /
-CONF
-echo "chronyd.conf:"; sed 's/^/    /' "$conf"
-rc=0
-run_fg 30 "" "$WORK/chronyd.out" "$CHRONYD" -Q -x -u root -t 20 -f "$conf" || rc=$?
+chronyd_query chronyd 20 "server 127.0.0.1 port $port iburst xleave minpoll -4 maxpoll -4"
 sleep 0.5
 stop_pid "$dumpcap_pid"
 stop_ntp_server
-[[ $rc == 0 ]] || fail "chronyd -Q with xleave exited with status $rc (no usable measurement from our server)"
-offset=$(sed -n 's/.*System clock wrong by \([-+]*[0-9.]*\) seconds.*/\1/p' "$WORK/chronyd.out" | tail -n 1)
+[[ $CLIENT_RC == 0 ]] || fail "chronyd -Q with xleave exited with status $CLIENT_RC (no usable measurement from our server)"
+offset=$CLIENT_OFFSET
 [[ -n $offset ]] || fail "chronyd printed no 'System clock wrong by' line"
 abs_below "$offset" 0.001 || fail "chronyd offset $offset s, expected |offset| < 1 ms on loopback"
 
