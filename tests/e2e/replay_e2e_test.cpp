@@ -145,7 +145,7 @@ TEST(ReplayReports, JUnitAndTap) {
     std::ofstream(junit) << r.out;
   }
   const auto check =
-      test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "22", "1", "rfc5905/A.5.1/vn4"}, 20000ms);
+      test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "23", "1", "rfc5905/A.5.1/vn4"}, 20000ms);
   EXPECT_EQ(check.exit_code, 0) << check.out;
   const auto tap = test::run_command({NTP_PROBE_BIN, "replay", "--format", "tap", file.string()}, 30000ms);
   EXPECT_NE(tap.out.find("not ok 7 - " + file.string() + ": rfc5905/A.5.1/vn4"), std::string::npos) << tap.out;

@@ -408,6 +408,46 @@ TEST(Replay, AnInterleavedTransmitOutsideItsWindowIsFound) {
   }
 }
 
+// RFC 9769 §2: a receive timestamp answers one interleaved request. A client that asks again with
+// the same origin (a replay, or a retry after a lost reply) gets a basic reply; an interleaved one
+// is found under the suite's case, interleaved/receive-once. Asking with the next reply's receive
+// is the normal dialogue and no finding.
+TEST(Replay, AReceiveTimestampAnsweredInterleavedTwiceIsFound) {
+  for (const bool again : {true, false}) {
+    SCOPED_TRACE(again ? "the same origin again" : "the next reply's receive");
+    Feed f;
+    f.packet(kClient, kServer, request_header(0x1000), 0);
+    Header first = reply_header(0x1000);  // receive 1000.0, transmit 1000.10
+    f.packet(kServer, kClient, first, kSecond / 100);
+    Header rq = request_header(0x2000);
+    rq.origin = first.receive;
+    rq.receive = Timestamp::from_parts(1000, 99);
+    f.packet(kClient, kServer, rq, kSecond);
+    Header rp = reply_header(0);
+    rp.origin = rq.receive;
+    rp.receive = Timestamp::from_parts(1001, 0);
+    rp.transmit = Timestamp::from_parts(1000, 20);
+    f.packet(kServer, kClient, rp, kSecond + kSecond / 100);
+    Header rq2 = request_header(0x3000);
+    rq2.origin = again ? first.receive : rp.receive;
+    rq2.receive = Timestamp::from_parts(1001, 99);
+    f.packet(kClient, kServer, rq2, 2 * kSecond);
+    Header rp2 = reply_header(0);
+    rp2.origin = rq2.receive;
+    rp2.receive = Timestamp::from_parts(1002, 0);
+    rp2.transmit = Timestamp::from_parts(1001, 20);
+    f.packet(kServer, kClient, rp2, 2 * kSecond + kSecond / 100);
+    f.analyzer.finish();
+    EXPECT_EQ(f.analyzer.stats().interleaved, 2U);
+    if (again) {
+      ASSERT_EQ(f.rules(), std::vector<std::string_view>{"interleaved/receive-once"});
+      EXPECT_NE(f.analyzer.findings().front().expected.find("already answered interleaved"), std::string::npos);
+    } else {
+      EXPECT_TRUE(f.analyzer.findings().empty()) << f.rules().front();
+    }
+  }
+}
+
 // A reply the parser rejects is still the answer to its request: amplification is judged on it,
 // and the finding names the client and the server the right way round.
 TEST(Replay, AnUnparseableReplyIsJudgedForAmplification) {

@@ -796,7 +796,7 @@ TEST(Misbehave, EveryCatalogueEntryChangesTheOutcome) {
     if (info.fault == Fault::AnswerMalformed) q.extensions.back().length_override = 15;
     if (info.fault == Fault::IgnoreMac) q.mac = Mac{5, std::vector<uint8_t>(16, 0)};
     if (info.fault == Fault::InterleavedWrongTransmit || info.fault == Fault::InterleavedWrongOrigin ||
-        info.fault == Fault::InterleavedAlways) {
+        info.fault == Fault::InterleavedAlways || info.fault == Fault::InterleavedReuse) {
       // They act on a client with an earlier exchange: one that asks for interleaved mode, or not.
       f.ctx.previous = plain.ctx.previous = kPrevious;
       q.header.receive = Timestamp::from_parts(0xE6C69F5E, 0x5000);
@@ -811,7 +811,8 @@ TEST(Misbehave, EveryCatalogueEntryChangesTheOutcome) {
     const auto base = plain.run(q);
     const bool same = o.action.is_reply() == base.action.is_reply() && o.bytes == base.bytes &&
                       o.action.copies == base.action.copies && o.action.delay_ms == base.action.delay_ms &&
-                      o.action.from_other_port == base.action.from_other_port;
+                      o.action.from_other_port == base.action.from_other_port &&
+                      o.action.remember == base.action.remember;
     EXPECT_FALSE(same);
   }
 }

@@ -107,6 +107,7 @@ class Analyzer::Impl {
   struct LastReply {
     Timestamp receive;
     Timestamp transmit;
+    Timestamp spent;  // the origin of the flow's last request answered interleaved (RFC 9769: used once)
   };
   FlatMap<FlowKey, LastReply, Hash> last_reply_;
   FlatMap<net::Address, ServerSummary*, Hash> servers_;  // into stats_.servers, whose nodes do not move

@@ -27,7 +27,7 @@ using conformance::Level;
 
 // One rule model: every rule replay applies is a case of a suite, with its id, citation, level
 // and requirement; the capture is judged with the verifiers the case uses.
-constexpr std::array<std::string_view, 22> kRuleIds = {
+constexpr std::array<std::string_view, 23> kRuleIds = {
     "rfc5905/8/origin-copy",       "rfc5905/8/reply-mode",
     "rfc5905/A.5.1/vn0",           "rfc5905/A.5.1/vn1",
     "rfc5905/A.5.1/vn2",           "rfc5905/A.5.1/vn3",
@@ -39,6 +39,7 @@ constexpr std::array<std::string_view, 22> kRuleIds = {
     "rfc5905/7.3/leap-consistent", "rfc5905/8/one-reply",
     "rfc5905/7.3/well-formed",     "rfc5905/9.2/mode1",
     "auth/authenticated-reply",    "interleaved/previous-transmit",
+    "interleaved/receive-once",
 };
 
 const std::vector<Rule>& rule_table() {
@@ -332,7 +333,7 @@ void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_fra
   if (last_reply_.size() >= kMaxReplyLinks) last_reply_.clear();
   const auto [last, added] = last_reply_.try_emplace(f.key, finish_hash(f.hash));
   const LastReply before = *last;
-  *last = {rp.receive, rp.transmit};
+  *last = {rp.receive, rp.transmit, interleaved ? rq.origin : before.spent};
   if (interleaved) {
     ++stats_.interleaved;
     // Linked to the earlier reply the request names (its origin is that reply's receive), where
@@ -340,6 +341,8 @@ void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_fra
     std::optional<Timestamp> previous;
     if (!added && before.receive == rq.origin) previous = before.transmit;
     check("interleaved/previous-transmit", conformance::check_interleaved_transmit(rp, previous));
+    // Once per receive timestamp: the flow's last request answered interleaved named it.
+    if (!added) check("interleaved/receive-once", conformance::check_receive_once(rq.origin, before.spent, rp, true));
   } else {
     check("rfc5905/8/origin-copy", conformance::check_origin(rq, rp));
     check("rfc5905/8/receive-before-transmit", conformance::check_receive_not_after_transmit(rp));

@@ -157,4 +157,12 @@ Check check_interleaved_transmit(const Header& reply, std::optional<Timestamp> p
                     (before_receive ? ", before the previous reply's transmit field" : ", after this request arrived")};
 }
 
+Check check_receive_once(Timestamp request_origin, Timestamp spent, const Header& reply, bool reply_interleaved) {
+  if (!reply_interleaved || spent.is_zero() || spent != request_origin) return std::nullopt;
+  return Violation{
+      "a basic reply: receive timestamp " + describe_timestamp(spent) + " was already answered interleaved",
+      "an interleaved reply to it again (origin " + describe_timestamp(reply.origin) + ", transmit " +
+          describe_timestamp(reply.transmit) + ")"};
+}
+
 }  // namespace ntpkit::conformance

@@ -2,19 +2,27 @@
 // then requests that ask for interleaved mode (origin = the receive timestamp of the server's
 // last reply, receive field = the time that reply arrived here, which differs from the transmit
 // field), up to three, until one is answered interleaved (chronyd answers the second); some cases
-// then send one more request (basic, with a bogus origin, or from a new source port). A server
-// that supports the mode answers with the request's receive field as origin and, as transmit,
-// the time its previous reply really left; any other request is a basic one, answered as RFC
-// 5905 §8 says. The cases are stateful: they run alone, after the others, since the server keeps
-// what it needs per client. (The RFC text of RFC 9769 was not at hand when these were written:
-// its client and server behaviour is taken from the draft authors' reference client and server
-// and chrony's implementation; see docs/interop.md.)
+// then send one more request (basic, with a bogus origin, with an origin already used, or from a
+// new source port). The cases are stateful: they run alone, after the others, since the server
+// keeps what it needs per client.
 //
-// Levels: interleaved mode itself is optional (MAY: a basic answer is reported, not faulted);
-// a reply whose origin names neither the request's transmit nor its receive field, or an
-// interleaved answer to a request that did not ask, is one no client can use (RFC 5905 §8: the
-// origin must match; MUST); the window the interleaved transmit must fall in and distinct
-// receive and transmit timestamps are what a server that interleaves owes its clients (SHOULD).
+// Levels, from RFC 9769 §2's own sentences:
+// - the mode is optional: "The server MAY restrict the interleaved mode to specific IP addresses
+//   and/or authenticated clients" (supported, new-port: MAY; a basic answer is reported, not
+//   faulted);
+// - "the server MUST NOT respond in the interleaved mode unless the following two conditions are
+//   met: 1. The request does not have a receive timestamp equal to the transmit timestamp. 2. The
+//   origin timestamp from the request matches the local receive timestamp of a previous request
+//   that the server has saved." (basic-request, bogus-origin: MUST);
+// - "The receive timestamp MUST NOT be used again to detect a request conforming to the
+//   interleaved mode." (receive-once: MUST);
+// - "Both servers and clients that support the interleaved mode MUST NOT send a packet that has a
+//   transmit timestamp equal to the receive timestamp" (distinct-timestamps: MUST);
+// - "A server response in the interleaved mode has an origin timestamp equal to the receive
+//   timestamp from the client request", and a basic one the transmit timestamp (RFC 5905 §8): a
+//   reply that names neither matches no request (origin: MUST);
+// - the interleaved reply's transmit is the previous reply's departure: the RFC describes it (no
+//   requirement keyword), so the window it must fall in is a SHOULD (previous-transmit).
 #include "judge_util.hpp"
 #include "ntpkit/conformance/suite.hpp"
 
@@ -26,6 +34,7 @@ using namespace detail;
 struct Answer {
   const Received* received = nullptr;
   Header reply;
+  Header request;            // the request it answers
   bool interleaved = false;  // its origin is the request's receive field
 };
 
@@ -39,8 +48,8 @@ std::optional<Answer> answer_to(const Observation& o, size_t i) {
   for (const auto& r : o.received) {
     if (r.bytes.size() < kHeaderLength) continue;
     const Header h = parse_header(std::span<const uint8_t>(r.bytes).first<kHeaderLength>());
-    if (h.origin == rq.transmit) return Answer{&r, h, false};
-    if (!rq.receive.is_zero() && h.origin == rq.receive) return Answer{&r, h, true};
+    if (h.origin == rq.transmit) return Answer{&r, h, rq, false};
+    if (!rq.receive.is_zero() && h.origin == rq.receive) return Answer{&r, h, rq, true};
   }
   return std::nullopt;
 }
@@ -231,7 +240,7 @@ const std::vector<Case>& cases() {
                                   " s after its transmit field was read");
                }),
       dialogue(
-          "interleaved/basic-request", "RFC 5905", "8; RFC 9769 2", Level::Must,
+          "interleaved/basic-request", "RFC 9769", "2; RFC 5905 8", Level::Must,
           "A basic request (origin zero; the last one data-minimised, receive zero too) gets a basic reply, "
           "origin = its transmit timestamp, also from a server that answers this client in interleaved mode.",
           [](StimulusContext& s, const Observation&, size_t) { return bytes_of(client_header(s)); },
@@ -246,7 +255,7 @@ const std::vector<Case>& cases() {
           },
           false, true),
       dialogue(
-          "interleaved/bogus-origin", "RFC 5905", "8; RFC 9769 2", Level::Must,
+          "interleaved/bogus-origin", "RFC 9769", "2; RFC 5905 8", Level::Must,
           "A request whose origin is no receive timestamp the server sent is answered in basic mode, whatever "
           "its receive field says.",
           [](StimulusContext& s, const Observation& o, size_t last) {
@@ -262,6 +271,22 @@ const std::vector<Case>& cases() {
           },
           false, true),
       dialogue(
+          "interleaved/receive-once", "RFC 9769", "2", Level::Must,
+          "After an interleaved reply, a request that names the same receive timestamp again (a replay of the "
+          "asking request, with fresh receive and transmit fields) is answered in basic mode.",
+          [](StimulusContext& s, const Observation& o, size_t last) {
+            return asking_after(s, o, last, sent_header(o, last).origin);
+          },
+          [](const Dialogue& d) -> Judgement {
+            const Answer* a = d.first_interleaved();
+            if (a == nullptr) return {Finding::NotApplicable, "never answered in interleaved mode", "", ""};
+            const Answer& f = *d.final_answer;
+            if (auto v = check_receive_once(f.request.origin, a->request.origin, f.reply, f.interleaved)) {
+              return violated("a receive timestamp already answered interleaved was used again", *v);
+            }
+            return satisfied("a basic reply to the second request naming the same receive timestamp");
+          }),
+      dialogue(
           "interleaved/new-port", "RFC 9769", "2", Level::May,
           "A client answered in interleaved mode that asks again from another source port (the same address) "
           "is still answered in interleaved mode.",
@@ -274,9 +299,9 @@ const std::vector<Case>& cases() {
             return documented("answers the new source port in basic mode");
           },
           true),
-      dialogue("interleaved/distinct-timestamps", "RFC 9769", "2", Level::Should,
+      dialogue("interleaved/distinct-timestamps", "RFC 9769", "2", Level::Must,
                "A server that answers in interleaved mode never sends a transmit timestamp equal to the receive "
-               "timestamp (the client could not tell its replies apart).",
+               "timestamp (a client could not tell which of them a later origin names).",
                nullptr,
                [](const Dialogue& d) -> Judgement {
                  if (d.first_interleaved() == nullptr) {

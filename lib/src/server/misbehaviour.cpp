@@ -115,6 +115,10 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
     {F::InterleavedAlways, "interleaved-always", "", "", "interleaved/basic-request,interleaved/bogus-origin",
      "answer a client with an earlier exchange in interleaved mode whether it asks or not", S::Shape,
      [](Draft& d, Mb) { d.interleaved_always = true; }},
+    {F::InterleavedReuse, "interleaved-reuse", "", "", "interleaved/receive-once",
+     "keep a client's earlier exchange after answering it interleaved, so the same receive timestamp is "
+     "answered interleaved again",
+     S::Shape, [](Draft& d, Mb) { d.interleaved_reuse = true; }},
 
     {F::NoOriginCopy, "no-origin-copy", "", "", "", "origin is the request's transmit with its lowest bit flipped",
      S::Header, [](Draft& d, Mb) { d.reply.origin = Timestamp::from_raw(d.request->transmit.raw() ^ 1U); }},

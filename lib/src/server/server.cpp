@@ -256,7 +256,7 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   if (interleave && !d.interleaved_wrong_transmit) h.transmit = previous->transmit;  // the earlier reply's, precise
   if (policy.interleaved && h.transmit == h.receive) h.transmit = Timestamp::from_raw(h.transmit.raw() + 1);
   mb.apply(Stage::Stamped, d);
-  a.remember = client_reply;
+  a.remember = client_reply && !(interleave && d.interleaved_reuse);
   a.stamp_departure = policy.interleaved && client_reply && asks && !rq.origin.is_zero();
   a.interleaved = interleave;
   a.receive = h.receive;

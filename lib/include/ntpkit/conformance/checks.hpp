@@ -84,6 +84,11 @@ namespace detail {
 // this client left: not after this request arrived (the reply's receive) and, where that earlier
 // reply is known, not before its own transmit field (read before it left).
 [[nodiscard]] Check check_interleaved_transmit(const Header& reply, std::optional<Timestamp> previous_transmit);
+// RFC 9769 §2: "The receive timestamp MUST NOT be used again to detect a request conforming to
+// the interleaved mode." `spent`: the origin of this client's earlier request that was answered
+// interleaved (zero: none known); `reply` answers a request with origin `request_origin`.
+[[nodiscard]] Check check_receive_once(Timestamp request_origin, Timestamp spent, const Header& reply,
+                                       bool reply_interleaved);
 [[nodiscard]] inline Check check_stratum_range(const Header& reply) {
   // RFC 5905 Figure 11: 0 kiss-o'-death/unspecified, 1-15, 16 unsynchronized, 17-255 reserved.
   if (reply.stratum <= 16) return std::nullopt;

@@ -43,6 +43,7 @@ enum class Fault : uint8_t {
   InterleavedWrongTransmit,
   InterleavedWrongOrigin,
   InterleavedAlways,
+  InterleavedReuse,
   // Stage::Header
   NoOriginCopy,
   OriginZero,

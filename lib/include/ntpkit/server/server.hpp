@@ -137,6 +137,7 @@ struct Draft {
   bool interleaved_wrong_transmit = false;  // an interleaved reply carries its own transmit time
   bool interleaved_wrong_origin = false;    // an interleaved reply's origin is the request's origin field
   bool interleaved_always = false;          // a client with an earlier exchange is answered interleaved, asked or not
+  bool interleaved_reuse = false;           // an interleaved reply is not remembered: its receive can be asked again
   // Stage::Header and Stage::Stamped
   const Header* request = nullptr;
   Header reply;
