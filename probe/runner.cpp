@@ -648,9 +648,11 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
     if (rl.sources_limited++ == 0) rl.answered_before = lane->answered_before;
   }
   // Limiting, as opposed to a server that stopped: a RATE kiss-o'-death, cases that concluded
-  // once paced,
-  // or silence that ended when we slowed down (a server that had stopped would stay silent).
-  rl.detected = rl.rate_kisses > 0 || rl.concluded > 0 || (rl.silences > 0 && shared.answered > answered_before_paced);
+  // once paced, requests answered only when sent again (the server was there, and dropped what
+  // it did not let through), or silence that ended when we slowed down (a server that had
+  // stopped would stay silent).
+  rl.detected = rl.rate_kisses > 0 || rl.concluded > 0 || rl.dropped > 0 ||
+                (rl.silences > 0 && shared.answered > answered_before_paced);
   out.results.reserve(cases.size());
   for (size_t i = 0; i < cases.size(); ++i) {
     out.results.push_back(results[i] ? std::move(*results[i])

@@ -35,7 +35,7 @@ need probe clockcheck peers work
 fetch_peers
 [[ -x /usr/bin/python3 ]] || skip "/usr/bin/python3 not found (needed to read the JSON reports)"
 
-SUITES=(rfc5905 rfc4330 rfc7822 security ratelimit)
+SUITES=(rfc5905 rfc4330 rfc7822 security ratelimit interleaved)
 BUDGET=${RATELIMIT_BUDGET:-30}   # seconds, per suite, for the one-address run
 EXPECTED_DIR=$INTEROP_REPO/tests/interop/expected
 PROBE_WAIT_SOURCE_PREFIX=127.0.9.
