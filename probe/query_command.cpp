@@ -13,6 +13,7 @@
 #include "ntpkit/conformance/exchange.hpp"
 #include "ntpkit/util/clock.hpp"
 #include "ntpkit/wire/serialize.hpp"
+#include "nts_session.hpp"
 #include "terminal.hpp"
 #include "test_report.hpp"
 #include "udp_client.hpp"
@@ -29,6 +30,11 @@ struct QueryResult {
   unsigned stale_ignored = 0;      // late replies to our earlier requests, skipped
   unsigned duplicates = 0;         // further copies of this reply
   const auth::Key* key = nullptr;  // the request was authenticated with it
+  // NTS (RFC 8915): the request's placeholders, and what its reply proved.
+  bool nts = false;
+  size_t placeholders = 0;
+  std::optional<nts::OpenedReply> nts_reply;
+  size_t cookies_in_hand = 0;
 };
 
 std::chrono::milliseconds timeout_of(const QueryOptions& o) {
@@ -52,12 +58,27 @@ Header make_request(unsigned version) {
 }
 
 QueryResult query_once(UdpClient& client, const QueryOptions& o, const std::vector<Timestamp>& earlier,
-                       const LoadedKeys* keys, std::string& error) {
+                       const LoadedKeys* keys, NtsAssociation* nts, std::string& error) {
   QueryResult r;
   r.sent = make_request(o.version);
   const auto header = serialize_header(r.sent);
   std::vector<uint8_t> bytes(header.begin(), header.end());
   RequestKey request_key;
+  std::optional<NtsAssociation::Request> nts_request;
+  NtsRequestKey nts_key;
+  if (nts != nullptr) {
+    // NTS (RFC 8915 §5.7): a cookie spent, placeholders for new ones, the authenticator.
+    nts_request = nts->request(r.sent);
+    if (!nts_request) {
+      error = "no NTS cookie left: key establishment again";
+      return r;
+    }
+    bytes = nts_request->bytes;
+    nts_key = nts->key_for(*nts_request);
+    request_key.nts = &nts_key;
+    r.nts = true;
+    r.placeholders = nts_request->placeholders;
+  }
   if (keys != nullptr) {
     // Authenticated (RFC 5905 §7.3; RFC 8573): the MAC of --key-id over the header.
     bytes.resize(kHeaderLength + 4 + auth::kMaxDigest);
@@ -88,10 +109,15 @@ QueryResult query_once(UdpClient& client, const QueryOptions& o, const std::vect
       continue;
     }
     r.reply = std::move(d);
-    r.assessment = assess_reply(r.sent, r.reply->bytes, bytes.size(), keys != nullptr ? &request_key : nullptr);
+    r.assessment =
+        assess_reply(r.sent, r.reply->bytes, bytes.size(), keys != nullptr || nts != nullptr ? &request_key : nullptr);
     if (r.assessment.packet) {
       const Header& h = r.assessment.packet->header;
       r.sample = compute_sample(r.t1, h.receive, h.transmit, r.reply->received);
+      if (nts != nullptr) {
+        r.nts_reply = nts->absorb(*nts_request, *r.assessment.packet);
+        r.cookies_in_hand = nts->cookies();
+      }
     }
     // A server answers once (RFC 5905 A.5.3): copies that follow at once are counted and named.
     const auto grace = std::min(
@@ -165,6 +191,16 @@ void print_text(const QueryResult& r, const UdpClient& c, bool colour) {
     std::printf("auth         request key %u (%s); reply %s\n", r.key->id,
                 std::string(auth::to_string(r.key->type)).c_str(), reply.c_str());
   }
+  if (r.nts && r.nts_reply) {
+    const nts::OpenedReply& n = *r.nts_reply;
+    std::string what = n.authenticated ? "authenticated under the S2C key" : "not authenticated (" + n.problem + ")";
+    what += n.unique_id_echoed ? ", Unique Identifier echoed" : ", Unique Identifier not echoed";
+    what += ", " + std::to_string(n.cookies.size()) + " new cookie(s) for " + std::to_string(r.placeholders) +
+            " placeholder(s) (" + std::to_string(r.cookies_in_hand) + " in hand)";
+    if (n.unauthenticated_after > 0)
+      what += ", " + std::to_string(n.unauthenticated_after) + " unauthenticated field(s) after it";
+    std::printf("nts          %s\n", what.c_str());
+  }
   if (r.duplicates > 0)
     std::printf("duplicates   %u more cop%s of this reply\n", r.duplicates, r.duplicates == 1 ? "y" : "ies");
   if (r.stale_ignored > 0) std::printf("late         %u answer(s) to earlier requests, skipped\n", r.stale_ignored);
@@ -210,6 +246,17 @@ void write_json_reply(JsonWriter& j, const QueryResult& r) {
     j.key("verified").value(verified);
     j.end_object();
   }
+  if (r.nts) {
+    j.key("nts").begin_object();
+    j.key("placeholders").value(static_cast<uint64_t>(r.placeholders));
+    j.key("authenticated").value(r.nts_reply && r.nts_reply->authenticated);
+    j.key("unique_id_echoed").value(r.nts_reply && r.nts_reply->unique_id_echoed);
+    j.key("new_cookies").value(static_cast<uint64_t>(r.nts_reply ? r.nts_reply->cookies.size() : 0));
+    j.key("unauthenticated_fields").value(static_cast<uint64_t>(r.nts_reply ? r.nts_reply->unauthenticated_after : 0));
+    j.key("cookies_in_hand").value(static_cast<uint64_t>(r.cookies_in_hand));
+    if (r.nts_reply && !r.nts_reply->authenticated) j.key("problem").value(r.nts_reply->problem);
+    j.end_object();
+  }
   j.key("problems").begin_array();
   for (auto p : r.assessment.problems) j.value(to_string(p));
   j.end_array();
@@ -249,10 +296,10 @@ void write_json_reply(JsonWriter& j, const QueryResult& r) {
 
 // Each request a test case: usable passes (with its warnings noted), a reply with a fatal
 // problem fails, silence is an error (nothing to judge).
-TestSuite test_suite(const QueryOptions& o, const std::string& address, const std::vector<QueryResult>& results) {
+TestSuite test_suite(const std::string& name, const std::string& address, const std::vector<QueryResult>& results) {
   TestSuite t;
   t.name = "query";
-  t.hostname = o.target + " (" + address + ")";
+  t.hostname = name + " (" + address + ")";
   for (size_t i = 0; i < results.size(); ++i) {
     const QueryResult& r = results[i];
     TestCase c;
@@ -285,7 +332,14 @@ TestSuite test_suite(const QueryOptions& o, const std::string& address, const st
 }  // namespace
 
 void setup_query(CLI::App& app, QueryOptions& o) {
-  app.add_option("target", o.target, "HOST[:PORT] of the server (port 123 by default; [::1]:123 for IPv6)")->required();
+  app.add_option("target", o.target, "HOST[:PORT] of the server (port 123 by default; [::1]:123 for IPv6)");
+  app.add_option("--nts", o.nts,
+                 "HOST[:PORT] of an NTS-KE server (port 4460 by default): key establishment over TLS 1.3, then "
+                 "NTS-protected requests to the NTP server it names (RFC 8915)");
+  app.add_option(
+      "--ca", o.ca_file,
+      "with --nts: PEM file of the certificates that may sign the NTS-KE server's (default: the system's trust store)");
+  app.add_flag("--insecure", o.insecure, "with --nts: accept any certificate (self-signed lab servers only)");
   app.add_option("-c,--count", o.count, "number of requests")->check(CLI::Range(1U, 1000U))->capture_default_str();
   app.add_option("-i,--interval", o.interval, "seconds between requests")
       ->check(finite())
@@ -305,8 +359,60 @@ void setup_query(CLI::App& app, QueryOptions& o) {
   app.add_option("--source-address", o.source_address, "send from this address of ours (no port)");
 }
 
+// The KE facts, once before the replies.
+void print_nts_text(const NtsEstablished& e, bool insecure) {
+  std::printf("nts-ke       %s, %s (%s), ALPN %s, certificate %s\n", e.tls.peer.c_str(), e.tls.version.c_str(),
+              e.tls.cipher.c_str(), e.tls.alpn.c_str(),
+              insecure                     ? "not checked (--insecure)"
+              : e.tls.certificate_verified ? "verified"
+                                           : "not verified");
+  std::printf("nts-ke       %s, %zu cookie(s) of %zu octets, NTP server %s port %u%s\n",
+              nts::describe_aead(e.aead).c_str(), e.message.cookies.size(), e.cookie_length, e.ntp_host.c_str(),
+              e.ntp_port, e.server_named ? " (negotiated)" : " (the KE server's host, port 123)");
+  for (const auto& s : e.message.shapes) std::printf("nts-ke       note: %s\n", s.what.c_str());
+}
+
+void write_nts_json(JsonWriter& j, const NtsEstablished& e) {
+  j.key("nts").begin_object();
+  j.key("ke_server").value(e.tls.peer);
+  j.key("tls_version").value(e.tls.version);
+  j.key("tls_cipher").value(e.tls.cipher);
+  j.key("alpn").value(e.tls.alpn);
+  j.key("certificate_verified").value(e.tls.certificate_verified);
+  j.key("aead").value(static_cast<uint64_t>(e.aead));
+  j.key("cookies").value(static_cast<uint64_t>(e.message.cookies.size()));
+  j.key("cookie_length").value(static_cast<uint64_t>(e.cookie_length));
+  j.key("ntp_server").value(e.ntp_host);
+  j.key("ntp_port").value(static_cast<uint64_t>(e.ntp_port));
+  j.key("negotiated").value(e.server_named);
+  j.key("notes").begin_array();
+  for (const auto& s : e.message.shapes) j.value(s.what);
+  j.end_array();
+  j.end_object();
+}
+
 int run_query(const QueryOptions& o) {
-  auto target = parse_target(o.target);
+  if (o.nts.empty() == o.target.empty()) {
+    std::fprintf(stderr, "ntp-probe query: %s\n",
+                 o.nts.empty() ? "give the server: HOST[:PORT], or --nts HOST[:KE-PORT]"
+                               : "give HOST[:PORT] or --nts HOST[:KE-PORT], not both (NTS-KE names the NTP server)");
+    return 2;
+  }
+  if (!o.nts.empty() && !o.keys.file.empty()) {
+    std::fprintf(stderr, "ntp-probe query: --nts and --keys are two ways to authenticate: give one\n");
+    return 2;
+  }
+  if (o.nts.empty() && (!o.ca_file.empty() || o.insecure)) {
+    std::fprintf(stderr, "ntp-probe query: --ca and --insecure go with --nts\n");
+    return 2;
+  }
+  if (!o.nts.empty()) {
+    if (auto ke = parse_target(o.nts, nts::kDefaultKePort); !ke) {
+      std::fprintf(stderr, "ntp-probe query: --nts: %s\n", ke.error().c_str());
+      return 2;
+    }
+  }
+  auto target = parse_target(o.nts.empty() ? o.target : "127.0.0.1");  // --nts: the KE server names it, below
   if (!target) {
     std::fprintf(stderr, "ntp-probe query: %s\n", target.error().c_str());
     return 2;
@@ -335,6 +441,29 @@ int run_query(const QueryOptions& o) {
     }
     source = parsed->front();
   }
+  // NTS: key establishment first; the NTP server is the one it names.
+  std::optional<NtsAssociation> association;
+  if (!o.nts.empty()) {
+    NtsOptions n;
+    n.ke = o.nts;
+    n.ca_file = o.ca_file;
+    n.insecure = o.insecure;
+    n.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(o.timeout, 1.0) * 1000));
+    auto a = NtsAssociation::establish(n);
+    if (!a) {
+      std::fprintf(stderr, "ntp-probe query: %s\n", a.error().message.c_str());
+      return a.error().answered ? 1 : 3;
+    }
+    association.emplace(std::move(*a));
+    const NtsEstablished& e = association->established();
+    const std::string host = e.ntp_host.find(':') != std::string::npos ? "[" + e.ntp_host + "]" : e.ntp_host;
+    auto named = parse_target(host + ":" + std::to_string(e.ntp_port));
+    if (!named) {
+      std::fprintf(stderr, "ntp-probe query: NTS-KE named an NTP server we cannot use: %s\n", named.error().c_str());
+      return 1;
+    }
+    target = std::move(named);
+  }
   auto client = UdpClient::connect(*target,
                                    o.ipv4   ? Family::V4
                                    : o.ipv6 ? Family::V6
@@ -346,13 +475,17 @@ int run_query(const QueryOptions& o) {
   }
   const bool colour = colour_on(o.out, stdout);
   const bool text = o.out.format == "text";
+  if (text && association) {
+    print_nts_text(association->established(), o.insecure);
+    std::printf("\n");
+  }
   std::vector<QueryResult> results;
   std::vector<Timestamp> sent;
   std::string network_error;
   for (unsigned i = 0; i < o.count; ++i) {
     if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(o.interval * 1000)));
     std::string error;
-    QueryResult r = query_once(*client, o, sent, keys ? &*keys : nullptr, error);
+    QueryResult r = query_once(*client, o, sent, keys ? &*keys : nullptr, association ? &*association : nullptr, error);
     sent.push_back(r.sent.transmit);
     if (!error.empty()) network_error = error;
     if (text) {
@@ -369,7 +502,8 @@ int run_query(const QueryOptions& o) {
   }
   JsonWriter j;
   j.begin_object();
-  j.key("server").value(o.target);
+  j.key("server").value(o.nts.empty() ? o.target : target->spec);
+  if (association) write_nts_json(j, association->established());
   j.key("address").value(client->peer());
   j.key("sent").value(static_cast<uint64_t>(results.size()));
   j.key("received").value(static_cast<uint64_t>(received));
@@ -380,7 +514,9 @@ int run_query(const QueryOptions& o) {
   j.end_array();
   j.end_object();
   if (text && o.count > 1) std::printf("\n%zu sent, %zu received, %zu usable\n", results.size(), received, usable);
-  if (!emit_reports(o.out, "ntp-probe query", j.str(), {test_suite(o, client->peer(), results)})) return 3;
+  if (!emit_reports(o.out, "ntp-probe query", j.str(),
+                    {test_suite(o.nts.empty() ? o.target : target->spec, client->peer(), results)}))
+    return 3;
   if (usable > 0) return 0;
   if (received > 0) return 1;
   if (text)

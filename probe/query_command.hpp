@@ -1,4 +1,5 @@
-// `ntp-probe query HOST[:PORT]`: time, offset and delay from one server, with the reply judged.
+// `ntp-probe query HOST[:PORT]`: time, offset and delay from one server, with the reply judged;
+// `ntp-probe query --nts HOST[:KE-PORT]`: the same over NTS (RFC 8915), after key establishment.
 #pragma once
 
 #include <string>
@@ -20,6 +21,9 @@ struct QueryOptions {
   bool ipv6 = false;
   std::string source_address;  // send from this address of ours
   KeyOptions keys;             // --keys FILE --key-id N: authenticated requests
+  std::string nts;             // --nts HOST[:KE-PORT]: key establishment there, NTS-protected requests
+  std::string ca_file;         // --ca FILE: trust anchors for the NTS-KE server's certificate
+  bool insecure = false;       // --insecure: accept any NTS-KE certificate
 };
 
 void setup_query(CLI::App& app, QueryOptions& o);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ntpkit/conformance/checks.hpp"
+#include "ntpkit/nts/extension.hpp"
 
 namespace ntpkit {
 
@@ -34,18 +35,29 @@ std::string_view to_string(ReplyProblem p) {
     case ReplyProblem::AuthCryptoNak: return "the reply is a crypto-NAK: the server could not authenticate the request";
     case ReplyProblem::AuthOtherKey: return "the reply's MAC names another key than the request's";
     case ReplyProblem::AuthBadDigest: return "the reply's MAC does not verify under the request's key";
+    case ReplyProblem::NtsNotAuthenticated: return "the reply to an NTS request is not authenticated under the S2C key";
+    case ReplyProblem::NtsUidNotEchoed: return "the reply does not echo the request's NTS Unique Identifier";
+    case ReplyProblem::NtsNoCookie: return "the reply carries no new NTS cookie";
+    case ReplyProblem::NtsUnauthenticatedFields:
+      return "the reply has extension fields after its NTS authenticator (ignored)";
   }
   return "?";
 }
 
+namespace {
+constexpr uint32_t kWarnings = 1U << static_cast<unsigned>(ReplyProblem::VersionMismatch) |
+                               1U << static_cast<unsigned>(ReplyProblem::NoReference) |
+                               1U << static_cast<unsigned>(ReplyProblem::Duplicated) |
+                               1U << static_cast<unsigned>(ReplyProblem::NtsNoCookie) |
+                               1U << static_cast<unsigned>(ReplyProblem::NtsUnauthenticatedFields);
+static_assert(kReplyProblemCount <= 32, "ReplyProblems holds 32");
+}  // namespace
+
 bool is_fatal(ReplyProblem p) {
-  return p != ReplyProblem::VersionMismatch && p != ReplyProblem::NoReference && p != ReplyProblem::Duplicated;
+  return (kWarnings & (1U << static_cast<unsigned>(p))) == 0;
 }
 
 bool ReplyProblems::usable() const {
-  constexpr uint32_t kWarnings = 1U << static_cast<unsigned>(ReplyProblem::VersionMismatch) |
-                                 1U << static_cast<unsigned>(ReplyProblem::NoReference) |
-                                 1U << static_cast<unsigned>(ReplyProblem::Duplicated);
   return (bits_ & ~kWarnings) == 0;
 }
 
@@ -58,7 +70,25 @@ namespace {
 // RFC 5905 §9.2 and the receive() of its Appendix A.5.1: a client that authenticates discards a
 // reply that is not authenticated with its key. (A crypto-NAK is the server's word that it
 // could not authenticate the request.)
+// RFC 8915 §5.7: a client accepts time only from a reply that echoes its Unique Identifier and
+// whose authenticator verifies under the S2C key. An NTSN kiss-o'-death is unauthenticated by
+// design: the kiss is the finding (judge_header), not its missing authenticator.
+void judge_nts(const PacketView& reply, const NtsRequestKey& nts, ReplyProblems& out) {
+  using P = ReplyProblem;
+  if (nts.aead == nullptr) return;
+  const nts::OpenedReply o = nts::open_reply(reply, nts.unique_id, *nts.aead, nts.s2c_key);
+  if (!o.unique_id_echoed) out.add(P::NtsUidNotEchoed);
+  if (conformance::classify(reply.header) == conformance::ReplyKind::KissOfDeath) return;
+  if (!o.authenticated) {
+    out.add(P::NtsNotAuthenticated);
+    return;
+  }
+  if (o.cookies.empty()) out.add(P::NtsNoCookie);
+  if (o.unauthenticated_after > 0) out.add(P::NtsUnauthenticatedFields);
+}
+
 void judge_mac(const PacketView& reply, const RequestKey* key, ReplyProblems& out) {
+  if (key != nullptr && key->nts != nullptr) judge_nts(reply, *key->nts, out);
   if (key == nullptr || key->key == nullptr || key->keys == nullptr || key->digests == nullptr) return;
   const auth::MacResult m = auth::verify_mac(reply, *key->keys, *key->digests);
   using P = ReplyProblem;
@@ -139,7 +169,7 @@ ReplyAssessment assess_reply(const Header& sent, std::span<const uint8_t> reply,
   out.packet = parsed.value();
   ReplyProblems p = judge_header(sent, request_length, parsed->header, reply.size());
   judge_mac(*parsed, key, p);
-  for (unsigned i = 0; i <= static_cast<unsigned>(ReplyProblem::AuthBadDigest); ++i) {
+  for (unsigned i = 0; i < kReplyProblemCount; ++i) {
     if (p.has(static_cast<ReplyProblem>(i))) out.problems.push_back(static_cast<ReplyProblem>(i));
   }
   return out;

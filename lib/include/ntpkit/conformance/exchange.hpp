@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ntpkit/auth/mac.hpp"
+#include "ntpkit/nts/aead.hpp"
 #include "ntpkit/wire/packet.hpp"
 #include "ntpkit/wire/parse.hpp"
 
@@ -45,7 +46,14 @@ enum class ReplyProblem : uint8_t {
   AuthCryptoNak,     // a crypto-NAK: the server could not authenticate the request
   AuthOtherKey,      // a MAC of another key than the request's
   AuthBadDigest,     // the request's key, a digest that does not verify (or of the wrong length)
+  // With an NTS request (RFC 8915 §5.7): the reply must echo the Unique Identifier and carry an
+  // authenticator that verifies under the S2C key; its new cookies travel encrypted.
+  NtsNotAuthenticated,       // no authenticator, or one that does not verify
+  NtsUidNotEchoed,           // the Unique Identifier is missing or not ours
+  NtsNoCookie,               // no new cookie in the encrypted fields (a warning: the client can go on)
+  NtsUnauthenticatedFields,  // extension fields after the authenticator (a warning: ignored)
 };
+inline constexpr unsigned kReplyProblemCount = static_cast<unsigned>(ReplyProblem::NtsUnauthenticatedFields) + 1;
 [[nodiscard]] std::string_view to_string(ReplyProblem p);
 [[nodiscard]] bool is_fatal(ReplyProblem p);
 
@@ -65,10 +73,17 @@ class ReplyProblems {
 // `sent` is the request as it went on the wire, `request_length` its size. A reply that does
 // not parse is Malformed alone.
 // The key the request was authenticated with, and how to check the reply's MAC.
+// An NTS request's secrets: what the reply must echo, and the key it must verify under.
+struct NtsRequestKey {
+  std::span<const uint8_t> unique_id;
+  const nts::Aead* aead = nullptr;
+  std::span<const uint8_t> s2c_key;
+};
 struct RequestKey {
   const auth::Key* key = nullptr;
   const auth::KeyStore* keys = nullptr;
   const auth::Digests* digests = nullptr;
+  const NtsRequestKey* nts = nullptr;  // an NTS request instead of a symmetric key
 };
 [[nodiscard]] ReplyProblems judge_reply(const Header& sent, size_t request_length, std::span<const uint8_t> reply,
                                         const RequestKey* key = nullptr);

@@ -1,0 +1,73 @@
+// An NTS association as a client holds it (RFC 8915): key establishment over TLS (what was
+// negotiated, the keys, the cookies), then NTS-protected requests, each spending one cookie and
+// asking for enough new ones to keep eight in hand, and the replies' new cookies taken in.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ntpkit/conformance/exchange.hpp"
+#include "ntpkit/crypto/nettle_aead.hpp"
+#include "ntpkit/crypto/nts_ke_client.hpp"
+#include "ntpkit/nts/extension.hpp"
+#include "ntpkit/nts/ke.hpp"
+
+namespace ntpkit::probe {
+
+struct NtsOptions {
+  std::string ke;       // HOST[:PORT] of the NTS-KE server (port 4460 by default)
+  std::string ca_file;  // --ca FILE; empty: the system's trust store
+  bool insecure = false;
+  std::chrono::milliseconds timeout{5000};
+};
+
+// What key establishment gave, and what it said.
+struct NtsEstablished {
+  crypto::TlsFacts tls;
+  std::vector<uint8_t> response;  // the server's records as received
+  nts::Message message;           // decoded
+  uint16_t aead = 0;
+  std::string ntp_host;  // from NTPv4 Server Negotiation, else the KE server's host
+  uint16_t ntp_port = 123;
+  bool server_named = false;  // the NTP server and port came from the records
+  size_t cookie_length = 0;   // of the first cookie
+};
+
+// Why key establishment gave no association: one sentence, and whether the server answered at
+// all (a TLS session was set up) or could not be reached.
+struct NtsFailure {
+  std::string message;
+  bool answered = false;
+};
+
+class NtsAssociation {
+ public:
+  // Key establishment: TLS, the request, the response, the keys.
+  [[nodiscard]] static Result<NtsAssociation, NtsFailure> establish(const NtsOptions& o);
+  [[nodiscard]] const NtsEstablished& established() const { return e_; }
+  [[nodiscard]] size_t cookies() const { return cookies_.size(); }
+
+  // One request: header + Unique Identifier + a cookie + placeholders + authenticator. The
+  // RequestKey judges its reply (judge_reply/assess_reply); nullopt when no cookie is left.
+  struct Request {
+    std::vector<uint8_t> bytes;
+    std::vector<uint8_t> unique_id;
+    size_t placeholders = 0;
+  };
+  [[nodiscard]] std::optional<Request> request(const Header& header);
+  [[nodiscard]] NtsRequestKey key_for(const Request& r) const { return {r.unique_id, &aead_, s2c_}; }
+  // The reply's new cookies, if it verifies: added to those in hand.
+  nts::OpenedReply absorb(const Request& r, const PacketView& reply);
+
+ private:
+  NtsEstablished e_;
+  crypto::AesSivCmac256 aead_;
+  std::vector<uint8_t> c2s_, s2c_;
+  std::deque<std::vector<uint8_t>> cookies_;
+};
+
+}  // namespace ntpkit::probe
