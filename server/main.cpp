@@ -1,5 +1,13 @@
 // ntp-server: a reference NTP server (RFC 5905) that can also misbehave on purpose.
+#include <sys/random.h>
+
+#include <atomic>
 #include <cstdio>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "ntpkit/crypto/nts_ke_server.hpp"
 
 #include "kernel_clock.hpp"
 #include "options.hpp"
@@ -39,7 +47,44 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ntp-server: %s\n", err.c_str());
     return 3;
   }
+  // NTS (RFC 8915): the KE server on the first listener's address; it names the NTP port when
+  // that is not 123.
+  std::optional<ntpkit::crypto::KeServer> ke;
+  if (!config.nts_cert.empty()) {
+    using ntpkit::Fault;
+    const auto& mb = config.misbehaviour;
+    ntpkit::crypto::KeServerOptions k;
+    k.cert_file = config.nts_cert;
+    k.key_file = config.nts_key;
+    k.address = config.listen_at.front().host;
+    k.port = static_cast<uint16_t>(config.nts_port);
+    k.faults.tls12 = mb.has(Fault::NtsKeTls12);
+    k.faults.no_alpn = mb.has(Fault::NtsKeNoAlpn);
+    k.faults.silent_timeout = mb.has(Fault::NtsKeSilentTimeout);
+    k.faults.first_read_only = mb.has(Fault::NtsKeFirstReadOnly);
+    if (mb.has(Fault::NtsKeSmallRequests)) k.faults.max_request = 512;
+    auto opened = ntpkit::crypto::KeServer::open(k);
+    if (!opened) {
+      std::fprintf(stderr, "ntp-server: %s\n", opened.error().c_str());
+      return 3;
+    }
+    ke.emplace(std::move(*opened));
+    auto& f = config.nts_ke.faults;
+    f.no_end = mb.has(Fault::NtsKeNoEnd);
+    f.any_aead = mb.has(Fault::NtsKeAnyAead);
+    f.no_cookies = mb.has(Fault::NtsKeNoCookies);
+    f.one_cookie = mb.has(Fault::NtsKeOneCookie);
+    f.ignore_critical = mb.has(Fault::NtsKeIgnoreCritical);
+    f.lenient = mb.has(Fault::NtsKeLenient);
+    f.extra_protocol = mb.has(Fault::NtsKeExtraProtocol);
+    f.wrong_port = mb.has(Fault::NtsKeWrongPort);
+    // The port the first listener really has (--listen ADDR:0 takes any free one).
+    const std::string& first = workers.front().front().name;
+    const auto ntp_port = static_cast<uint16_t>(std::stoul(first.substr(first.rfind(':') + 1)));
+    if (ntp_port != 123) config.nts_ke.ntp_port = ntp_port;
+  }
   for (const auto& l : workers.front()) std::printf("NTP server listening on %s\n", l.name.c_str());
+  if (ke) std::printf("NTS-KE server listening on %s\n", ke->name().c_str());
   if (workers.size() > 1) std::printf("%zu workers (SO_REUSEPORT)\n", workers.size());
   if (config.misbehaviour.any()) {
     std::string names;
@@ -49,5 +94,26 @@ int main(int argc, char** argv) {
     std::printf("misbehaving on purpose: %s\n", names.c_str());
   }
   std::fflush(stdout);
-  return serve(config, workers);
+  std::atomic<bool> ke_stop{false};
+  std::thread ke_thread;
+  if (ke) {
+    ke_thread = std::thread([&] {
+      const ntpkit::crypto::KeHandler handler = [&config](std::span<const uint8_t> request,
+                                                          const ntpkit::nts::KeyExporter& exporter) {
+        const ntpkit::nts::RandomSource random = [](std::span<uint8_t> out) {
+          if (getrandom(out.data(), out.size(), 0) != static_cast<ssize_t>(out.size())) {
+            for (auto& b : out) b = static_cast<uint8_t>(std::rand());
+          }
+        };
+        return ntpkit::nts::answer_ke(request, config.nts_ke, *config.nts_jar, *config.nts_aead, exporter, random);
+      };
+      std::function<void(const std::string&)> log;
+      if (config.verbose) log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+      ke->serve(handler, ke_stop, log);
+    });
+  }
+  const int rc = serve(config, workers);
+  ke_stop = true;
+  if (ke_thread.joinable()) ke_thread.join();
+  return rc;
 }

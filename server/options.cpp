@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include <sys/random.h>
+
 #include "ntpkit/crypto/key_file.hpp"
 
 #include <cstdio>
@@ -52,6 +54,15 @@ void setup_options(CLI::App& app, Options& o) {
   app.add_option("--keys", o.keys,
                  "symmetric keys (ntp.keys or chrony keyfile): a request whose MAC verifies gets a reply with "
                  "a MAC of the same key");
+  app.add_option("--nts-cert", o.nts_cert,
+                 "NTS (RFC 8915): PEM certificate chain for the NTS-KE server; NTS-protected requests are answered")
+      ->check(CLI::ExistingFile);
+  app.add_option("--nts-key", o.nts_key, "NTS: the certificate's PEM private key")->check(CLI::ExistingFile);
+  app.add_option("--nts-port", o.nts_port, "NTS: TCP port of the NTS-KE server (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--nts-ntp-server", o.nts_ntp_server,
+                 "NTS: the NTP server to name in NTPv4 Server Negotiation (default: none, the KE server's address)");
   app.add_option("--key-format", o.key_format, "the --keys file's format: auto, ntp (ntpsec/ntp.org) or chrony")
       ->check(CLI::IsMember({"auto", "ntp", "chrony"}))
       ->capture_default_str();
@@ -151,6 +162,29 @@ std::string to_config(const Options& o, Config& c) {
   for (const auto& spec : o.misbehave) {
     auto r = add_misbehaviour(c.misbehaviour, spec);
     if (!r) return r.error();
+  }
+
+  if (o.nts_cert.empty() != o.nts_key.empty()) return "give --nts-cert and --nts-key together";
+  if (!o.nts_cert.empty()) {
+    // A random master key per run (RFC 8915 §6's suggestion, non-normative): cookies of an
+    // earlier run do not open.
+    nts::CookieJar::MasterKey master;
+    master.key.resize(32);
+    uint32_t id = 0;
+    if (getrandom(master.key.data(), master.key.size(), 0) != static_cast<ssize_t>(master.key.size()) ||
+        getrandom(&id, sizeof id, 0) != sizeof id) {
+      return "cannot read random bytes for the NTS master key";
+    }
+    master.id = id;
+    auto aead = std::make_shared<crypto::AesSivCmac256>();
+    c.nts_jar = std::make_shared<nts::CookieJar>(*aead, master);
+    c.nts_aead = aead;
+    c.policy.nts = c.nts_jar.get();
+    c.policy.nts_aead = c.nts_aead.get();
+    c.nts_cert = o.nts_cert;
+    c.nts_key = o.nts_key;
+    c.nts_port = o.nts_port;
+    if (!o.nts_ntp_server.empty()) c.nts_ke.ntp_server = o.nts_ntp_server;
   }
 
   c.rate_limit = o.rate_limit;

@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ntpkit/crypto/nettle_aead.hpp"
+#include "ntpkit/nts/ke_server.hpp"
 #include "ntpkit/server/misbehaviour.hpp"
 #include "ntpkit/server/rate_limit.hpp"
 #include "ntpkit/server/server.hpp"
@@ -40,6 +42,10 @@ struct Options {
   unsigned threads = 1;
   std::string keys;                 // --keys FILE
   std::string key_format = "auto";  // --key-format auto|ntp|chrony
+  std::string nts_cert;             // --nts-cert FILE (PEM chain)
+  std::string nts_key;              // --nts-key FILE (PEM)
+  int nts_port = 4460;              // --nts-port (0: any free port, printed)
+  std::string nts_ntp_server;       // --nts-ntp-server: the NTPv4 Server Negotiation to send
 };
 
 // What the options mean, validated: everything the server loop needs.
@@ -59,6 +65,13 @@ struct Config {
   std::string user;
   bool verbose = false;
   unsigned threads = 1;  // workers, each with its own SO_REUSEPORT sockets
+  // NTS (RFC 8915): the KE server's certificate and key, where it listens, what it announces;
+  // the cookie jar (a random master key per run) that policy.nts points to.
+  std::string nts_cert, nts_key;
+  int nts_port = 4460;
+  nts::KeServerSettings nts_ke;
+  std::shared_ptr<const crypto::AesSivCmac256> nts_aead;
+  std::shared_ptr<const nts::CookieJar> nts_jar;
 };
 
 void setup_options(CLI::App& app, Options& o);

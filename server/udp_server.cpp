@@ -230,6 +230,13 @@ class Loop {
     ctx.random = next_random();
     if (config_.rate_limit) ctx.rate = limiter_.check(address_bytes(b.from[i]), ctx.receive);
     if (config_.policy.interleaved) ctx.previous = interleave_.find(address_bytes(b.from[i]));
+    // NTS nonces: random per request that could be NTS (extension fields); header-only requests
+    // pay nothing.
+    if (config_.policy.nts != nullptr && request.size() > kHeaderLength) {
+      if (getrandom(ctx.nonce_seed.data(), ctx.nonce_seed.size(), 0) != static_cast<ssize_t>(ctx.nonce_seed.size())) {
+        for (auto& x : ctx.nonce_seed) x = static_cast<uint8_t>(next_random());
+      }
+    }
 
     const Action a = respond(request, ctx, clock_, config_.state, config_.policy, config_.misbehaviour, b.out[i]);
     if (config_.verbose) log(b.from[i], request, a);

@@ -773,6 +773,8 @@ TEST(Misbehave, EveryCatalogueEntryChangesTheOutcome) {
     std::string spec(info.name);
     if (!info.examples.empty()) spec += "=" + std::string(info.examples.substr(0, info.examples.find(',')));
     f.mb = with(spec);
+    // The NTS misbehaviours act on NTS requests and on the KE server: nts_server_test pins them.
+    if (info.name.rfind("nts-", 0) == 0) continue;
     if (info.name.rfind("auth-", 0) == 0) {
       // The authentication misbehaviours act on authenticated requests of a server with keys.
       for (Fixture* x : {&f, &plain}) {

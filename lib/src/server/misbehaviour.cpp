@@ -119,6 +119,26 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
      "keep a client's earlier exchange after answering it interleaved, so the same receive timestamp is "
      "answered interleaved again",
      S::Shape, [](Draft& d, Mb) { d.interleaved_reuse = true; }},
+    {F::NtsNoUid, "nts-no-uid", "", "", "", "NTS: the reply does not echo the Unique Identifier", S::Shape,
+     [](Draft& d, Mb) { d.nts_no_uid = true; }},
+    {F::NtsWrongUid, "nts-wrong-uid", "", "", "", "NTS: the reply echoes the Unique Identifier with one octet changed",
+     S::Shape, [](Draft& d, Mb) { d.nts_wrong_uid = true; }},
+    {F::NtsBadTag, "nts-bad-tag", "", "", "", "NTS: the authenticator's tag has one octet changed", S::Shape,
+     [](Draft& d, Mb) { d.nts_bad_tag = true; }},
+    {F::NtsPlainReply, "nts-plain-reply", "", "", "", "NTS: a plain reply (no NTS fields) to an NTS request",
+     S::Shape, [](Draft& d, Mb) { d.nts_plain = true; }},
+    {F::NtsExtraCookie, "nts-extra-cookie", "", "", "", "NTS: one new cookie more than 1 + the request's placeholders",
+     S::Shape, [](Draft& d, Mb) { d.nts_extra_cookie = true; }},
+    {F::NtsClearCookies, "nts-clear-cookies", "", "", "",
+     "NTS: the new cookies outside the ciphertext (authenticated, not encrypted)", S::Shape,
+     [](Draft& d, Mb) { d.nts_clear_cookies = true; }},
+    {F::NtsNakWithCookie, "nts-nak-with-cookie", "", "", "", "NTS: an NTSN kiss-o'-death that carries a cookie",
+     S::Shape, [](Draft& d, Mb) { d.nts_nak_with_cookie = true; }},
+    {F::NtsNoNak, "nts-no-nak", "", "", "", "NTS: silence, not an NTSN, for a cookie or authenticator that does not verify",
+     S::Shape, [](Draft& d, Mb) { d.nts_no_nak = true; }},
+    {F::NtsTimeForBadCookie, "nts-time-for-bad-cookie", "", "", "",
+     "NTS: plain time, not an NTSN, for a cookie or authenticator that does not verify", S::Shape,
+     [](Draft& d, Mb) { d.nts_time_for_bad = true; }},
 
     {F::NoOriginCopy, "no-origin-copy", "", "", "", "origin is the request's transmit with its lowest bit flipped",
      S::Header, [](Draft& d, Mb) { d.reply.origin = Timestamp::from_raw(d.request->transmit.raw() ^ 1U); }},
@@ -178,6 +198,19 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
      [](Draft& d, Mb) { d.action->from_other_port = true; }},
     {F::TruncatedReply, "truncated-reply", "", "", "", "cut the reply to 47 bytes, short of an NTP header", S::Send,
      [](Draft& d, Mb) { d.action->length = std::min(d.action->length, kHeaderLength - 1); }},
+    {F::NtsKeNoEnd, "nts-ke-no-end", "", "", "", "NTS-KE: the response has no End of Message", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeAnyAead, "nts-ke-any-aead", "", "", "", "NTS-KE: AEAD 15 chosen whatever the client offered", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeNoCookies, "nts-ke-no-cookies", "", "", "", "NTS-KE: no New Cookie record", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeOneCookie, "nts-ke-one-cookie", "", "", "", "NTS-KE: one New Cookie record, not eight", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeIgnoreCritical, "nts-ke-ignore-critical", "", "", "", "NTS-KE: an unrecognized critical record is ignored, not answered with Error 0", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeLenient, "nts-ke-lenient", "", "", "", "NTS-KE: a bad request is answered as a good one, not with Error 1", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeExtraProtocol, "nts-ke-extra-protocol", "", "", "", "NTS-KE: Next Protocol lists a protocol the client did not offer", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeWrongPort, "nts-ke-wrong-port", "", "", "", "NTS-KE: NTPv4 Port Negotiation names port 9, where nothing serves NTP", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeTls12, "nts-ke-tls12", "", "", "", "NTS-KE: TLS 1.2 accepted", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeNoAlpn, "nts-ke-no-alpn", "", "", "", "NTS-KE: a client that offers no ALPN is served", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeSilentTimeout, "nts-ke-silent-timeout", "", "", "", "NTS-KE: an incomplete request is closed on at the timeout, not answered with Error 1", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeFirstReadOnly, "nts-ke-first-read-only", "", "", "", "NTS-KE: the request is what the first TLS record held", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeSmallRequests, "nts-ke-small-requests", "", "", "", "NTS-KE: requests are cut at 512 octets", S::KeyEstablishment, [](Draft&, Mb) {}},
 }};
 
 constexpr bool in_enum_order() {
@@ -205,6 +238,7 @@ std::string_view name(Stage s) {
     case Stage::Header: return "header";
     case Stage::Stamped: return "stamped";
     case Stage::Send: return "send";
+    case Stage::KeyEstablishment: return "key-establishment";
     case Stage::Count: break;
   }
   return "?";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "ntpkit/nts/extension.hpp"
 #include "ntpkit/wire/serialize.hpp"
 
 namespace ntpkit {
@@ -48,6 +49,72 @@ Decision classify(const Header& h, const Policy& policy, const Draft& mb) {
   return d;
 }
 
+// What an NTS request (RFC 8915 §5.7) comes to: the reply's secrets, or an NTSN.
+struct NtsPlan {
+  bool verified = false;               // cookie opened, authenticator verified
+  std::span<const uint8_t> uid_field;  // the Unique Identifier's value as sent (padding included)
+  nts::CookieContents keys;
+  size_t cookies = 1;  // 1 + valid placeholders
+  bool drop = false;   // RFC 8915 §5.6: "Servers MUST enforce this requirement by discarding"
+};
+
+constexpr size_t pad4(size_t n) {
+  return (n + 3) & ~size_t{3};
+}
+
+// A request that carries an NTS Cookie or an authenticator is an NTS request; one that carries
+// only a Unique Identifier uses it standalone (RFC 8915 §5.3: echoed, no NTS).
+std::optional<NtsPlan> plan_nts(const PacketView& req, const Policy& policy, bool& uid_only) {
+  uid_only = false;
+  if (policy.nts == nullptr || policy.nts_aead == nullptr || req.extension_count == 0) return std::nullopt;
+  const nts::Fields f = nts::fields_of(req);
+  if (f.cookies.empty() && f.authenticators.empty()) {
+    uid_only = f.unique_ids.size() == 1;
+    return std::nullopt;
+  }
+  NtsPlan p;
+  if (f.unique_ids.size() == 1) p.uid_field = f.unique_ids.front().value;
+  if (f.unique_ids.size() != 1 || f.unique_ids.front().value.size() < 32 || f.cookies.size() != 1 ||
+      f.authenticators.size() != 1) {
+    return p;  // not one of each: NTSN
+  }
+  const auto a = nts::parse_authenticator(f.authenticators.front());
+  if (!a) return p;
+  // RFC 8915 §5.6: a nonce padded to fewer than N_REQ (16) octets needs Additional Padding.
+  const size_t n_len = pad4(a->nonce.size());
+  if (n_len < 16 && a->padding < 16 - n_len) {
+    p.drop = true;
+    return p;
+  }
+  auto keys = policy.nts->open(f.cookies.front().value);
+  if (!keys || keys->aead != policy.nts_aead->id() || a->ciphertext.size() < policy.nts_aead->tag_length()) return p;
+  std::vector<uint8_t> plaintext(a->ciphertext.size() - policy.nts_aead->tag_length());
+  if (!policy.nts_aead->open(keys->c2s, a->nonce, req.bytes.first(a->offset), a->ciphertext, plaintext)) return p;
+  p.verified = true;
+  p.keys = std::move(*keys);
+  // Placeholders before the authenticator (authenticated) or inside it (encrypted) count when
+  // their body is as long as the cookie's; what follows the authenticator is unauthenticated and
+  // is discarded ("The server MUST discard any unauthenticated extension fields").
+  const size_t cookie_body = f.cookies.front().value.size();
+  size_t valid = 0;
+  for (const auto& e : f.placeholders) {
+    if (e.offset < a->offset && e.value.size() == cookie_body) ++valid;
+  }
+  if (const auto inner = nts::inner_fields(plaintext)) {
+    for (const auto& e : *inner) {
+      if (e.type == nts::kCookiePlaceholder && e.value.size() == cookie_body) ++valid;
+    }
+  }
+  p.cookies = 1 + std::min<size_t>(valid, 15);  // bounded work, whatever a request holds
+  return p;
+}
+
+std::array<uint8_t, 16> nth_nonce(const std::array<uint8_t, 16>& seed, uint32_t i) {
+  std::array<uint8_t, 16> n = seed;
+  for (int k = 0; k < 4; ++k) n[12 + k] ^= static_cast<uint8_t>(i >> (24 - 8 * k));
+  return n;
+}
+
 void write_garbage(std::span<uint8_t> out, uint64_t seed) {
   for (size_t i = 0; i < out.size(); i += 8) {
     const uint64_t r = next_random(seed);
@@ -68,6 +135,7 @@ std::string_view name(DropReason r) {
     case DropReason::Misbehaviour: return "misbehaviour";
     case DropReason::BadMac: return "bad-mac";
     case DropReason::BufferTooSmall: return "buffer-too-small";
+    case DropReason::NtsPadding: return "nts-padding";
   }
   return "?";
 }
@@ -145,6 +213,13 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
       crypto_nak = true;
     }
   }
+  bool uid_only = false;
+  std::optional<NtsPlan> nts_plan =
+      decision.service == Service::Client && !req.mac ? plan_nts(req, policy, uid_only) : std::nullopt;
+  if (nts_plan && nts_plan->drop) {
+    drop(DropReason::NtsPadding);
+    return a;
+  }
   if (d.drop) {
     drop(DropReason::Misbehaviour);
     return a;
@@ -160,6 +235,16 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
     crypto_nak = true;
   }
   if (d.unsigned_reply) reply_key = nullptr;
+  // NTS misbehaviours on a request that does not verify: silence, or plain time, not NTSN.
+  bool nts_nak = nts_plan && !nts_plan->verified;
+  if (nts_nak && d.nts_no_nak) {
+    drop(DropReason::Misbehaviour);
+    return a;
+  }
+  if ((nts_nak && d.nts_time_for_bad) || (nts_plan && d.nts_plain)) {
+    nts_plan.reset();
+    nts_nak = false;
+  }
   a.kind = Action::Kind::Reply;
   d.action = &a;
   if (d.garbage) {
@@ -172,7 +257,7 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
     mb.apply(Stage::Send, d);
     return a;
   }
-  const bool kod = ctx.rate == RateVerdict::KissOfDeath || d.kiss_of_death;
+  const bool kod = ctx.rate == RateVerdict::KissOfDeath || d.kiss_of_death || nts_nak;
   a.kiss_of_death = kod;
 
   // fast_xmit (RFC 5905 Appendix A.5.3): copy VN and poll, origin <- the request's transmit,
@@ -207,7 +292,7 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
     // RFC 5905 §7.4: a kiss-o'-death has stratum 0 and the kiss code in the reference ID.
     h.leap = Leap::Unsynchronized;
     h.stratum = 0;
-    h.reference_id = ReferenceId::from_kiss(KissCode::RATE);
+    h.reference_id = ReferenceId::from_kiss(nts_nak ? KissCode::NTSN : KissCode::RATE);
     if (d.kiss_without_origin) h.origin = Timestamp{};
   }
   d.request = &rq;
@@ -262,6 +347,48 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
   a.receive = h.receive;
   write_header(h, out.first<kHeaderLength>());
   a.length = length;
+  if (nts_plan || uid_only) {
+    // RFC 8915 §5.7: the Unique Identifier echoed, then (a verified request) the authenticator
+    // under the S2C key sealing 1 + placeholders new cookies; an NTSN carries the UID alone.
+    std::vector<uint8_t> v(out.begin(), out.begin() + kHeaderLength);
+    const std::span<const uint8_t> uid = nts_plan ? nts_plan->uid_field : nts::fields_of(req).unique_ids.front().value;
+    if (!uid.empty() && !d.nts_no_uid) {
+      std::vector<uint8_t> uid_echo(uid.begin(), uid.end());
+      if (d.nts_wrong_uid) uid_echo[0] ^= 0x01;
+      nts::append_field(v, nts::kUniqueIdentifier, uid_echo);
+    }
+    if (nts_plan && nts_plan->verified) {
+      std::vector<uint8_t> cookies;
+      const size_t n = nts_plan->cookies + (d.nts_extra_cookie ? 1 : 0);
+      for (uint32_t i = 0; i < n; ++i) {
+        const auto cookie_nonce = nth_nonce(ctx.nonce_seed, i + 1);
+        nts::append_field(cookies, nts::kCookie, policy.nts->make(nts_plan->keys, cookie_nonce));
+      }
+      if (d.nts_clear_cookies) {
+        v.insert(v.end(), cookies.begin(), cookies.end());
+        cookies.clear();
+      }
+      const size_t auth_at = v.size();
+      const auto nonce = nth_nonce(ctx.nonce_seed, 0);
+      if (!nts::append_authenticator(v, *policy.nts_aead, nts_plan->keys.s2c, nonce, cookies)) {
+        drop(DropReason::BufferTooSmall);
+        return a;
+      }
+      if (d.nts_bad_tag) v[auth_at + 8 + nonce.size()] ^= 0x01;  // the first octet of the tag
+      a.nts = true;
+    } else if (nts_nak && d.nts_nak_with_cookie) {
+      nts::append_field(v, nts::kCookie, std::vector<uint8_t>(100, 0));
+    }
+    a.nts_nak = nts_nak;
+    if (v.size() > out.size()) {
+      drop(DropReason::BufferTooSmall);
+      return a;
+    }
+    std::copy(v.begin(), v.end(), out.begin());
+    a.length = v.size();
+    mb.apply(Stage::Send, d);
+    return a;
+  }
   if (reply_key != nullptr) {
     // The MAC goes last: its digest covers the header and whatever extension fields precede it.
     const size_t before = length - 4 - auth::digest_length(reply_key->type);

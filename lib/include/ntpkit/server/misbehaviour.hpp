@@ -44,6 +44,15 @@ enum class Fault : uint8_t {
   InterleavedWrongOrigin,
   InterleavedAlways,
   InterleavedReuse,
+  NtsNoUid,
+  NtsWrongUid,
+  NtsBadTag,
+  NtsPlainReply,
+  NtsExtraCookie,
+  NtsClearCookies,
+  NtsNakWithCookie,
+  NtsNoNak,
+  NtsTimeForBadCookie,
   // Stage::Header
   NoOriginCopy,
   OriginZero,
@@ -68,6 +77,20 @@ enum class Fault : uint8_t {
   Delay,
   ReplyFromOtherPort,
   TruncatedReply,
+  // Stage::KeyEstablishment (the NTS-KE server, not respond())
+  NtsKeNoEnd,
+  NtsKeAnyAead,
+  NtsKeNoCookies,
+  NtsKeOneCookie,
+  NtsKeIgnoreCritical,
+  NtsKeLenient,
+  NtsKeExtraProtocol,
+  NtsKeWrongPort,
+  NtsKeTls12,
+  NtsKeNoAlpn,
+  NtsKeSilentTimeout,
+  NtsKeFirstReadOnly,
+  NtsKeSmallRequests,
   Count
 };
 inline constexpr size_t kFaultCount = static_cast<size_t>(Fault::Count);
@@ -75,11 +98,12 @@ static_assert(kFaultCount <= 64, "Misbehaviour keeps a 64-bit mask per stage");
 
 // respond()'s hook points, in the order it reaches them.
 enum class Stage : uint8_t {
-  Admit,    // which requests are served (before the request is parsed): the Draft's admit flags
-  Shape,    // what kind of reply: the Draft's shape flags
-  Header,   // the reply's fields, before the clock is read for the transmit timestamp
-  Stamped,  // the timestamps, once transmit is read
-  Send,     // how the reply leaves: copies, delay, source port, length (the Action)
+  Admit,             // which requests are served (before the request is parsed): the Draft's admit flags
+  Shape,             // what kind of reply: the Draft's shape flags
+  Header,            // the reply's fields, before the clock is read for the transmit timestamp
+  Stamped,           // the timestamps, once transmit is read
+  Send,              // how the reply leaves: copies, delay, source port, length (the Action)
+  KeyEstablishment,  // the NTS-KE server's answer and TLS (read by ntp-server, never by respond())
   Count
 };
 inline constexpr size_t kStageCount = static_cast<size_t>(Stage::Count);

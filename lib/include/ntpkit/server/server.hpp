@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "ntpkit/auth/mac.hpp"
+#include "ntpkit/nts/cookie.hpp"
 #include "ntpkit/server/interleave.hpp"
 #include "ntpkit/server/misbehaviour.hpp"
 #include "ntpkit/util/clock.hpp"
@@ -59,6 +60,12 @@ struct Policy {
   // an interleaved reply (the precise transmit time of that reply); every reply's receive is
   // unique per client and differs from its transmit. ntp-server --no-interleaved: basic only.
   bool interleaved = true;
+  // ntp-server --nts-cert/--nts-key: an NTS-protected request (RFC 8915 §5.7) whose cookie opens
+  // and whose authenticator verifies under its C2S key is answered with the Unique Identifier
+  // echoed and 1 + placeholders new cookies sealed under the S2C key; anything else that carries
+  // a cookie or an authenticator gets an NTSN kiss-o'-death. Both or neither.
+  const nts::CookieJar* nts = nullptr;
+  const nts::Aead* nts_aead = nullptr;
 };
 
 // The rate limiter's verdict on this client, decided by the caller (see rate_limit.hpp).
@@ -70,6 +77,9 @@ struct RequestContext {
   uint64_t random = 0;  // entropy for the random misbehaviours (drop-percent, garbage-reply)
   // The client's last exchange (the caller's InterleaveTable, looked up by its address).
   std::optional<InterleaveSlot> previous = std::nullopt;
+  // Random per request, for the nonces of an NTS reply and its cookies (the caller fills it for
+  // requests longer than a header).
+  std::array<uint8_t, 16> nonce_seed{};
 };
 
 enum class DropReason : uint8_t {
@@ -82,8 +92,9 @@ enum class DropReason : uint8_t {
   Misbehaviour,    // drop-percent
   BufferTooSmall,  // the caller's reply buffer cannot hold the reply
   BadMac,          // a known key whose digest does not verify, under UnknownKeyPolicy::Drop
+  NtsPadding,      // RFC 8915 §5.6: a short nonce without the Additional Padding it requires
 };
-inline constexpr size_t kDropReasonCount = 9;
+inline constexpr size_t kDropReasonCount = 10;
 [[nodiscard]] std::string_view name(DropReason r);
 
 struct Action {
@@ -105,6 +116,8 @@ struct Action {
   bool stamp_departure = false;
   bool interleaved = false;  // answered in interleaved mode
   Timestamp receive;         // the receive timestamp the reply carries
+  bool nts = false;          // an NTS-protected reply
+  bool nts_nak = false;      // an NTSN kiss-o'-death
 
   [[nodiscard]] bool is_reply() const { return kind == Kind::Reply; }
 };
@@ -138,6 +151,16 @@ struct Draft {
   bool interleaved_wrong_origin = false;    // an interleaved reply's origin is the request's origin field
   bool interleaved_always = false;          // a client with an earlier exchange is answered interleaved, asked or not
   bool interleaved_reuse = false;           // an interleaved reply is not remembered: its receive can be asked again
+  // NTS (Stage::Shape): what the reply to an NTS request gets wrong
+  bool nts_no_uid = false;           // the Unique Identifier is not echoed
+  bool nts_wrong_uid = false;        // echoed with one octet changed
+  bool nts_bad_tag = false;          // the authenticator's ciphertext has one octet changed
+  bool nts_plain = false;            // a plain reply: no NTS fields at all
+  bool nts_extra_cookie = false;     // one cookie more than 1 + placeholders
+  bool nts_clear_cookies = false;    // the new cookies outside the ciphertext (authenticated, not encrypted)
+  bool nts_nak_with_cookie = false;  // an NTSN that carries a cookie
+  bool nts_no_nak = false;           // a request that does not verify: silence instead of NTSN
+  bool nts_time_for_bad = false;     // a request that does not verify: plain time instead of NTSN
   // Stage::Header and Stage::Stamped
   const Header* request = nullptr;
   Header reply;

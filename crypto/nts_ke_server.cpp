@@ -1,0 +1,227 @@
+#include "ntpkit/crypto/nts_ke_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "ntpkit/nts/ke.hpp"
+#include "ntpkit/util/host_port.hpp"
+
+namespace ntpkit::crypto {
+
+struct KeServer::State {
+  SSL_CTX* ctx = nullptr;
+  int fd = -1;
+  KeServerOptions options;
+  std::string name;
+  uint16_t port = 0;
+  std::atomic<unsigned> active{0};
+  ~State() {
+    if (ctx != nullptr) SSL_CTX_free(ctx);
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string last_openssl_error(std::string_view fallback) {
+  std::string out;
+  while (const unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    std::string s(buf);
+    const auto colon = s.rfind(':');
+    out = colon == std::string::npos ? s : s.substr(colon + 1);
+  }
+  return out.empty() ? std::string(fallback) : out;
+}
+
+void set_timeout(int fd, std::chrono::milliseconds t) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(t.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// ALPN: select "ntske/1" when the client offers it; refuse the handshake when it offers only
+// other protocols (RFC 8915 §4: "the server accepting ... ntske/1").
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
+                void*) {
+  for (unsigned i = 0; i < inlen;) {
+    const unsigned n = in[i];
+    if (i + 1 + n > inlen) break;
+    if (n == nts::kAlpn.size() && std::memcmp(in + i + 1, nts::kAlpn.data(), n) == 0) {
+      *out = in + i + 1;
+      *outlen = static_cast<unsigned char>(n);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + n;
+  }
+  return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+// One connection, start to end; the log line says what happened.
+std::string serve_connection(int fd, SSL_CTX* ctx, const KeServerOptions& o, const KeHandler& handler) {
+  set_timeout(fd, o.timeout);
+  SSL* ssl = SSL_new(ctx);
+  if (ssl == nullptr) return "cannot create a TLS session";
+  std::unique_ptr<SSL, decltype(&SSL_free)> guard(ssl, SSL_free);
+  SSL_set_fd(ssl, fd);
+  ERR_clear_error();
+  if (SSL_accept(ssl) != 1) return "TLS handshake failed: " + last_openssl_error("the client went away");
+  const unsigned char* alpn = nullptr;
+  unsigned alpn_length = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_length);
+  if (alpn == nullptr && !o.faults.no_alpn) {
+    SSL_shutdown(ssl);
+    return "refused: the client offered no ALPN";
+  }
+  const auto deadline = Clock::now() + o.timeout;
+  std::vector<uint8_t> request;
+  std::vector<uint8_t> buf(16384);
+  bool complete = false, closed = false;
+  while (!complete && request.size() < o.faults.max_request) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) break;
+    set_timeout(fd, left);
+    const size_t want = std::min(buf.size(), o.faults.max_request - request.size());
+    const int n = SSL_read(ssl, buf.data(), static_cast<int>(want));
+    if (n <= 0) {
+      const int e = SSL_get_error(ssl, n);
+      closed = !(e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK));
+      break;
+    }
+    request.insert(request.end(), buf.begin(), buf.begin() + n);
+    complete = nts::message_length(request).has_value();
+    if (o.faults.first_read_only) break;
+  }
+  if (closed && !complete)
+    return "the client closed before End of Message (" + std::to_string(request.size()) + " octets)";
+  if (!complete && o.faults.silent_timeout) {
+    SSL_shutdown(ssl);
+    return "incomplete request, closed without an answer (misbehaviour)";
+  }
+  const nts::KeyExporter exporter = [ssl](std::span<const uint8_t> context, size_t length) {
+    std::vector<uint8_t> key(length);
+    if (SSL_export_keying_material(ssl, key.data(), key.size(), nts::kExporterLabel.data(), nts::kExporterLabel.size(),
+                                   context.data(), context.size(), 1) != 1) {
+      return std::vector<uint8_t>{};
+    }
+    return key;
+  };
+  const nts::KeAnswer answer = handler(request, exporter);
+  ERR_clear_error();
+  if (SSL_write(ssl, answer.response.data(), static_cast<int>(answer.response.size())) <= 0) {
+    return "cannot write the response: " + last_openssl_error("the connection closed");
+  }
+  SSL_shutdown(ssl);
+  return answer.error ? "Error " + nts::describe_error_code(*answer.error) + ": " + answer.why
+                      : "answered (" + std::to_string(answer.response.size()) + " octets)";
+}
+
+}  // namespace
+
+KeServer::KeServer(std::unique_ptr<State> s) : s_(std::move(s)) {}
+KeServer::~KeServer() = default;
+KeServer::KeServer(KeServer&&) noexcept = default;
+KeServer& KeServer::operator=(KeServer&&) noexcept = default;
+
+std::string KeServer::name() const {
+  return s_->name;
+}
+uint16_t KeServer::port() const {
+  return s_->port;
+}
+
+Result<KeServer, std::string> KeServer::open(const KeServerOptions& o) {
+  std::signal(SIGPIPE, SIG_IGN);
+  auto s = std::make_unique<State>();
+  s->options = o;
+  s->ctx = SSL_CTX_new(TLS_server_method());
+  if (s->ctx == nullptr) return Failure{std::string("cannot create a TLS context")};
+  SSL_CTX_set_min_proto_version(s->ctx, o.faults.tls12 ? TLS1_2_VERSION : TLS1_3_VERSION);
+  if (SSL_CTX_use_certificate_chain_file(s->ctx, o.cert_file.c_str()) != 1) {
+    return Failure{"--nts-cert " + o.cert_file + ": " + last_openssl_error("cannot read the certificate")};
+  }
+  if (SSL_CTX_use_PrivateKey_file(s->ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return Failure{"--nts-key " + o.key_file + ": " + last_openssl_error("cannot read the key")};
+  }
+  if (SSL_CTX_check_private_key(s->ctx) != 1) {
+    return Failure{"--nts-key " + o.key_file + " does not match --nts-cert " + o.cert_file};
+  }
+  SSL_CTX_set_alpn_select_cb(s->ctx, select_alpn, nullptr);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (inet_pton(AF_INET, o.address.c_str(), &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr) == 1) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(o.port);
+    len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, o.address.c_str(), &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr) == 1) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(o.port);
+    len = sizeof(sockaddr_in6);
+  } else {
+    return Failure{"--nts-listen: " + o.address + " is not an IP address"};
+  }
+  s->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (s->fd < 0 || ::bind(s->fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(s->fd, 64) != 0) {
+    return Failure{"cannot listen for NTS-KE on " + format_sockaddr(ss, true) + ": " + std::strerror(errno)};
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof bound;
+  getsockname(s->fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+  s->name = format_sockaddr(bound, true);
+  s->port = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                             : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  return KeServer(std::move(s));
+}
+
+void KeServer::serve(const KeHandler& handler, const std::atomic<bool>& stop,
+                     const std::function<void(const std::string&)>& log) {
+  std::mutex log_mutex;
+  while (!stop.load()) {
+    pollfd p{s_->fd, POLLIN, 0};
+    if (poll(&p, 1, 200) != 1) continue;
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    const int fd = accept4(s_->fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    if (s_->active.load() >= s_->options.max_connections) {
+      ::close(fd);  // bounded: a flood of connections costs a close each
+      continue;
+    }
+    ++s_->active;
+    State* state = s_.get();
+    std::thread([state, fd, peer, &handler, &log, &log_mutex] {
+      const std::string what = serve_connection(fd, state->ctx, state->options, handler);
+      ::close(fd);
+      if (log) {
+        std::lock_guard lock(log_mutex);
+        log("NTS-KE " + format_sockaddr(peer, true) + ": " + what);
+      }
+      --state->active;
+    }).detach();
+  }
+  // Let the connections in flight finish (each is bounded by the timeout) before the state goes.
+  const auto until = Clock::now() + s_->options.timeout * 4;
+  while (s_->active.load() > 0 && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+}  // namespace ntpkit::crypto
