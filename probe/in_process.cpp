@@ -66,8 +66,11 @@ class InProcessChannel final : public Channel {
       ctx.random = s.random;
       if (s.limiter) ctx.rate = s.limiter->check(address_bytes(local_), ctx.receive);
       if (s.server.policy.interleaved) ctx.previous = s.interleave.find(address_bytes(local_));
+      for (size_t k = 0; k < ctx.nonce_seed.size(); ++k)
+        ctx.nonce_seed[k] = static_cast<uint8_t>(s.random >> (8 * (k % 8)) ^ k);
     }
-    std::vector<uint8_t> out(bytes.size() + kOversizePadding);
+    // An NTS reply may carry more cookies than the request had room for (a misbehaviour's).
+    std::vector<uint8_t> out(std::max<size_t>(bytes.size() + kOversizePadding, s.server.policy.nts ? 4096 : 0));
     const Action a = respond(bytes, ctx, s.clock, s.server.state, s.server.policy, s.server.misbehaviour, out);
     if (!a.is_reply()) return {};
     {
@@ -134,6 +137,25 @@ Result<std::unique_ptr<Channel>, std::string> InProcessTransport::open(const soc
     }
   }
   return std::unique_ptr<Channel>(std::make_unique<InProcessChannel>(shared_, local));
+}
+
+const InProcessServer& InProcessTransport::server() const {
+  return shared_->server;
+}
+
+conformance::NtsMaterial nts_material(const InProcessServer& s) {
+  conformance::NtsMaterial m;
+  if (!s.nts_jar || !s.nts_aead) return m;
+  m.aead = s.nts_aead.get();
+  m.c2s.assign(32, 0x11);
+  m.s2c.assign(32, 0x22);
+  nts::CookieContents keys{s.nts_aead->id(), m.c2s, m.s2c};
+  for (uint8_t i = 0; i < 8; ++i) {
+    std::array<uint8_t, nts::kCookieNonceLength> nonce{};
+    nonce.fill(static_cast<uint8_t>(0xA0 + i));
+    m.cookies.push_back(s.nts_jar->make(keys, nonce));
+  }
+  return m;
 }
 
 size_t InProcessTransport::requests() const {

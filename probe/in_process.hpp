@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 
+#include "ntpkit/conformance/case.hpp"
 #include "ntpkit/server/rate_limit.hpp"
 #include "ntpkit/server/server.hpp"
 #include "transport.hpp"
@@ -23,8 +24,15 @@ struct InProcessServer {
   // ntp-server --keys: what policy.keys and policy.digests point into, kept alive here.
   std::shared_ptr<const auth::KeyStore> keys;
   std::shared_ptr<const auth::Digests> digests;
+  // ntp-server --nts-cert/--nts-key: what policy.nts and policy.nts_aead point to.
+  std::shared_ptr<const nts::CookieJar> nts_jar;
+  std::shared_ptr<const nts::Aead> nts_aead;
   uint16_t port = 123;  // the address it plays: 127.0.0.1:port
 };
+
+// What NTS key establishment with this server would give (it has no TLS in-process): fixed C2S
+// and S2C keys and eight cookies of its jar. Empty (no AEAD) for a server without NTS.
+[[nodiscard]] conformance::NtsMaterial nts_material(const InProcessServer& s);
 
 class InProcessTransport final : public Transport {
  public:
@@ -34,6 +42,7 @@ class InProcessTransport final : public Transport {
   // What respond() decided, as ntp-server counts it.
   [[nodiscard]] size_t requests() const;
   [[nodiscard]] size_t answered() const;
+  [[nodiscard]] const InProcessServer& server() const;
 
  private:
   friend class InProcessChannel;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ntpkit/conformance/case.hpp"
 #include "ntpkit/conformance/exchange.hpp"
 #include "ntpkit/crypto/nettle_aead.hpp"
 #include "ntpkit/crypto/nts_ke_client.hpp"
@@ -50,6 +51,10 @@ class NtsAssociation {
   [[nodiscard]] static Result<NtsAssociation, NtsFailure> establish(const NtsOptions& o);
   [[nodiscard]] const NtsEstablished& established() const { return e_; }
   [[nodiscard]] size_t cookies() const { return cookies_.size(); }
+  // For the nts suite: the AEAD, the keys and the cookies as key establishment gave them.
+  [[nodiscard]] conformance::NtsMaterial material() const {
+    return {&aead_, c2s_, s2c_, std::vector<std::vector<uint8_t>>(cookies_.begin(), cookies_.end())};
+  }
 
   // One request: header + Unique Identifier + a cookie + placeholders + authenticator. The
   // RequestKey judges its reply (judge_reply/assess_reply); nullopt when no cookie is left.

@@ -124,6 +124,7 @@ std::string reproduction(const Report& r, const CaseResult& c) {
   if (!r.suite.empty() && r.suite != "rfc5905") out += "--suite " + r.suite + " ";
   out += "--case " + std::string(c.test->id) + " ";
   if (c.test->needs_key && !r.key_args.empty()) out += r.key_args + " ";
+  if (!r.nts_args.empty()) return out + r.nts_args + " -v";  // the NTP server is the one NTS-KE names
   return out + r.target + " -v";
 }
 

@@ -220,7 +220,7 @@ class CaseRun {
   }
 
   bool send_stimulus(Observation& obs) {
-    StimulusContext ctx{rng_, SystemClock().now(), s_.judge.auth};
+    StimulusContext ctx{rng_, SystemClock().now(), s_.judge.auth, s_.judge.nts};
     for (const auto& d : c_.stimulus(ctx)) {
       if (!send(d, &obs)) return false;
     }
@@ -231,7 +231,7 @@ class CaseRun {
   // leave time to send.
   bool follow_ups(Observation& obs) {
     for (size_t round = 0; round < kMaxFollowUps; ++round) {
-      StimulusContext ctx{rng_, SystemClock().now(), s_.judge.auth};
+      StimulusContext ctx{rng_, SystemClock().now(), s_.judge.auth, s_.judge.nts};
       FollowUp next = c_.follow_up(ctx, obs);
       if (next.datagrams.empty()) return true;
       if (next.new_port) {
@@ -441,6 +441,9 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
   for (size_t i = 0; i < cases.size(); ++i) {
     if (cases[i]->needs_key && (settings.judge.auth == nullptr || settings.judge.auth->key == nullptr)) {
       results[i] = unrun(*cases[i], Outcome::Skip, "needs a key: give --keys FILE --key-id N");
+    }
+    if (cases[i]->needs_nts && (settings.judge.nts == nullptr || settings.judge.nts->aead == nullptr)) {
+      results[i] = unrun(*cases[i], Outcome::Skip, "needs NTS: give --nts HOST[:KE-PORT]");
     }
   }
   Pacer pacer(settings.interval);

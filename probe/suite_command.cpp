@@ -1,5 +1,7 @@
 #include "suite_command.hpp"
 
+#include "nts_session.hpp"
+
 #include <sys/random.h>
 
 #include <unistd.h>
@@ -63,6 +65,11 @@ void setup_suite(CLI::App& app, SuiteOptions& o) {
                  "FIRST-LAST, e.g. 127.0.1.1-127.0.1.66): each is a client of its own to a per-address rate limit")
       ->allow_extra_args(false);
   add_key_options(app, o.keys);
+  app.add_option("--nts", o.nts,
+                 "HOST[:PORT] of an NTS-KE server (port 4460 by default): key establishment, then the suite runs "
+                 "against the NTP server it names; the nts suite protects its requests with what it gave");
+  app.add_option("--ca", o.ca_file, "with --nts: PEM certificates that may sign the NTS-KE server's");
+  app.add_flag("--insecure", o.insecure, "with --nts: accept any certificate (self-signed lab servers only)");
   app.add_flag("-v,--verbose", o.verbose, "show the evidence of every case, not just the failing ones");
   app.add_flag("-4", o.ipv4, "use IPv4 only");
   app.add_flag("-6", o.ipv6, "use IPv6 only");
@@ -148,9 +155,24 @@ int run_suite(const SuiteOptions& o) {
     std::printf("%zu cases\n", cases.size());
     return 0;
   }
-  if (o.target.empty()) {
+  if (o.target.empty() && o.nts.empty()) {
     std::fprintf(stderr, "ntp-probe: give the server to judge, e.g. ntp-probe --suite rfc5905 127.0.0.1:123\n");
     return 2;
+  }
+  if (!o.target.empty() && !o.nts.empty()) {
+    std::fprintf(stderr,
+                 "ntp-probe: give HOST[:PORT] or --nts HOST[:KE-PORT], not both (NTS-KE names the NTP server)\n");
+    return 2;
+  }
+  if (o.nts.empty() && (!o.ca_file.empty() || o.insecure)) {
+    std::fprintf(stderr, "ntp-probe: --ca and --insecure go with --nts\n");
+    return 2;
+  }
+  if (!o.nts.empty()) {
+    if (auto ke = parse_target(o.nts, nts::kDefaultKePort); !ke) {
+      std::fprintf(stderr, "ntp-probe: --nts: %s\n", ke.error().c_str());
+      return 2;
+    }
   }
   if (o.ipv4 && o.ipv6) {
     std::fprintf(stderr, "ntp-probe: give -4 or -6, not both\n");
@@ -165,7 +187,7 @@ int run_suite(const SuiteOptions& o) {
       return 2;
     }
   }
-  auto target = parse_target(o.target);
+  auto target = parse_target(o.nts.empty() ? o.target : "127.0.0.1");  // --nts: NTS-KE names it, below
   if (!target) {
     std::fprintf(stderr, "ntp-probe: %s\n", target.error().c_str());
     return 2;
@@ -214,6 +236,31 @@ int run_suite(const SuiteOptions& o) {
     }
     family = want;
   }
+  // NTS: key establishment first; the cases then talk to the NTP server it names.
+  std::optional<NtsAssociation> association;
+  conformance::NtsMaterial nts_material;
+  if (!o.nts.empty()) {
+    NtsOptions n;
+    n.ke = o.nts;
+    n.ca_file = o.ca_file;
+    n.insecure = o.insecure;
+    n.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(o.timeout, 1.0) * 1000));
+    auto a = NtsAssociation::establish(n);
+    if (!a) {
+      std::fprintf(stderr, "ntp-probe: %s; nothing to judge\n", a.error().message.c_str());
+      return 3;
+    }
+    association.emplace(std::move(*a));
+    nts_material = association->material();
+    const NtsEstablished& e = association->established();
+    const std::string host = e.ntp_host.find(':') != std::string::npos ? "[" + e.ntp_host + "]" : e.ntp_host;
+    auto named = parse_target(host + ":" + std::to_string(e.ntp_port));
+    if (!named) {
+      std::fprintf(stderr, "ntp-probe: NTS-KE named an NTP server we cannot use: %s\n", named.error().c_str());
+      return 3;
+    }
+    target = std::move(named);
+  }
   // Resolve once; every case then talks to the same address.
   auto probe = UdpClient::connect(*target, family);
   if (!probe) {
@@ -229,6 +276,14 @@ int run_suite(const SuiteOptions& o) {
     return 3;
   }
 
+  if (!association) {
+    const auto protecting = std::count_if(cases.begin(), cases.end(), [](const Case* c) { return c->needs_nts; });
+    if (protecting > 0) {
+      std::fprintf(stderr,
+                   "ntp-probe: %zu nts case(s) skipped: they need key establishment, give --nts HOST[:KE-PORT]\n",
+                   static_cast<size_t>(protecting));
+    }
+  }
   if (!keys) {
     const auto signing = std::count_if(cases.begin(), cases.end(), [](const Case* c) { return c->needs_key; });
     if (signing > 0) {
@@ -256,6 +311,7 @@ int run_suite(const SuiteOptions& o) {
   s.sources = std::move(sources);
   s.budget = std::chrono::milliseconds(static_cast<int64_t>(o.budget * 1000));
   if (keys) s.judge.auth = &request_key;
+  if (association) s.judge.nts = &nts_material;
 
   PacketLog log;
   if (!o.pcap_out.empty()) s.log = &log;
@@ -270,7 +326,11 @@ int run_suite(const SuiteOptions& o) {
 
   Report report;
   report.suite = o.suite;
-  report.target = o.target;
+  report.target = o.nts.empty() ? o.target : target->spec;
+  if (association) {
+    report.nts_args = "--nts " + shell_quote(o.nts) + (o.insecure ? " --insecure" : "") +
+                      (o.ca_file.empty() ? "" : " --ca " + shell_quote(o.ca_file));
+  }
   if (keys) {
     report.key_args = "--keys " + shell_quote(o.keys.file) + " --key-id " + std::to_string(o.keys.key_id);
     if (o.keys.format != "auto") report.key_args += " --key-format " + o.keys.format;

@@ -31,6 +31,9 @@ struct SuiteOptions {
   double budget = 120;                        // seconds
   std::vector<std::string> source_addresses;  // --source-address ADDR or FIRST-LAST
   KeyOptions keys;                            // --keys FILE --key-id N: the auth suite signs with it
+  std::string nts;                            // --nts HOST[:KE-PORT]: the nts suite's key establishment
+  std::string ca_file;                        // --ca FILE
+  bool insecure = false;                      // --insecure
 };
 
 void setup_suite(CLI::App& app, SuiteOptions& o);

@@ -32,6 +32,20 @@ inline Twin auth_twin(const char* id, std::vector<std::string> misbehaviour, con
   return {id, server, outcome, reason, {"--keys", NTPKIT_TEST_KEYS, "--key-id", "3"}, {"--keys", NTPKIT_TEST_KEYS}};
 }
 
+#ifndef NTPKIT_TEST_NTS_CERT
+#error "NTPKIT_TEST_NTS_CERT, NTPKIT_TEST_NTS_KEY: tests/data/nts-test-cert.pem and nts-test-key.pem"
+#endif
+// The nts suite's twins: ntp-server with NTS (the test certificate, a KE port of its choosing);
+// the probe runs key establishment with it (--nts, --ca: over UDP the harness adds them with the
+// port the server printed; in-process the material comes from the server's own cookie jar).
+inline Twin nts_twin(const char* id, std::vector<std::string> misbehaviour, const char* outcome, const char* reason) {
+  std::vector<std::string> plain = {"--nts-cert",        NTPKIT_TEST_NTS_CERT, "--nts-key",
+                                    NTPKIT_TEST_NTS_KEY, "--nts-port",         "0"};
+  std::vector<std::string> server = plain;
+  server.insert(server.end(), misbehaviour.begin(), misbehaviour.end());
+  return {id, server, outcome, reason, {}, plain};
+}
+
 // clang-format off
 inline const std::vector<Twin> kTwins = {
     {"rfc5905/8/reply-mode", {"--misbehave", "wrong-mode"}, "fail", "actual\":\"mode 3 \\(client\\)"},
@@ -123,6 +137,16 @@ inline const std::vector<Twin> kTwins = {
     auth_twin("auth/key-id-0", {"--misbehave", "auth-accept-bad-digest"}, "warn", "without a crypto-NAK.*a plain 48-byte reply"),
     auth_twin("auth/symmetric-bad-digest", {"--symmetric", "reply", "--misbehave", "auth-accept-bad-digest"}, "fail", "a forged digest mobilised a symmetric association"),
     auth_twin("auth/md5", {}, "info", "accepts key 1 \\(MD5\\), which RFC 8573 deprecates"),
+    nts_twin("nts/authenticated-reply", {"--misbehave", "nts-bad-tag"}, "fail", "not authenticated under the S2C key.*the tag does not verify"),
+    nts_twin("nts/uid-echo", {"--misbehave", "nts-wrong-uid"}, "fail", "does not echo the Unique Identifier.*not ours"),
+    nts_twin("nts/cookie-count", {"--misbehave", "nts-extra-cookie"}, "fail", "more new cookies than one plus the placeholders.*5 cookies"),
+    nts_twin("nts/cookies-encrypted", {"--misbehave", "nts-clear-cookies"}, "fail", "new cookies outside the ciphertext.*2 plain NTS Cookie"),
+    nts_twin("nts/no-amplification", {"--misbehave", "nts-extra-cookie"}, "warn", "the reply is longer than the request"),
+    nts_twin("nts/bad-cookie", {"--misbehave", "nts-no-nak"}, "warn", "no reply to a request with a damaged cookie"),
+    nts_twin("nts/bad-authenticator", {"--misbehave", "nts-time-for-bad-cookie"}, "warn", "damaged authenticator was answered with time, not an NTSN"),
+    nts_twin("nts/nak-shape", {"--misbehave", "nts-nak-with-cookie"}, "fail", "the NTSN carries NTS fields it must not.*1 cookie"),
+    nts_twin("nts/short-nonce", {"--misbehave", "nts-accept-short-nonce"}, "fail", "the server answered"),
+    nts_twin("nts/uid-standalone", {"--misbehave", "nts-no-uid"}, "fail", "does not contain the request's Unique Identifier"),
 };
 // clang-format on
 

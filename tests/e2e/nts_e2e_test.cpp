@@ -22,7 +22,8 @@ struct NtsServer {
         }()) {
     for (int i = 0; i < 3 && ke.empty(); ++i) {
       const auto line = server.proc.read_line(5000ms).value_or("");
-      if (line.rfind("NTS-KE server listening on ", 0) == 0) ke = line.substr(std::string("NTS-KE server listening on ").size());
+      if (line.rfind("NTS-KE server listening on ", 0) == 0)
+        ke = line.substr(std::string("NTS-KE server listening on ").size());
     }
   }
   RunningServer server;
@@ -32,9 +33,8 @@ struct NtsServer {
 TEST(Nts, QueryGetsAuthenticatedTimeFromTheReferenceServer) {
   NtsServer s;
   ASSERT_FALSE(s.ke.empty());
-  const auto r = run_command({NTP_PROBE_BIN, "query", "--nts", s.ke, "--ca", NTS_CERT, "-c", "3", "-i", "0.1",
-                              "--format", "json"},
-                             20000ms);
+  const auto r = run_command(
+      {NTP_PROBE_BIN, "query", "--nts", s.ke, "--ca", NTS_CERT, "-c", "3", "-i", "0.1", "--format", "json"}, 20000ms);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("\"tls_version\":\"TLSv1.3\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"certificate_verified\":true"), std::string::npos) << r.out;
@@ -58,15 +58,14 @@ TEST(Nts, EachMisbehaviourAQuerySeesIsNamed) {
     int exit_code;
     const char* said;  // on stdout or stderr
   };
-  for (const Row& row : {Row{"nts-bad-tag", 1, "not authenticated under the S2C key"},
-                         Row{"nts-no-uid", 1, "does not echo the request's NTS Unique Identifier"},
-                         Row{"nts-wrong-uid", 1, "does not echo the request's NTS Unique Identifier"},
-                         Row{"nts-plain-reply", 1, "not authenticated under the S2C key"},
-                         Row{"nts-extra-cookie", 1, "longer than the request"},
-                         Row{"nts-ke-no-cookies", 1, "the server sent no cookie"},
-                         Row{"nts-ke-no-end", 1, "no End of Message"},
-                         Row{"nts-ke-extra-protocol", 1, "did not agree to NTPv4 alone"},
-                         Row{"nts-ke-wrong-port", 3, "no reply from 127.0.0.1:9"}}) {
+  for (const Row& row :
+       {Row{"nts-bad-tag", 1, "not authenticated under the S2C key"},
+        Row{"nts-no-uid", 1, "does not echo the request's NTS Unique Identifier"},
+        Row{"nts-wrong-uid", 1, "does not echo the request's NTS Unique Identifier"},
+        Row{"nts-plain-reply", 1, "not authenticated under the S2C key"},
+        Row{"nts-extra-cookie", 1, "longer than the request"}, Row{"nts-ke-no-cookies", 1, "the server sent no cookie"},
+        Row{"nts-ke-no-end", 1, "no End of Message"}, Row{"nts-ke-extra-protocol", 1, "did not agree to NTPv4 alone"},
+        Row{"nts-ke-wrong-port", 3, "no reply from 127.0.0.1:9"}}) {
     SCOPED_TRACE(row.misbehaviour);
     NtsServer s({"--misbehave", row.misbehaviour});
     ASSERT_FALSE(s.ke.empty());

@@ -77,6 +77,25 @@ run_fg 20 "" "$WORK/insecure.txt" "$ARG_PROBE" query --nts "$KE" --insecure --ti
 [[ $rc == 0 ]] || fail "query --nts --insecure exited $rc, expected 0"
 grep -q "certificate not checked (--insecure)" "$WORK/insecure.txt" || fail "--insecure is not said in the report"
 
+# The nts suite (RFC 8915 §5) against chronyd's NTS server: the outcomes recorded in
+# tests/interop/expected/chronyd.nts.txt (its non-passes are explained in docs/interop.md).
+COMPARE=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
+EXPECTED=$INTEROP_REPO/tests/interop/expected/chronyd.nts.txt
+rc=0
+run_fg 60 "" "$WORK/nts-suite.txt" "$ARG_PROBE" --suite nts --nts "$KE" --ca "$WORK/cert.pem" -t 1 \
+    --json "$WORK/nts-suite.json" --color never || rc=$?
+[[ $rc == 0 || $rc == 1 ]] || fail "ntp-probe --suite nts exited $rc"
+"${COMPARE[@]}" table "$WORK/nts-suite.json" | sed 's/^/    /' || true
+if [[ -n ${UPDATE_EXPECTED:-} ]]; then   # UPDATE_EXPECTED=1: record what this run saw
+    "${COMPARE[@]}" write "$EXPECTED" "$WORK/nts-suite.json" \
+        --header "ntp-probe --suite nts -t 1 against chronyd's NTS server: one line per case, 'CASE-ID OUTCOME'." \
+        --header "version: chrony $(peer_version chrony)" \
+        --header "Regenerate: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\.nts-vs-chronyd\$' (see README.md)"
+else
+    "${COMPARE[@]}" check "$EXPECTED" "$WORK/nts-suite.json" --label chronyd.nts ||
+        fail "the nts suite's outcomes against chronyd differ from $EXPECTED (above)"
+fi
+
 stop_pid "$CHRONYD_PID"
 show_log "chronyd, exit $STOP_RC after SIGTERM" "$CHRONYD_LOG"
 say "query --nts against chronyd: key establishment, authenticated replies, certificate checked; refused untrusted, accepted --insecure"

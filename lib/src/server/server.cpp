@@ -64,7 +64,7 @@ constexpr size_t pad4(size_t n) {
 
 // A request that carries an NTS Cookie or an authenticator is an NTS request; one that carries
 // only a Unique Identifier uses it standalone (RFC 8915 §5.3: echoed, no NTS).
-std::optional<NtsPlan> plan_nts(const PacketView& req, const Policy& policy, bool& uid_only) {
+std::optional<NtsPlan> plan_nts(const PacketView& req, const Policy& policy, bool& uid_only, bool enforce_padding) {
   uid_only = false;
   if (policy.nts == nullptr || policy.nts_aead == nullptr || req.extension_count == 0) return std::nullopt;
   const nts::Fields f = nts::fields_of(req);
@@ -82,7 +82,7 @@ std::optional<NtsPlan> plan_nts(const PacketView& req, const Policy& policy, boo
   if (!a) return p;
   // RFC 8915 §5.6: a nonce padded to fewer than N_REQ (16) octets needs Additional Padding.
   const size_t n_len = pad4(a->nonce.size());
-  if (n_len < 16 && a->padding < 16 - n_len) {
+  if (enforce_padding && n_len < 16 && a->padding < 16 - n_len) {
     p.drop = true;
     return p;
   }
@@ -214,8 +214,9 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
     }
   }
   bool uid_only = false;
-  std::optional<NtsPlan> nts_plan =
-      decision.service == Service::Client && !req.mac ? plan_nts(req, policy, uid_only) : std::nullopt;
+  std::optional<NtsPlan> nts_plan = decision.service == Service::Client && !req.mac
+                                        ? plan_nts(req, policy, uid_only, !d.nts_accept_short_nonce)
+                                        : std::nullopt;
   if (nts_plan && nts_plan->drop) {
     drop(DropReason::NtsPadding);
     return a;

@@ -55,10 +55,20 @@ struct Observation {
   uint16_t target_port = 123;
 };
 
+// What NTS key establishment gave (RFC 8915 §4): the AEAD, the two keys, the cookies. The nts
+// cases build NTS-protected requests with it and open the replies.
+struct NtsMaterial {
+  const nts::Aead* aead = nullptr;
+  std::vector<uint8_t> c2s;
+  std::vector<uint8_t> s2c;
+  std::vector<std::vector<uint8_t>> cookies;
+};
+
 struct StimulusContext {
   std::mt19937_64& rng;
   Timestamp now;                     // the probe's clock
   const RequestKey* auth = nullptr;  // --keys and --key-id: what the auth cases sign with
+  const NtsMaterial* nts = nullptr;  // --nts: what the nts cases protect their requests with
   [[nodiscard]] Timestamp random_timestamp() const { return Timestamp::from_raw(rng()); }
 };
 
@@ -68,6 +78,7 @@ struct JudgeContext {
   Duration max_offset = Duration::from_seconds(1);               // --max-offset
   Duration max_reference_age = Duration::from_seconds(1 << 17);  // about 36 h, NTP's MAXPOLL
   const RequestKey* auth = nullptr;                              // --keys and --key-id, when given
+  const NtsMaterial* nts = nullptr;                              // --nts, when given
 };
 
 // What the check found. The level of the case turns Violated into fail, warn or info.
@@ -112,6 +123,8 @@ struct Case {
   bool floods = false;
   // The case signs its requests with the key of --key-id: without one it is skipped.
   bool needs_key = false;
+  // The case protects its requests with NTS (--nts: key establishment first): without it, skipped.
+  bool needs_nts = false;
   // Further exchanges, each built from what came back (at most kMaxFollowUps).
   std::function<FollowUp(StimulusContext&, const Observation&)> follow_up = nullptr;
   // Its exchanges rely on what the server keeps of this client address: it runs alone, after

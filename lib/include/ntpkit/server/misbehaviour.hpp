@@ -30,6 +30,7 @@ enum class Fault : uint8_t {
   AuthAcceptBadDigest,
   AuthHeaderOnlyDigest,
   DropPercent,
+  NtsAcceptShortNonce,
   // Stage::Shape
   KodRateAlways,
   KodWithoutOrigin,

@@ -133,6 +133,7 @@ struct Draft {
   bool answer_malformed = false;
   bool ignore_mac = false;
   bool drop = false;
+  bool nts_accept_short_nonce = false;  // RFC 8915 §5.6's Additional Padding not enforced
   // Stage::Shape
   bool kiss_of_death = false;  // a RATE kiss-o'-death
   bool kiss_without_origin = false;
