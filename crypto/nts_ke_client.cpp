@@ -16,6 +16,7 @@
 
 #include "ntpkit/nts/ke.hpp"
 #include "ntpkit/util/host_port.hpp"
+#include "tls_io.hpp"
 
 namespace ntpkit::crypto {
 
@@ -49,14 +50,6 @@ std::string openssl_error(std::string_view fallback) {
     out = colon == std::string::npos ? s : s.substr(colon + 1);
   }
   return out.empty() ? std::string(fallback) : out;
-}
-
-void set_timeout(int fd, std::chrono::milliseconds t) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(t.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
 // A TCP connection within the deadline, to the first address that accepts.
@@ -101,9 +94,7 @@ Result<int, std::string> tcp_connect(const std::string& host, uint16_t port, std
       ::close(fd);
       continue;
     }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    set_timeout(fd, timeout);
-    return fd;
+    return fd;  // non-blocking: every TLS call runs under a deadline (tls_io.hpp)
   }
   return Failure{last};
 }
@@ -171,7 +162,12 @@ Result<KeSession, std::string> KeSession::connect(const KeClientOptions& o) {
     }
   }
   ERR_clear_error();
-  if (SSL_connect(s->ssl) != 1) {
+  const auto hs = detail::with_deadline(s->ssl, s->fd, Clock::now() + o.timeout, [&] { return SSL_connect(s->ssl); });
+  if (hs == detail::IoResult::TimedOut) {
+    return Failure{"TLS handshake with " + s->facts.peer + " failed: not done within " +
+                   std::to_string(o.timeout.count()) + " ms"};
+  }
+  if (hs != detail::IoResult::Done) {
     const long verify = SSL_get_verify_result(s->ssl);
     if (!o.insecure && verify != X509_V_OK) {
       return Failure{"TLS handshake with " + s->facts.peer + " failed: the server's certificate is not trusted (" +
@@ -199,17 +195,21 @@ std::string KeSession::send(std::span<const uint8_t> bytes, size_t record_size) 
   while (pos < bytes.size()) {
     const size_t n = record_size == 0 ? bytes.size() - pos : std::min(record_size, bytes.size() - pos);
     ERR_clear_error();
-    if (SSL_write(s_->ssl, bytes.data() + pos, static_cast<int>(n)) <= 0) {
-      return "cannot write the request: " + openssl_error("the connection closed");
+    const auto r = detail::with_deadline(s_->ssl, s_->fd, Clock::now() + s_->timeout,
+                                         [&] { return SSL_write(s_->ssl, bytes.data() + pos, static_cast<int>(n)); });
+    if (r != detail::IoResult::Done) {
+      return "cannot write the request: " + (r == detail::IoResult::TimedOut
+                                                 ? std::string("not taken within the timeout")
+                                                 : openssl_error("the connection closed"));
     }
     pos += n;
   }
   return "";
 }
 
-KeResponse KeSession::receive() {
+KeResponse KeSession::receive(std::chrono::milliseconds wait) {
   KeResponse r;
-  const auto deadline = Clock::now() + s_->timeout;
+  const auto deadline = Clock::now() + (wait.count() > 0 ? wait : s_->timeout);
   std::vector<uint8_t> buf(16384);
   for (;;) {
     if (nts::message_length(r.bytes)) {
@@ -220,30 +220,22 @@ KeResponse KeSession::receive() {
       r.truncated = true;
       return r;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) {
-      r.timed_out = true;
-      return r;
-    }
-    set_timeout(s_->fd, left);
     ERR_clear_error();
     const size_t want = std::min(buf.size(), s_->max_response - r.bytes.size());
-    const int n = SSL_read(s_->ssl, buf.data(), static_cast<int>(want));
-    if (n > 0) {
+    int n = 0;
+    const auto io = detail::with_deadline(
+        s_->ssl, s_->fd, deadline, [&] { return SSL_read(s_->ssl, buf.data(), static_cast<int>(want)); }, &n);
+    if (io == detail::IoResult::Done) {
       r.bytes.insert(r.bytes.end(), buf.begin(), buf.begin() + n);
       continue;
     }
-    const int e = SSL_get_error(s_->ssl, n);
-    if (e == SSL_ERROR_ZERO_RETURN) {
-      r.closed = true;
-    } else if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    if (io == detail::IoResult::TimedOut) {
       r.timed_out = true;
-    } else if (e == SSL_ERROR_SYSCALL) {
-      r.closed = true;  // the connection ended without close_notify
-    } else {
-      r.error = openssl_error("TLS error");
-      r.closed = true;
+      return r;
     }
+    const int e = SSL_get_error(s_->ssl, n);
+    r.closed = true;  // close_notify, or the connection ended without one
+    if (e != SSL_ERROR_ZERO_RETURN && e != SSL_ERROR_SYSCALL) r.error = openssl_error("TLS error");
     return r;
   }
 }

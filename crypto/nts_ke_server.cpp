@@ -1,6 +1,7 @@
 #include "ntpkit/crypto/nts_ke_server.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -16,6 +17,7 @@
 
 #include "ntpkit/nts/ke.hpp"
 #include "ntpkit/util/host_port.hpp"
+#include "tls_io.hpp"
 
 namespace ntpkit::crypto {
 
@@ -48,14 +50,6 @@ std::string last_openssl_error(std::string_view fallback) {
   return out.empty() ? std::string(fallback) : out;
 }
 
-void set_timeout(int fd, std::chrono::milliseconds t) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(t.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
 // ALPN: select "ntske/1" when the client offers it; refuse the handshake when it offers only
 // other protocols (RFC 8915 §4: "the server accepting ... ntske/1").
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
@@ -73,35 +67,40 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
-// One connection, start to end; the log line says what happened.
+// One connection, start to end, under one deadline for all of it (handshake, request, answer);
+// the log line says what happened.
 std::string serve_connection(int fd, SSL_CTX* ctx, const KeServerOptions& o, const KeHandler& handler) {
-  set_timeout(fd, o.timeout);
+  using detail::IoResult;
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  const auto deadline = Clock::now() + o.timeout;
   SSL* ssl = SSL_new(ctx);
   if (ssl == nullptr) return "cannot create a TLS session";
   std::unique_ptr<SSL, decltype(&SSL_free)> guard(ssl, SSL_free);
   SSL_set_fd(ssl, fd);
   ERR_clear_error();
-  if (SSL_accept(ssl) != 1) return "TLS handshake failed: " + last_openssl_error("the client went away");
+  const IoResult hs = detail::with_deadline(ssl, fd, deadline, [&] { return SSL_accept(ssl); });
+  if (hs != IoResult::Done) {
+    return hs == IoResult::TimedOut ? "TLS handshake not done within the timeout"
+                                    : "TLS handshake failed: " + last_openssl_error("the client went away");
+  }
   const unsigned char* alpn = nullptr;
   unsigned alpn_length = 0;
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_length);
   if (alpn == nullptr && !o.faults.no_alpn) {
-    SSL_shutdown(ssl);
+    (void)detail::with_deadline(ssl, fd, deadline, [&] { return SSL_shutdown(ssl); });
     return "refused: the client offered no ALPN";
   }
-  const auto deadline = Clock::now() + o.timeout;
   std::vector<uint8_t> request;
   std::vector<uint8_t> buf(16384);
   bool complete = false, closed = false;
   while (!complete && request.size() < o.faults.max_request) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) break;
-    set_timeout(fd, left);
     const size_t want = std::min(buf.size(), o.faults.max_request - request.size());
-    const int n = SSL_read(ssl, buf.data(), static_cast<int>(want));
-    if (n <= 0) {
-      const int e = SSL_get_error(ssl, n);
-      closed = !(e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK));
+    int n = 0;
+    const IoResult r = detail::with_deadline(
+        ssl, fd, deadline, [&] { return SSL_read(ssl, buf.data(), static_cast<int>(want)); }, &n);
+    if (r == IoResult::TimedOut) break;  // RFC 8915 §4.1.3: Error 1 once the timeout expires
+    if (r == IoResult::Failed) {
+      closed = true;
       break;
     }
     request.insert(request.end(), buf.begin(), buf.begin() + n);
@@ -111,7 +110,7 @@ std::string serve_connection(int fd, SSL_CTX* ctx, const KeServerOptions& o, con
   if (closed && !complete)
     return "the client closed before End of Message (" + std::to_string(request.size()) + " octets)";
   if (!complete && o.faults.silent_timeout) {
-    SSL_shutdown(ssl);
+    (void)detail::with_deadline(ssl, fd, deadline, [&] { return SSL_shutdown(ssl); });
     return "incomplete request, closed without an answer (misbehaviour)";
   }
   const nts::KeyExporter exporter = [ssl](std::span<const uint8_t> context, size_t length) {
@@ -124,17 +123,21 @@ std::string serve_connection(int fd, SSL_CTX* ctx, const KeServerOptions& o, con
   };
   const nts::KeAnswer answer = handler(request, exporter);
   ERR_clear_error();
-  if (SSL_write(ssl, answer.response.data(), static_cast<int>(answer.response.size())) <= 0) {
+  // The answer gets a moment of its own even when the request used the whole timeout.
+  const auto write_deadline = std::max(deadline, Clock::now() + std::chrono::milliseconds(1000));
+  if (detail::with_deadline(ssl, fd, write_deadline, [&] {
+        return SSL_write(ssl, answer.response.data(), static_cast<int>(answer.response.size()));
+      }) != IoResult::Done) {
     return "cannot write the response: " + last_openssl_error("the connection closed");
   }
-  SSL_shutdown(ssl);
+  (void)detail::with_deadline(ssl, fd, write_deadline, [&] { return SSL_shutdown(ssl); });
   return answer.error ? "Error " + nts::describe_error_code(*answer.error) + ": " + answer.why
                       : "answered (" + std::to_string(answer.response.size()) + " octets)";
 }
 
 }  // namespace
 
-KeServer::KeServer(std::unique_ptr<State> s) : s_(std::move(s)) {}
+KeServer::KeServer(std::shared_ptr<State> s) : s_(std::move(s)) {}
 KeServer::~KeServer() = default;
 KeServer::KeServer(KeServer&&) noexcept = default;
 KeServer& KeServer::operator=(KeServer&&) noexcept = default;
@@ -148,7 +151,7 @@ uint16_t KeServer::port() const {
 
 Result<KeServer, std::string> KeServer::open(const KeServerOptions& o) {
   std::signal(SIGPIPE, SIG_IGN);
-  auto s = std::make_unique<State>();
+  auto s = std::make_shared<State>();
   s->options = o;
   s->ctx = SSL_CTX_new(TLS_server_method());
   if (s->ctx == nullptr) return Failure{std::string("cannot create a TLS context")};
@@ -162,7 +165,7 @@ Result<KeServer, std::string> KeServer::open(const KeServerOptions& o) {
   if (SSL_CTX_check_private_key(s->ctx) != 1) {
     return Failure{"--nts-key " + o.key_file + " does not match --nts-cert " + o.cert_file};
   }
-  SSL_CTX_set_alpn_select_cb(s->ctx, select_alpn, nullptr);
+  if (!o.faults.no_alpn) SSL_CTX_set_alpn_select_cb(s->ctx, select_alpn, nullptr);
   sockaddr_storage ss{};
   socklen_t len = 0;
   if (inet_pton(AF_INET, o.address.c_str(), &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr) == 1) {
@@ -195,7 +198,16 @@ Result<KeServer, std::string> KeServer::open(const KeServerOptions& o) {
 
 void KeServer::serve(const KeHandler& handler, const std::atomic<bool>& stop,
                      const std::function<void(const std::string&)>& log) {
-  std::mutex log_mutex;
+  // Each connection thread holds what it uses (the state, a copy of the handler and the log):
+  // nothing it touches goes away before it ends. Every connection ends by its deadline.
+  struct Shared {
+    KeHandler handler;
+    std::function<void(const std::string&)> log;
+    std::mutex log_mutex;
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->handler = handler;
+  shared->log = log;
   while (!stop.load()) {
     pollfd p{s_->fd, POLLIN, 0};
     if (poll(&p, 1, 200) != 1) continue;
@@ -208,20 +220,19 @@ void KeServer::serve(const KeHandler& handler, const std::atomic<bool>& stop,
       continue;
     }
     ++s_->active;
-    State* state = s_.get();
-    std::thread([state, fd, peer, &handler, &log, &log_mutex] {
-      const std::string what = serve_connection(fd, state->ctx, state->options, handler);
+    std::thread([state = s_, shared, fd, peer] {
+      const std::string what = serve_connection(fd, state->ctx, state->options, shared->handler);
       ::close(fd);
-      if (log) {
-        std::lock_guard lock(log_mutex);
-        log("NTS-KE " + format_sockaddr(peer, true) + ": " + what);
+      if (shared->log) {
+        std::lock_guard lock(shared->log_mutex);
+        shared->log("NTS-KE " + format_sockaddr(peer, true) + ": " + what);
       }
       --state->active;
     }).detach();
   }
-  // Let the connections in flight finish (each is bounded by the timeout) before the state goes.
-  const auto until = Clock::now() + s_->options.timeout * 4;
-  while (s_->active.load() > 0 && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // The connections in flight end by their deadlines (timeout, then a second for the answer);
+  // the caller's handler may reference what dies when this returns, so wait for them.
+  while (s_->active.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
 }
 
 }  // namespace ntpkit::crypto

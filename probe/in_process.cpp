@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -156,6 +157,50 @@ conformance::NtsMaterial nts_material(const InProcessServer& s) {
     m.cookies.push_back(s.nts_jar->make(keys, nonce));
   }
   return m;
+}
+
+conformance::KeObservation in_process_ke(const InProcessServer& s, const conformance::KeRequest& r) {
+  conformance::KeObservation k;
+  if (!s.nts_jar || !s.nts_aead) {
+    k.failure = "no NTS-KE server";
+    return k;
+  }
+  k.connected = true;
+  const bool tls13 = r.max_tls >= 0x0304;
+  if (!tls13 && !(s.nts_tls.tls12 && r.min_tls <= 0x0303)) {
+    k.failure = "TLS handshake failed: protocol version";
+    return k;
+  }
+  const bool offers = std::find(r.alpn.begin(), r.alpn.end(), std::string(nts::kAlpn)) != r.alpn.end();
+  if (!r.alpn.empty() && !offers && !s.nts_tls.no_alpn) {
+    k.failure = "TLS handshake failed: no application protocol";
+    return k;
+  }
+  k.handshake = true;
+  k.version = tls13 ? "TLSv1.3" : "TLSv1.2";
+  if (offers && !s.nts_tls.no_alpn) k.alpn = std::string(nts::kAlpn);
+  if (k.alpn.empty() && !s.nts_tls.no_alpn) {
+    k.closed = true;  // refused after the handshake, as ntp-server does
+    return k;
+  }
+  std::vector<uint8_t> got = r.bytes;
+  if (s.nts_tls.first_read_only && r.record_size > 0) got.resize(std::min(got.size(), r.record_size));
+  if (got.size() > s.nts_tls.max_request) got.resize(s.nts_tls.max_request);
+  if (!nts::message_length(got) && s.nts_tls.silent_timeout) {
+    k.closed = true;
+    return k;
+  }
+  const nts::KeyExporter exporter = [](std::span<const uint8_t> context, size_t length) {
+    return std::vector<uint8_t>(length, context.size() == 5 && context[4] == 1 ? 0x22 : 0x11);
+  };
+  uint8_t counter = 0;
+  const nts::RandomSource random = [&counter](std::span<uint8_t> out) {
+    for (auto& b : out) b = ++counter;
+  };
+  k.response = nts::answer_ke(got, s.nts_ke, *s.nts_jar, *s.nts_aead, exporter, random).response;
+  k.end_of_message = nts::message_length(k.response).has_value();
+  k.closed = true;
+  return k;
 }
 
 size_t InProcessTransport::requests() const {

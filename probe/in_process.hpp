@@ -10,6 +10,8 @@
 #include <optional>
 
 #include "ntpkit/conformance/case.hpp"
+#include "ntpkit/crypto/nts_ke_server.hpp"
+#include "ntpkit/nts/ke_server.hpp"
 #include "ntpkit/server/rate_limit.hpp"
 #include "ntpkit/server/server.hpp"
 #include "transport.hpp"
@@ -27,12 +29,18 @@ struct InProcessServer {
   // ntp-server --nts-cert/--nts-key: what policy.nts and policy.nts_aead point to.
   std::shared_ptr<const nts::CookieJar> nts_jar;
   std::shared_ptr<const nts::Aead> nts_aead;
-  uint16_t port = 123;  // the address it plays: 127.0.0.1:port
+  nts::KeServerSettings nts_ke;  // its KE answer and
+  crypto::KeTlsFaults nts_tls;   // its TLS side's misbehaviours
+  uint16_t port = 123;           // the address it plays: 127.0.0.1:port
 };
 
 // What NTS key establishment with this server would give (it has no TLS in-process): fixed C2S
 // and S2C keys and eight cookies of its jar. Empty (no AEAD) for a server without NTS.
 [[nodiscard]] conformance::NtsMaterial nts_material(const InProcessServer& s);
+// Its NTS-KE server without TLS: what ntp-server's TLS side would do with the request's TLS
+// offer (version, ALPN, record sizes, an incomplete request), then nts::answer_ke, with the keys
+// nts_material() gives.
+[[nodiscard]] conformance::KeObservation in_process_ke(const InProcessServer& s, const conformance::KeRequest& r);
 
 class InProcessTransport final : public Transport {
  public:

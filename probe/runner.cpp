@@ -411,9 +411,32 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 
 // A case's run, whatever it throws (a bad allocation, a thread that cannot be made): an
 // inconclusive result with the reason, never std::terminate from a worker.
+// An NTS-KE case: one TLS exchange, no datagrams; the request and the response are its evidence.
+CaseResult run_ke(const Case& c, const RunSettings& s) {
+  std::mt19937_64 rng(std::random_device{}());
+  StimulusContext ctx{rng, SystemClock().now(), s.judge.auth, s.judge.nts};
+  const KeRequest request = c.ke_stimulus(ctx);
+  Observation obs;
+  obs.target_port = s.target.port;
+  obs.ke = s.ke_exchange(request);
+  obs.sent.push_back({request.bytes, SystemClock().now()});
+  if (!obs.ke->response.empty()) {
+    Received r;
+    r.bytes.assign(obs.ke->response.begin(), obs.ke->response.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                                            obs.ke->response.size(), kMaxKeptBytes)));
+    r.length = obs.ke->response.size();
+    r.local_time = SystemClock().now();
+    r.source = "NTS-KE";
+    obs.received.push_back(std::move(r));
+    obs.received_total = 1;
+  }
+  return evaluate(c, std::move(obs), s.judge, s.strict);
+}
+
 std::optional<CaseResult> run_guarded(const Case& c, const RunSettings& s, Transport& transport, Pacer& pacer,
                                       Lane& lane, Shared& shared, bool paced) {
   try {
+    if (c.ke_stimulus) return run_ke(c, s);
     return CaseRun(c, s, transport, pacer, lane, shared, paced).run();
   } catch (const std::exception& e) {
     return inconclusive(c, std::string("the probe could not run this case: ") + e.what());
@@ -442,8 +465,12 @@ RunResult run_cases(const std::vector<const Case*>& cases, const RunSettings& se
     if (cases[i]->needs_key && (settings.judge.auth == nullptr || settings.judge.auth->key == nullptr)) {
       results[i] = unrun(*cases[i], Outcome::Skip, "needs a key: give --keys FILE --key-id N");
     }
-    if (cases[i]->needs_nts && (settings.judge.nts == nullptr || settings.judge.nts->aead == nullptr)) {
-      results[i] = unrun(*cases[i], Outcome::Skip, "needs NTS: give --nts HOST[:KE-PORT]");
+    const bool ke_ready = static_cast<bool>(settings.ke_exchange);
+    const bool nts_ready = settings.judge.nts != nullptr && settings.judge.nts->aead != nullptr;
+    if (cases[i]->needs_nts && (cases[i]->ke_stimulus ? !ke_ready : !nts_ready)) {
+      results[i] = unrun(
+          *cases[i], Outcome::Skip,
+          ke_ready ? "needs NTS: key establishment gave no keys and cookies" : "needs NTS: give --nts HOST[:KE-PORT]");
     }
   }
   Pacer pacer(settings.interval);

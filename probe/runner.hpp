@@ -44,6 +44,8 @@ struct RunSettings {
   // Where the datagrams go: nullptr is UDP to `target` (from `family`); tests pass an in-process
   // transport to ntp-server's respond().
   Transport* transport = nullptr;
+  // The NTS-KE exchanges of the nts-ke cases (--nts: TLS to the KE server; tests: in-process).
+  std::function<conformance::KeObservation(const conformance::KeRequest&)> ke_exchange;
 };
 
 struct RunResult {

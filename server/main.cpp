@@ -1,5 +1,8 @@
 // ntp-server: a reference NTP server (RFC 5905) that can also misbehave on purpose.
+#include <pthread.h>
 #include <sys/random.h>
+
+#include <csignal>
 
 #include <atomic>
 #include <cstdio>
@@ -43,45 +46,31 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ntp-server: %s\n", err.c_str());
     return 3;
   }
-  if (auto err = drop_privileges(config.user); !err.empty()) {
-    std::fprintf(stderr, "ntp-server: %s\n", err.c_str());
-    return 3;
-  }
   // NTS (RFC 8915): the KE server on the first listener's address; it names the NTP port when
   // that is not 123.
   std::optional<ntpkit::crypto::KeServer> ke;
   if (!config.nts_cert.empty()) {
-    using ntpkit::Fault;
-    const auto& mb = config.misbehaviour;
     ntpkit::crypto::KeServerOptions k;
     k.cert_file = config.nts_cert;
     k.key_file = config.nts_key;
     k.address = config.listen_at.front().host;
     k.port = static_cast<uint16_t>(config.nts_port);
-    k.faults.tls12 = mb.has(Fault::NtsKeTls12);
-    k.faults.no_alpn = mb.has(Fault::NtsKeNoAlpn);
-    k.faults.silent_timeout = mb.has(Fault::NtsKeSilentTimeout);
-    k.faults.first_read_only = mb.has(Fault::NtsKeFirstReadOnly);
-    if (mb.has(Fault::NtsKeSmallRequests)) k.faults.max_request = 512;
+    k.faults = config.nts_tls;
     auto opened = ntpkit::crypto::KeServer::open(k);
     if (!opened) {
       std::fprintf(stderr, "ntp-server: %s\n", opened.error().c_str());
       return 3;
     }
     ke.emplace(std::move(*opened));
-    auto& f = config.nts_ke.faults;
-    f.no_end = mb.has(Fault::NtsKeNoEnd);
-    f.any_aead = mb.has(Fault::NtsKeAnyAead);
-    f.no_cookies = mb.has(Fault::NtsKeNoCookies);
-    f.one_cookie = mb.has(Fault::NtsKeOneCookie);
-    f.ignore_critical = mb.has(Fault::NtsKeIgnoreCritical);
-    f.lenient = mb.has(Fault::NtsKeLenient);
-    f.extra_protocol = mb.has(Fault::NtsKeExtraProtocol);
-    f.wrong_port = mb.has(Fault::NtsKeWrongPort);
     // The port the first listener really has (--listen ADDR:0 takes any free one).
     const std::string& first = workers.front().front().name;
     const auto ntp_port = static_cast<uint16_t>(std::stoul(first.substr(first.rfind(':') + 1)));
     if (ntp_port != 123) config.nts_ke.ntp_port = ntp_port;
+  }
+  // After the KE server read its key and bound its port (both may need root).
+  if (auto err = drop_privileges(config.user); !err.empty()) {
+    std::fprintf(stderr, "ntp-server: %s\n", err.c_str());
+    return 3;
   }
   for (const auto& l : workers.front()) std::printf("NTP server listening on %s\n", l.name.c_str());
   if (ke) std::printf("NTS-KE server listening on %s\n", ke->name().c_str());
@@ -97,6 +86,12 @@ int main(int argc, char** argv) {
   std::atomic<bool> ke_stop{false};
   std::thread ke_thread;
   if (ke) {
+    // The signals serve() waits for are blocked in every thread but the one that sigwaits: the KE
+    // threads inherit the mask from here.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGHUP}) sigaddset(&signals, sig);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     ke_thread = std::thread([&] {
       const ntpkit::crypto::KeHandler handler = [&config](std::span<const uint8_t> request,
                                                           const ntpkit::nts::KeyExporter& exporter) {

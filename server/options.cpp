@@ -185,6 +185,22 @@ std::string to_config(const Options& o, Config& c) {
     c.nts_key = o.nts_key;
     c.nts_port = o.nts_port;
     if (!o.nts_ntp_server.empty()) c.nts_ke.ntp_server = o.nts_ntp_server;
+    const Misbehaviour& mb = c.misbehaviour;
+    auto& f = c.nts_ke.faults;
+    f.no_end = mb.has(Fault::NtsKeNoEnd);
+    f.any_aead = mb.has(Fault::NtsKeAnyAead);
+    f.no_cookies = mb.has(Fault::NtsKeNoCookies);
+    f.one_cookie = mb.has(Fault::NtsKeOneCookie);
+    f.ignore_critical = mb.has(Fault::NtsKeIgnoreCritical);
+    f.lenient = mb.has(Fault::NtsKeLenient);
+    f.extra_protocol = mb.has(Fault::NtsKeExtraProtocol);
+    f.wrong_port = mb.has(Fault::NtsKeWrongPort);
+    auto& t = c.nts_tls;
+    t.tls12 = mb.has(Fault::NtsKeTls12);
+    t.no_alpn = mb.has(Fault::NtsKeNoAlpn);
+    t.silent_timeout = mb.has(Fault::NtsKeSilentTimeout);
+    t.first_read_only = mb.has(Fault::NtsKeFirstReadOnly);
+    if (mb.has(Fault::NtsKeSmallRequests)) t.max_request = 512;
   }
 
   c.rate_limit = o.rate_limit;

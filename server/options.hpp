@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ntpkit/crypto/nettle_aead.hpp"
+#include "ntpkit/crypto/nts_ke_server.hpp"
 #include "ntpkit/nts/ke_server.hpp"
 #include "ntpkit/server/misbehaviour.hpp"
 #include "ntpkit/server/rate_limit.hpp"
@@ -69,7 +70,8 @@ struct Config {
   // the cookie jar (a random master key per run) that policy.nts points to.
   std::string nts_cert, nts_key;
   int nts_port = 4460;
-  nts::KeServerSettings nts_ke;
+  nts::KeServerSettings nts_ke;  // its faults from the nts-ke-* misbehaviours
+  crypto::KeTlsFaults nts_tls;   // the TLS side's, likewise
   std::shared_ptr<const crypto::AesSivCmac256> nts_aead;
   std::shared_ptr<const nts::CookieJar> nts_jar;
 };

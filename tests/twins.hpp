@@ -147,6 +147,18 @@ inline const std::vector<Twin> kTwins = {
     nts_twin("nts/nak-shape", {"--misbehave", "nts-nak-with-cookie"}, "fail", "the NTSN carries NTS fields it must not.*1 cookie"),
     nts_twin("nts/short-nonce", {"--misbehave", "nts-accept-short-nonce"}, "fail", "the server answered"),
     nts_twin("nts/uid-standalone", {"--misbehave", "nts-no-uid"}, "fail", "does not contain the request's Unique Identifier"),
+    nts_twin("nts-ke/tls13-only", {"--misbehave", "nts-ke-tls12"}, "fail", "a TLS session was set up with a client that offered TLS 1.2 only"),
+    nts_twin("nts-ke/alpn", {"--misbehave", "nts-ke-no-alpn"}, "fail", "did not select ALPN ntske/1.*no ALPN selected"),
+    nts_twin("nts-ke/no-alpn-client", {"--misbehave", "nts-ke-no-alpn"}, "info", "serves a client that offered no ALPN"),
+    nts_twin("nts-ke/end-of-message", {"--misbehave", "nts-ke-no-end"}, "fail", "does not end with one critical End of Message.*no End of Message"),
+    nts_twin("nts-ke/next-protocol", {"--misbehave", "nts-ke-extra-protocol"}, "fail", "names a protocol the request did not offer.*protocol 32752"),
+    nts_twin("nts-ke/aead-offered", {"--misbehave", "nts-ke-any-aead"}, "fail", "chose an AEAD algorithm the client did not offer.*AEAD_AES_SIV_CMAC_256"),
+    nts_twin("nts-ke/cookies", {"--misbehave", "nts-ke-no-cookies"}, "fail", "no New Cookie record"),
+    nts_twin("nts-ke/unknown-critical", {"--misbehave", "nts-ke-ignore-critical"}, "fail", "no Error 0 for an unrecognized critical record"),
+    nts_twin("nts-ke/bad-request", {"--misbehave", "nts-ke-lenient"}, "fail", "no Error 1 for a request without a Next Protocol record"),
+    nts_twin("nts-ke/incomplete-request", {"--misbehave", "nts-ke-silent-timeout"}, "fail", "no Error 1 for a request without End of Message.*no response"),
+    nts_twin("nts-ke/large-request", {"--misbehave", "nts-ke-small-requests"}, "fail", "no normal response to a 1024-octet request.*Error 1"),
+    nts_twin("nts-ke/split-request", {"--misbehave", "nts-ke-first-read-only"}, "warn", "no normal response to a request in 3-octet TLS records"),
 };
 // clang-format on
 

@@ -313,8 +313,35 @@ TEST(NtsFields, AFieldAfterTheAuthenticatorIsCountedNotTrusted) {
   const auto o = open_reply(*p, x.uid, x.aead, x.s2c);
   EXPECT_TRUE(o.authenticated);
   EXPECT_EQ(o.unauthenticated_after, 1U);
-  EXPECT_EQ(o.unencrypted_cookies, 1U);
-  EXPECT_EQ(o.cookies.size(), 1U);  // the one inside the ciphertext
+  EXPECT_EQ(o.unencrypted_cookies, 0U);  // after the authenticator: discarded, not counted
+  EXPECT_EQ(o.cookies.size(), 1U);       // the one inside the ciphertext
+}
+
+// Only an authenticated Unique Identifier equal to ours, octet for octet, counts: not one after
+// the authenticator, not one that merely starts with ours.
+TEST(NtsFields, TheUniqueIdentifierMustBeOursExactlyAndAuthenticated) {
+  Exchange x;
+  auto bytes = x.reply(1);
+  // Move the UID field (48..84) behind the authenticator.
+  std::vector<uint8_t> moved(bytes.begin(), bytes.begin() + kHeaderLength);
+  moved.insert(moved.end(), bytes.begin() + kHeaderLength + 36, bytes.end());
+  moved.insert(moved.end(), bytes.begin() + kHeaderLength, bytes.begin() + kHeaderLength + 36);
+  auto p = parse(moved);
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(open_reply(*p, x.uid, x.aead, x.s2c).unique_id_echoed);
+  // A longer UID that starts with ours.
+  auto longer = x.uid;
+  longer.resize(36, 0x99);
+  Header h = parse_header(std::span<const uint8_t>(bytes).first<kHeaderLength>());
+  std::vector<uint8_t> out(kHeaderLength);
+  write_header(h, std::span<uint8_t>(out).first<kHeaderLength>());
+  append_field(out, kUniqueIdentifier, longer);
+  ASSERT_TRUE(append_authenticator(out, x.aead, x.s2c, x.nonce));
+  p = parse(out);
+  ASSERT_TRUE(p.ok());
+  const auto o = open_reply(*p, x.uid, x.aead, x.s2c);
+  EXPECT_TRUE(o.authenticated);
+  EXPECT_FALSE(o.unique_id_echoed);
 }
 
 // The one judge of a reply (query, the suites) with an NTS request's secrets: time only from a

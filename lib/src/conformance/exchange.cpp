@@ -104,7 +104,8 @@ void judge_mac(const PacketView& reply, const RequestKey* key, ReplyProblems& ou
   }
 }
 
-ReplyProblems judge_header(const Header& sent, size_t request_length, const Header& h, size_t reply_length) {
+ReplyProblems judge_header(const Header& sent, size_t request_length, const Header& h, size_t reply_length,
+                           bool nts = false) {
   ReplyProblems out;
   using P = ReplyProblem;
   if (h.mode != Mode::Server) out.add(P::NotServerMode);
@@ -129,7 +130,8 @@ ReplyProblems judge_header(const Header& sent, size_t request_length, const Head
   } else if (h.version != sent.version) {
     out.add(P::VersionMismatch);
   }
-  if (reply_length > request_length) out.add(P::Amplified);
+  // NTS: RFC 8915's own allowance, "up to three octets" of padding more (draft-28 §9.4).
+  if (reply_length > request_length + (nts ? 3 : 0)) out.add(P::Amplified);
   if (h.reference.is_zero() && h.leap != Leap::Unsynchronized && !out.has(P::KissOfDeath)) out.add(P::NoReference);
   return out;
 }
@@ -152,7 +154,8 @@ ReplyProblems judge_reply(const Header& sent, size_t request_length, std::span<c
     p.add(ReplyProblem::Malformed);
     return p;
   }
-  ReplyProblems p = judge_header(sent, request_length, parsed->header, reply.size());
+  ReplyProblems p =
+      judge_header(sent, request_length, parsed->header, reply.size(), key != nullptr && key->nts != nullptr);
   judge_mac(*parsed, key, p);
   return p;
 }
@@ -167,7 +170,8 @@ ReplyAssessment assess_reply(const Header& sent, std::span<const uint8_t> reply,
     return out;
   }
   out.packet = parsed.value();
-  ReplyProblems p = judge_header(sent, request_length, parsed->header, reply.size());
+  ReplyProblems p =
+      judge_header(sent, request_length, parsed->header, reply.size(), key != nullptr && key->nts != nullptr);
   judge_mac(*parsed, key, p);
   for (unsigned i = 0; i < kReplyProblemCount; ++i) {
     if (p.has(static_cast<ReplyProblem>(i))) out.problems.push_back(static_cast<ReplyProblem>(i));

@@ -33,6 +33,7 @@ const std::vector<Suite>& suites() {
              {interleaved_cases}),
         make("auth", "symmetric-key authentication (RFC 5905 MAC, RFC 8573 AES-CMAC): needs --keys and --key-id",
              {auth_cases}),
+        make("nts-ke", "NTS key establishment (RFC 8915 §3, §4): needs --nts HOST[:KE-PORT]", {nts_ke_cases}),
         make("nts", "NTS-protected NTP (RFC 8915 §5): needs --nts HOST[:KE-PORT]", {nts_cases}),
     };
     // "all": every case once, in suite order.

@@ -129,13 +129,19 @@ OpenedReply open_reply(const PacketView& reply, std::span<const uint8_t> unique_
                        std::span<const uint8_t> s2c_key) {
   OpenedReply o;
   const Fields f = fields_of(reply);
-  if (f.unique_ids.size() == 1) {
-    const auto echoed = f.unique_ids.front().value;  // padding included
-    o.unique_id_echoed =
-        echoed.size() >= unique_id.size() && std::equal(unique_id.begin(), unique_id.end(), echoed.begin());
+  // What precedes the authenticator is authenticated; what follows it is not, and does not count
+  // (RFC 8915 §5.7: "The client MUST discard any unauthenticated extension fields").
+  const size_t auth_at = f.authenticators.empty() ? reply.size() : f.authenticators.front().offset;
+  size_t uids = 0;
+  bool ours = false;
+  for (const auto& e : f.unique_ids) {
+    if (e.offset > auth_at) continue;
+    ++uids;
+    ours = ours || std::ranges::equal(e.value, unique_id);
   }
+  o.unique_id_echoed = uids == 1 && ours;
   o.unauthenticated_after = f.after_authenticator;
-  o.unencrypted_cookies = f.cookies.size();
+  for (const auto& e : f.cookies) o.unencrypted_cookies += e.offset < auth_at ? 1 : 0;
   if (f.authenticators.empty()) {
     o.problem = "no NTS authenticator";
     return o;

@@ -73,9 +73,18 @@ std::optional<NtsPlan> plan_nts(const PacketView& req, const Policy& policy, boo
     return std::nullopt;
   }
   NtsPlan p;
-  if (f.unique_ids.size() == 1) p.uid_field = f.unique_ids.front().value;
-  if (f.unique_ids.size() != 1 || f.unique_ids.front().value.size() < 32 || f.cookies.size() != 1 ||
-      f.authenticators.size() != 1) {
+  // Only what precedes the authenticator is authenticated: a Unique Identifier or cookie after it
+  // is discarded (RFC 8915 §5.7: "The server MUST discard any unauthenticated extension fields").
+  const size_t auth_at = f.authenticators.empty() ? req.size() : f.authenticators.front().offset;
+  std::vector<ExtensionFieldView> uids, cookies;
+  for (const auto& e : f.unique_ids) {
+    if (e.offset < auth_at) uids.push_back(e);
+  }
+  for (const auto& e : f.cookies) {
+    if (e.offset < auth_at) cookies.push_back(e);
+  }
+  if (uids.size() == 1) p.uid_field = uids.front().value;
+  if (uids.size() != 1 || uids.front().value.size() < 32 || cookies.size() != 1 || f.authenticators.size() != 1) {
     return p;  // not one of each: NTSN
   }
   const auto a = nts::parse_authenticator(f.authenticators.front());
@@ -86,7 +95,7 @@ std::optional<NtsPlan> plan_nts(const PacketView& req, const Policy& policy, boo
     p.drop = true;
     return p;
   }
-  auto keys = policy.nts->open(f.cookies.front().value);
+  auto keys = policy.nts->open(cookies.front().value);
   if (!keys || keys->aead != policy.nts_aead->id() || a->ciphertext.size() < policy.nts_aead->tag_length()) return p;
   std::vector<uint8_t> plaintext(a->ciphertext.size() - policy.nts_aead->tag_length());
   if (!policy.nts_aead->open(keys->c2s, a->nonce, req.bytes.first(a->offset), a->ciphertext, plaintext)) return p;
@@ -95,7 +104,7 @@ std::optional<NtsPlan> plan_nts(const PacketView& req, const Policy& policy, boo
   // Placeholders before the authenticator (authenticated) or inside it (encrypted) count when
   // their body is as long as the cookie's; what follows the authenticator is unauthenticated and
   // is discarded ("The server MUST discard any unauthenticated extension fields").
-  const size_t cookie_body = f.cookies.front().value.size();
+  const size_t cookie_body = cookies.front().value.size();
   size_t valid = 0;
   for (const auto& e : f.placeholders) {
     if (e.offset < a->offset && e.value.size() == cookie_body) ++valid;

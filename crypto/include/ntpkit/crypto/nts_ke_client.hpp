@@ -62,7 +62,8 @@ class KeSession {
   [[nodiscard]] const TlsFacts& facts() const;
   // Writes `bytes`, split into TLS records of at most `record_size` octets (0: one write).
   [[nodiscard]] std::string send(std::span<const uint8_t> bytes, size_t record_size = 0);
-  [[nodiscard]] KeResponse receive();
+  // Reads until End of Message, a close, max_response or the wait (0: the timeout) is over.
+  [[nodiscard]] KeResponse receive(std::chrono::milliseconds wait = std::chrono::milliseconds(0));
   // RFC 5705 keying material: `length` octets for `label` and `context`; empty on failure.
   [[nodiscard]] std::vector<uint8_t> export_key(std::string_view label, std::span<const uint8_t> context,
                                                 size_t length) const;

@@ -22,7 +22,7 @@ namespace ntpkit::crypto {
 // What a misbehaving KE server's TLS side does instead (ntp-server --misbehave nts-ke-*).
 struct KeTlsFaults {
   bool tls12 = false;            // TLS 1.2 accepted
-  bool no_alpn = false;          // a client without ALPN is served
+  bool no_alpn = false;          // ALPN ignored: ntske/1 never selected, a client without ALPN served
   bool silent_timeout = false;   // an incomplete request is closed on, not answered with Error 1
   bool first_read_only = false;  // the request is what the first TLS record held
   size_t max_request = 65536;    // longer requests are cut here (a fault sets it below 1024)
@@ -56,8 +56,8 @@ class KeServer {
 
  private:
   struct State;
-  explicit KeServer(std::unique_ptr<State> s);
-  std::unique_ptr<State> s_;
+  explicit KeServer(std::shared_ptr<State> s);
+  std::shared_ptr<State> s_;
 };
 
 }  // namespace ntpkit::crypto

@@ -45,8 +45,32 @@ struct Received {
 inline constexpr size_t kMaxKeptReplies = 16;  // beyond the number of datagrams a case sent
 inline constexpr size_t kMaxKeptBytes = 2048;  // of one reply: longer is amplification whatever it holds
 
+// An NTS-KE exchange (RFC 8915 §4) a case asks for: over TLS, not UDP.
+struct KeRequest {
+  std::vector<uint8_t> bytes;  // the records to send
+  int min_tls = 0x0304;        // TLS versions to offer (0x0303: 1.2, 0x0304: 1.3)
+  int max_tls = 0x0304;
+  std::vector<std::string> alpn = {"ntske/1"};  // empty: offer no ALPN
+  size_t record_size = 0;                       // split the request into TLS records of this size (0: one)
+  double wait_s = 0;                            // wait this long for the response at least (0: the timeout)
+};
+// What it gave.
+struct KeObservation {
+  bool connected = false;  // TCP to the NTS-KE server came about
+  bool handshake = false;  // a TLS session came about
+  std::string failure;     // why not (or why the request could not be written)
+  std::string version;     // "TLSv1.3"
+  std::string alpn;        // the protocol the server selected, empty if none
+  std::vector<uint8_t> response;
+  bool end_of_message = false;  // reading stopped at an End of Message record
+  bool closed = false;          // the server closed the connection
+  bool timed_out = false;       // nothing more within the wait
+  double seconds = 0;           // from the request written to the end of reading
+};
+
 // Everything a case saw. Silence is an observation: `received` is empty.
 struct Observation {
+  std::optional<KeObservation> ke;  // an NTS-KE case's exchange
   std::vector<Sent> sent;
   std::vector<Received> received;  // the first kMaxKeptReplies; the rest are only counted
   size_t received_total = 0;       // every datagram that came, kept or not
@@ -125,6 +149,8 @@ struct Case {
   bool needs_key = false;
   // The case protects its requests with NTS (--nts: key establishment first): without it, skipped.
   bool needs_nts = false;
+  // An NTS-KE case: one exchange over TLS with the NTS-KE server (--nts), not datagrams.
+  std::function<KeRequest(StimulusContext&)> ke_stimulus = nullptr;
   // Further exchanges, each built from what came back (at most kMaxFollowUps).
   std::function<FollowUp(StimulusContext&, const Observation&)> follow_up = nullptr;
   // Its exchanges rely on what the server keeps of this client address: it runs alone, after

@@ -22,6 +22,7 @@ namespace ntpkit::conformance {
 [[nodiscard]] std::span<const Case> ratelimit_cases();          // RFC 5905 §7.4: a burst (opt-in)
 [[nodiscard]] std::span<const Case> interleaved_cases();        // RFC 9769 §2: interleaved mode (stateful)
 [[nodiscard]] std::span<const Case> nts_cases();                // RFC 8915 §5: NTS-protected NTP (needs --nts)
+[[nodiscard]] std::span<const Case> nts_ke_cases();             // RFC 8915 §3-4: NTS key establishment (needs --nts)
 [[nodiscard]] std::span<const Case> auth_cases();  // RFC 5905 §7.3/§9.2, RFC 8573: symmetric keys (needs --keys)
 
 struct Suite {

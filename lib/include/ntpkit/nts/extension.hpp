@@ -91,12 +91,12 @@ struct RequestParts {
 
 // What a reply to an NTS request proves, opened with the S2C key.
 struct OpenedReply {
-  bool unique_id_echoed = false;              // exactly one Unique Identifier, equal to ours
+  bool unique_id_echoed = false;              // exactly one authenticated Unique Identifier, equal to ours
   bool authenticated = false;                 // exactly one authenticator, and its tag verifies
   std::vector<std::vector<uint8_t>> cookies;  // NTS Cookie fields of the decrypted plaintext
   size_t plaintext_fields = 0;                // fields in the plaintext (cookies and others)
   size_t unauthenticated_after = 0;           // extension fields after the authenticator
-  size_t unencrypted_cookies = 0;             // NTS Cookie fields outside the ciphertext
+  size_t unencrypted_cookies = 0;             // NTS Cookie fields before the authenticator (not encrypted)
   std::string problem;                        // why not authenticated, when it is not
 };
 [[nodiscard]] OpenedReply open_reply(const PacketView& reply, std::span<const uint8_t> unique_id, const Aead& aead,
