@@ -51,6 +51,11 @@ std::string text_report(const FileResult& f, unsigned max_listed, bool colour) {
     out += "  interleaved (RFC 9769) " + std::to_string(s.interleaved) + ", kiss-o'-death " +
            std::to_string(s.kiss_of_death) + " (judged for their shape only)\n";
   }
+  if (s.nts > 0) {
+    out += "  NTS (RFC 8915) " + std::to_string(s.nts) + " exchange(s), " + std::to_string(s.nts_naks) +
+           " NTSN kiss-o'-death (judged without the keys: Unique Identifier, authenticator present, cookies "
+           "encrypted, length)\n";
+  }
   if (s.symmetric_packets > 0) {
     out += "  symmetric (modes 1/2): " + std::to_string(s.symmetric_packets) + " packets, " +
            std::to_string(s.symmetric_checks) + " origin checks, " + std::to_string(s.symmetric_failures) + " failed\n";
@@ -124,6 +129,8 @@ void json_file(JsonWriter& j, const FileResult& f) {
   j.key("duplicate_replies").value(s.duplicate_replies);
   j.key("malformed").value(s.malformed);
   j.key("interleaved").value(s.interleaved);
+  j.key("nts").value(s.nts);
+  j.key("nts_naks").value(s.nts_naks);
   j.key("kiss_of_death").value(s.kiss_of_death);
   j.key("signed_requests").value(s.signed_requests);
   j.key("verified_replies").value(s.verified_replies);

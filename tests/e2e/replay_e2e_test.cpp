@@ -145,7 +145,7 @@ TEST(ReplayReports, JUnitAndTap) {
     std::ofstream(junit) << r.out;
   }
   const auto check =
-      test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "23", "1", "rfc5905/A.5.1/vn4"}, 20000ms);
+      test::run_command({"/usr/bin/python3", CHECK_JUNIT, junit, "29", "1", "rfc5905/A.5.1/vn4"}, 20000ms);
   EXPECT_EQ(check.exit_code, 0) << check.out;
   const auto tap = test::run_command({NTP_PROBE_BIN, "replay", "--format", "tap", file.string()}, 30000ms);
   EXPECT_NE(tap.out.find("not ok 7 - " + file.string() + ": rfc5905/A.5.1/vn4"), std::string::npos) << tap.out;
@@ -350,3 +350,51 @@ TEST(DamagedCapture, MissingFileExit3) {
 
 }  // namespace
 }  // namespace ntpkit
+
+namespace ntpkit::test {
+namespace {
+
+// A real NTS exchange (time.cloudflare.com, in ../shared's public captures) replays clean; the
+// same capture with the reply's Unique Identifier changed by one bit, or its authenticator's type
+// changed (an unprotected reply to an NTS request), is found under the nts suite's cases.
+TEST(ReplayNts, ARealNtsExchangeIsCleanAndItsMutationsAreFound) {
+  const fs::path file = kPublic / "tcpdump-ntp-time-ef.pcap";
+  if (!fs::exists(file)) GTEST_SKIP() << "../shared is absent";
+  auto r = run_command({NTP_PROBE_BIN, "replay", file.string()}, 30000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("NTS (RFC 8915) 1 exchange(s)"), std::string::npos) << r.out;
+  std::ifstream in(file, std::ios::binary);
+  const std::vector<uint8_t> original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The Unique Identifier field's header (type 0x0104, length 36): the request's first, the reply's second.
+  const std::vector<uint8_t> uid_header = {0x01, 0x04, 0x00, 0x24};
+  std::vector<size_t> uids;
+  for (auto it = std::search(original.begin(), original.end(), uid_header.begin(), uid_header.end());
+       it != original.end(); it = std::search(it + 1, original.end(), uid_header.begin(), uid_header.end())) {
+    uids.push_back(static_cast<size_t>(it - original.begin()));
+  }
+  ASSERT_EQ(uids.size(), 2U);
+  const std::vector<uint8_t> auth_header = {0x04, 0x04};
+  const auto last_auth = std::find_end(original.begin(), original.end(), auth_header.begin(), auth_header.end());
+  ASSERT_NE(last_auth, original.end());
+  struct Mutation {
+    size_t at;
+    uint8_t flip;
+    const char* rule;
+  };
+  for (const Mutation& m :
+       {Mutation{uids[1] + 10, 0x01, "nts/uid-echo"},
+        Mutation{static_cast<size_t>(last_auth - original.begin()) + 1, 0x01, "nts/authenticated-reply"}}) {
+    SCOPED_TRACE(m.rule);
+    auto bytes = original;
+    bytes[m.at] ^= m.flip;
+    const std::string mutated = std::string(TEST_WORK_DIR) + "/nts-mutated.pcap";
+    std::ofstream(mutated, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    r = run_command({NTP_PROBE_BIN, "replay", mutated}, 30000ms);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find(m.rule), std::string::npos) << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace ntpkit::test

@@ -7,6 +7,7 @@
 
 #include "fake_digests.hpp"
 #include "ntpkit/conformance/suite.hpp"
+#include "ntpkit/nts/extension.hpp"
 #include "ntpkit/wire/serialize.hpp"
 
 namespace ntpkit::replay {
@@ -522,6 +523,107 @@ TEST(Replay, TheVersionCasesJudgeTheAnswerToEachVersion) {
   f.packet(kServer, kClient, reply_header(0x8003, 4), 2 * kSecond + kSecond / 100);
   f.analyzer.finish();
   EXPECT_EQ(f.rules(), (std::vector<std::string_view>{"rfc5905/A.5.1/vn3", "rfc5905/A.5.1/vn5"}));
+}
+
+}  // namespace
+}  // namespace ntpkit::replay
+
+// --- NTS (RFC 8915) without the keys ---
+
+namespace ntpkit::replay {
+namespace {
+
+// Seals nothing: a tag of zeros. Replay judges NTS without the session's keys, so any AEAD will
+// do to build the fields.
+class NullAead final : public nts::Aead {
+ public:
+  [[nodiscard]] uint16_t id() const override { return 15; }
+  [[nodiscard]] size_t key_length() const override { return 32; }
+  [[nodiscard]] size_t tag_length() const override { return 16; }
+  [[nodiscard]] bool seal(std::span<const uint8_t>, std::span<const uint8_t>, std::span<const uint8_t>,
+                          std::span<const uint8_t> plaintext, std::span<uint8_t> out) const override {
+    std::fill(out.begin(), out.end(), 0);
+    std::copy(plaintext.begin(), plaintext.end(), out.begin() + 16);
+    return true;
+  }
+  [[nodiscard]] bool open(std::span<const uint8_t>, std::span<const uint8_t>, std::span<const uint8_t>,
+                          std::span<const uint8_t>, std::span<uint8_t>) const override {
+    return true;
+  }
+};
+
+const NullAead kNull;
+const std::vector<uint8_t> kUid(32, 0x33);
+const std::vector<uint8_t> kKey(32, 0);
+const std::vector<uint8_t> kNonce(16, 0x44);
+
+std::vector<uint8_t> nts_request(bool full = true) {
+  std::vector<uint8_t> r(kHeaderLength);
+  write_header(request_header(0x7777), std::span<uint8_t>(r).first<kHeaderLength>());
+  nts::append_field(r, nts::kUniqueIdentifier, kUid);
+  if (!full) return r;
+  nts::append_field(r, nts::kCookie, std::vector<uint8_t>(100, 0xC0));
+  EXPECT_TRUE(nts::append_authenticator(r, kNull, kKey, kNonce));
+  return r;
+}
+
+// The reply as a server would send it, or damaged as `what` says.
+std::vector<uint8_t> nts_reply(const std::string& what) {
+  Header h = reply_header(0x7777);
+  if (what == "ntsn" || what == "ntsn-with-cookie") {
+    h.stratum = 0;
+    h.reference_id = ReferenceId::from_kiss(KissCode::NTSN);
+  }
+  std::vector<uint8_t> r(kHeaderLength);
+  write_header(h, std::span<uint8_t>(r).first<kHeaderLength>());
+  auto uid = kUid;
+  if (what == "other-uid") uid[0] ^= 1;
+  if (what != "no-uid") nts::append_field(r, nts::kUniqueIdentifier, uid);
+  if (what == "ntsn") return r;
+  std::vector<uint8_t> cookies;
+  nts::append_field(cookies, nts::kCookie, std::vector<uint8_t>(100, 0xC1));
+  if (what == "ntsn-with-cookie" || what == "clear-cookie") r.insert(r.end(), cookies.begin(), cookies.end());
+  if (what == "ntsn-with-cookie") return r;
+  if (what == "longer") nts::append_field(cookies, nts::kCookie, std::vector<uint8_t>(100, 0xC2));
+  if (what != "plain") {
+    const std::vector<uint8_t> sealed = what == "clear-cookie" ? std::vector<uint8_t>{} : cookies;
+    EXPECT_TRUE(nts::append_authenticator(r, kNull, kKey, kNonce, sealed));
+  }
+  return r;
+}
+
+TEST(ReplayNts, EachDeviationIsFoundUnderItsCase) {
+  for (const auto& [what, rule] :
+       std::vector<std::pair<std::string, std::string>>{{"good", ""},
+                                                        {"ntsn", ""},
+                                                        {"other-uid", "nts/uid-echo"},
+                                                        {"no-uid", "nts/uid-echo"},
+                                                        {"plain", "nts/authenticated-reply"},
+                                                        {"clear-cookie", "nts/cookies-encrypted"},
+                                                        {"ntsn-with-cookie", "nts/nak-shape"},
+                                                        {"longer", "nts/no-amplification"}}) {
+    SCOPED_TRACE(what);
+    Feed f;
+    f.raw(kClient, kServer, nts_request(), 0);
+    f.raw(kServer, kClient, nts_reply(what), kSecond / 100);
+    f.analyzer.finish();
+    EXPECT_EQ(f.analyzer.stats().nts, 1U);
+    const auto rules = f.rules();
+    if (rule.empty()) {
+      EXPECT_TRUE(rules.empty()) << rules.front();
+    } else {
+      EXPECT_NE(std::find(rules.begin(), rules.end(), rule), rules.end())
+          << (rules.empty() ? std::string("no finding") : std::string(rules.front()));
+      // RFC 8915's length rule, not the blanket one: never both.
+      EXPECT_EQ(std::find(rules.begin(), rules.end(), "rfc5905/8/no-amplification"), rules.end());
+    }
+  }
+  // A Unique Identifier alone is echoed on plain time.
+  Feed g;
+  g.raw(kClient, kServer, nts_request(false), 0);
+  g.packet(kServer, kClient, reply_header(0x7777), kSecond / 100);
+  g.analyzer.finish();
+  EXPECT_EQ(g.rules(), std::vector<std::string_view>{"nts/uid-standalone"});
 }
 
 }  // namespace

@@ -53,8 +53,16 @@ class Analyzer::Impl {
   };
   // What a pending request or a held reply needs beyond its key, kept out of the table so that
   // the table's entries (most of them answered) stay one cache line each.
+  // What a request carries of NTS (RFC 8915): nothing, a Unique Identifier alone, or an NTS
+  // request (a cookie or an authenticator); its Unique Identifier kept as a hash and a length.
+  struct NtsTag {
+    uint8_t kind = 0;  // 0 none, 1 Unique Identifier alone, 2 NTS-protected
+    uint16_t uid_length = 0;
+    uint64_t uid_hash = 0;
+  };
   struct Side {
     uint64_t frame = 0;
+    NtsTag nts;
     Header header;              // Pending: the request
     size_t length = 0;          // Pending: the request's size
     uint32_t key_id = 0;        // Pending: the key the request's MAC verifies under (--keys), 0: none
@@ -65,14 +73,17 @@ class Analyzer::Impl {
     const Header& header;
     size_t length;
     uint32_t key_id = 0;  // the key its MAC verifies under (--keys), 0: none
+    NtsTag nts;
   };
 
   [[nodiscard]] Flow flow(const net::Endpoint& client, const net::Endpoint& server) const;
   [[nodiscard]] static uint64_t exchange_hash(const Flow& f, uint64_t stamp);
   void add_packet(const Datagram& d, const PacketView& packet, const Flow& forward);  // forward: as add() made it
-  void add_request(const Datagram& d, const Header& h, const Flow& flow,
-                   uint32_t key_id);  // flow: source to destination; key_id: request_key()'s
+  void add_request(const Datagram& d, const Header& h, const Flow& flow, uint32_t key_id,
+                   NtsTag nts);  // flow: source to destination; key_id: request_key()'s
+  void judge_nts(const Flow& f, const Request& req, uint64_t reply_frame, const PacketView& reply);
   [[nodiscard]] uint32_t request_key(const PacketView& request) const;
+  [[nodiscard]] static NtsTag nts_tag(const PacketView& request);
   void add_reply(const Datagram& d, const PacketView& reply, const Flow& flow);
   void add_symmetric(const Datagram& d, const Header& h);
   void add_control(const Datagram& d, Mode mode);

@@ -11,6 +11,7 @@
 #include "ntpkit/conformance/checks.hpp"
 #include "ntpkit/conformance/exchange.hpp"
 #include "ntpkit/conformance/suite.hpp"
+#include "ntpkit/nts/extension.hpp"
 #include "ntpkit/wire/parse.hpp"
 
 namespace ntpkit::replay {
@@ -27,20 +28,54 @@ using conformance::Level;
 
 // One rule model: every rule replay applies is a case of a suite, with its id, citation, level
 // and requirement; the capture is judged with the verifiers the case uses.
-constexpr std::array<std::string_view, 23> kRuleIds = {
-    "rfc5905/8/origin-copy",       "rfc5905/8/reply-mode",
-    "rfc5905/A.5.1/vn0",           "rfc5905/A.5.1/vn1",
-    "rfc5905/A.5.1/vn2",           "rfc5905/A.5.1/vn3",
-    "rfc5905/A.5.1/vn4",           "rfc5905/A.5.1/vn5",
-    "rfc5905/A.5.1/vn6",           "rfc5905/A.5.1/vn7",
-    "rfc5905/8/poll-echo",         "rfc5905/8/receive-before-transmit",
-    "rfc5905/8/transmit-nonzero",  "rfc5905/8/no-amplification",
-    "rfc5905/7.4/kiss-code",       "rfc5905/7.3/stratum-range",
-    "rfc5905/7.3/leap-consistent", "rfc5905/8/one-reply",
-    "rfc5905/7.3/well-formed",     "rfc5905/9.2/mode1",
-    "auth/authenticated-reply",    "interleaved/previous-transmit",
+constexpr std::array<std::string_view, 29> kRuleIds = {
+    "rfc5905/8/origin-copy",
+    "rfc5905/8/reply-mode",
+    "rfc5905/A.5.1/vn0",
+    "rfc5905/A.5.1/vn1",
+    "rfc5905/A.5.1/vn2",
+    "rfc5905/A.5.1/vn3",
+    "rfc5905/A.5.1/vn4",
+    "rfc5905/A.5.1/vn5",
+    "rfc5905/A.5.1/vn6",
+    "rfc5905/A.5.1/vn7",
+    "rfc5905/8/poll-echo",
+    "rfc5905/8/receive-before-transmit",
+    "rfc5905/8/transmit-nonzero",
+    "rfc5905/8/no-amplification",
+    "rfc5905/7.4/kiss-code",
+    "rfc5905/7.3/stratum-range",
+    "rfc5905/7.3/leap-consistent",
+    "rfc5905/8/one-reply",
+    "rfc5905/7.3/well-formed",
+    "rfc5905/9.2/mode1",
+    "auth/authenticated-reply",
+    "interleaved/previous-transmit",
     "interleaved/receive-once",
+    "nts/authenticated-reply",
+    "nts/uid-echo",
+    "nts/cookies-encrypted",
+    "nts/nak-shape",
+    "nts/no-amplification",
+    "nts/uid-standalone",
 };
+
+// FNV-1a: a Unique Identifier kept as 8 octets per pending request, compared with the reply's.
+uint64_t fnv1a(std::span<const uint8_t> bytes) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (uint8_t b : bytes) h = (h ^ b) * 0x100000001b3ULL;
+  return h;
+}
+
+// The Unique Identifiers that precede a packet's authenticator (the authenticated ones).
+std::vector<ExtensionFieldView> authenticated_uids(const nts::Fields& f) {
+  std::vector<ExtensionFieldView> out;
+  const size_t at = f.authenticators.empty() ? SIZE_MAX : f.authenticators.front().offset;
+  for (const auto& e : f.unique_ids) {
+    if (e.offset < at) out.push_back(e);
+  }
+  return out;
+}
 
 const std::vector<Rule>& rule_table() {
   static const std::vector<Rule> table = [] {
@@ -171,7 +206,7 @@ void Analyzer::Impl::add(const Datagram& d) {
       if (e != nullptr && e->state == State::Pending) {
         ++stats_.replies;
         const Side& side = sides_[e->side];
-        judge_malformed(reverse, {side.frame, side.header, side.length, side.key_id}, d, parsed.error());
+        judge_malformed(reverse, {side.frame, side.header, side.length, side.key_id, side.nts}, d, parsed.error());
         answer(*e);
         forget_last_request({reverse.key, h.origin.raw()}, finish_hash(reverse.hash));
         return;
@@ -203,12 +238,29 @@ void Analyzer::Impl::add_packet(const Datagram& d, const PacketView& packet, con
     if (e != nullptr && e->state == State::Pending) return add_reply(d, packet, reverse);
   }
   switch (h.mode) {
-    case Mode::Client: return add_request(d, h, forward, request_key(packet));
+    case Mode::Client: return add_request(d, h, forward, request_key(packet), nts_tag(packet));
     case Mode::SymmetricActive:
     case Mode::SymmetricPassive: return add_symmetric(d, h);
     case Mode::Broadcast: ++stats_.broadcast; return;
     default: ++stats_.other_modes; return;
   }
+}
+
+Analyzer::Impl::NtsTag Analyzer::Impl::nts_tag(const PacketView& p) {
+  NtsTag t;
+  if (p.extension_count == 0) return t;
+  const nts::Fields f = nts::fields_of(p);
+  if (!f.cookies.empty() || !f.authenticators.empty()) {
+    t.kind = 2;
+  } else if (!f.unique_ids.empty()) {
+    t.kind = 1;
+  }
+  const auto uids = authenticated_uids(f);
+  if (uids.size() == 1) {
+    t.uid_length = static_cast<uint16_t>(uids.front().value.size());
+    t.uid_hash = fnv1a(uids.front().value);
+  }
+  return t;
 }
 
 uint32_t Analyzer::Impl::request_key(const PacketView& request) const {
@@ -217,7 +269,7 @@ uint32_t Analyzer::Impl::request_key(const PacketView& request) const {
   return m.check == auth::MacCheck::Valid ? m.key_id : 0;
 }
 
-void Analyzer::Impl::add_request(const Datagram& d, const Header& h, const Flow& f, uint32_t key_id) {
+void Analyzer::Impl::add_request(const Datagram& d, const Header& h, const Flow& f, uint32_t key_id, NtsTag nts) {
   ++stats_.requests;
   const ExchangeKey key{f.key, h.transmit.raw()};
   const uint64_t hash = exchange_hash(f, key.stamp);
@@ -231,7 +283,7 @@ void Analyzer::Impl::add_request(const Datagram& d, const Header& h, const Flow&
     const uint32_t side = e->side;
     ++stats_.replies_before_request;
     if (auto reply = parse(sides_[side].held)) {
-      judge(f, {d.frame, h, d.payload.size(), key_id}, sides_[side].frame, *reply);
+      judge(f, {d.frame, h, d.payload.size(), key_id, nts}, sides_[side].frame, *reply);
     }
     free_side(side);
     *e = Exchange{d.time_ns, 0, State::Answered};
@@ -244,6 +296,7 @@ void Analyzer::Impl::add_request(const Datagram& d, const Header& h, const Flow&
   sides_[side].header = h;
   sides_[side].length = d.payload.size();
   sides_[side].key_id = key_id;
+  sides_[side].nts = nts;
   request_ages_.push_back({d.time_ns, key, hash});
   *last_request_.try_emplace(f.key, finish_hash(f.hash)).first = key.stamp;
 }
@@ -260,7 +313,7 @@ void Analyzer::Impl::add_reply(const Datagram& d, const PacketView& reply, const
       return;
     }
     const Side& side = sides_[e->side];
-    judge(f, {side.frame, side.header, side.length, side.key_id}, d.frame, reply);
+    judge(f, {side.frame, side.header, side.length, side.key_id, side.nts}, d.frame, reply);
     answer(*e);
     forget_last_request(key, finish_hash(f.hash));
     return;
@@ -277,7 +330,7 @@ void Analyzer::Impl::add_reply(const Datagram& d, const PacketView& reply, const
         d.time_ns - e->time_ns <= kFallbackWindowNs) {
       ++stats_.paired_by_fallback;
       const Side& side = sides_[e->side];
-      judge(f, {side.frame, side.header, side.length, side.key_id}, d.frame, reply);
+      judge(f, {side.frame, side.header, side.length, side.key_id, side.nts}, d.frame, reply);
       answer(*e);
       forget_last_request(last_key, finish_hash(f.hash));
       return;
@@ -292,6 +345,59 @@ void Analyzer::Impl::add_reply(const Datagram& d, const PacketView& reply, const
   held_ages_.push_back({d.time_ns, key, hash});
 }
 
+// RFC 8915 as far as it needs no keys: the Unique Identifier echoed, an authenticator present and
+// well formed, new cookies never in the clear, the NTSN's shape, the length rule; a Unique
+// Identifier used alone echoed. (The tag itself needs the session's keys, which a capture lacks.)
+void Analyzer::Impl::judge_nts(const Flow& f, const Request& req, uint64_t reply_frame, const PacketView& reply) {
+  const auto found = [&](std::string_view id, std::string expected, std::string actual) {
+    report(rule(id), *f.client, *f.server, req.frame, reply_frame, std::move(expected), std::move(actual));
+  };
+  const nts::Fields rf = nts::fields_of(reply);
+  const auto uids = authenticated_uids(rf);
+  bool echoed = false;
+  for (const auto& e : uids) {
+    echoed = echoed || (e.value.size() == req.nts.uid_length && fnv1a(e.value) == req.nts.uid_hash);
+  }
+  if (req.nts.kind == 1) {
+    if (!echoed) found("nts/uid-standalone", "the request's Unique Identifier, unchanged", "not in the reply");
+    return;
+  }
+  ++stats_.nts;
+  if (reply.size() > req.length + 3) {
+    found("nts/no-amplification", "at most " + std::to_string(req.length) + " + 3 octets (RFC 8915's padding)",
+          std::to_string(reply.size()) + " octets");
+  }
+  const Header& rp = reply.header;
+  if (rp.stratum == 0 && rp.reference_id.kiss_code() == KissCode::NTSN) {
+    ++stats_.nts_naks;
+    if (!rf.cookies.empty() || !rf.authenticators.empty()) {
+      found("nts/nak-shape", "no cookie, no authenticator",
+            std::to_string(rf.cookies.size()) + " cookie and " + std::to_string(rf.authenticators.size()) +
+                " authenticator field(s)");
+    } else if (req.nts.uid_length != 0 && !echoed) {
+      found("nts/nak-shape", "the request's Unique Identifier", "the NTSN does not echo it");
+    }
+    return;
+  }
+  if (rf.authenticators.size() != 1) {
+    found("nts/authenticated-reply", "one NTS Authenticator and Encrypted Extension Fields field",
+          rf.authenticators.empty() ? "none: an unprotected reply to an NTS request"
+                                    : std::to_string(rf.authenticators.size()) + " authenticators");
+  } else if (auto a = nts::parse_authenticator(rf.authenticators.front()); !a) {
+    found("nts/authenticated-reply", "a well-formed authenticator", nts::describe(a.error()));
+  }
+  if (req.nts.uid_length != 0 && !(echoed && uids.size() == 1)) {
+    found("nts/uid-echo", "one authenticated Unique Identifier equal to the request's",
+          uids.empty() ? "none" : std::to_string(uids.size()) + " field(s), not the request's");
+  }
+  const size_t at = rf.authenticators.empty() ? SIZE_MAX : rf.authenticators.front().offset;
+  size_t clear = 0;
+  for (const auto& e : rf.cookies) clear += e.offset < at ? 1 : 0;
+  if (clear > 0)
+    found("nts/cookies-encrypted", "new cookies only inside the authenticator",
+          std::to_string(clear) + " plain NTS Cookie field(s)");
+}
+
 void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_frame, const PacketView& reply) {
   ++stats_.exchanges;
   ++server(f.server->address).exchanges;
@@ -300,7 +406,11 @@ void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_fra
   const auto check = [&](std::string_view id, Check c) {
     if (c) report(rule(id), *f.client, *f.server, req.frame, reply_frame, c->expected, c->actual);
   };
-  check("rfc5905/8/no-amplification", conformance::check_no_amplification(req.length, reply.size()));
+  if (req.nts.kind != 0) judge_nts(f, req, reply_frame, reply);
+  // An NTS exchange's length is RFC 8915's to judge (above); every other, the blanket rule.
+  if (req.nts.kind != 2) {
+    check("rfc5905/8/no-amplification", conformance::check_no_amplification(req.length, reply.size()));
+  }
   check("rfc5905/8/reply-mode", conformance::check_mode(rq, rp));
   const std::string_view version_case = kVersionCases[rq.version & 7];
   if (rq.version == 0 || rq.version > 4) {
@@ -413,10 +523,14 @@ void Analyzer::Impl::add_exchange(const Datagram& request, const Datagram& reply
   const Header rq = parse_header(request.payload.first<kHeaderLength>());
   const Flow f = flow(request.source, request.destination);
   uint32_t key_id = 0;
+  NtsTag nts;
   if (request.payload.size() > kHeaderLength) {
-    if (auto parsed_request = parse(request.payload)) key_id = request_key(*parsed_request);
+    if (auto parsed_request = parse(request.payload)) {
+      key_id = request_key(*parsed_request);
+      nts = nts_tag(*parsed_request);
+    }
   }
-  const Request req{request.frame, rq, request.payload.size(), key_id};
+  const Request req{request.frame, rq, request.payload.size(), key_id, nts};
   if (!first) {
     ++stats_.duplicate_replies;
     report(rule("rfc5905/8/one-reply"), *f.client, *f.server, request.frame, reply.frame, "one reply per request",

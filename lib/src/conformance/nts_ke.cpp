@@ -45,12 +45,7 @@ using KeJudge = std::function<Judgement(const KeObservation&, const nts::Message
 // judged here, the same way for every case that expects an answer).
 Case ke_case(std::string_view id, std::string_view rfc, std::string_view section, Level level,
              std::string_view requirement, std::function<KeRequest(StimulusContext&)> request, KeJudge judge) {
-  Case c{id,
-         rfc,
-         section,
-         level,
-         requirement,
-         Expect::Either,
+  Case c{id, rfc, section, level, requirement, Expect::Either,
          // The request's records, for whatever asks a case for its stimulus: the runner sends
          // ke_stimulus over TLS instead.
          [request](StimulusContext& s) { return one(request(s).bytes); },

@@ -70,6 +70,8 @@ struct Stats {
   uint64_t duplicate_replies = 0;
   uint64_t symmetric_packets = 0, symmetric_checks = 0, symmetric_failures = 0;
   uint64_t interleaved = 0;    // exchanges answered in RFC 9769 interleaved mode
+  uint64_t nts = 0;            // NTS-protected exchanges (RFC 8915: a cookie or an authenticator in the request)
+  uint64_t nts_naks = 0;       // ... answered with an NTSN kiss-o'-death
   uint64_t kiss_of_death = 0;  // replies that are kiss-o'-death (judged for their shape only)
   // With keys (replay --keys): requests whose MAC verifies under them, and what came back.
   uint64_t signed_requests = 0, verified_replies = 0, crypto_naks = 0;
