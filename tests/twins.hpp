@@ -140,6 +140,7 @@ inline const std::vector<Twin> kTwins = {
     nts_twin("nts/authenticated-reply", {"--misbehave", "nts-bad-tag"}, "fail", "not authenticated under the S2C key.*the tag does not verify"),
     nts_twin("nts/uid-echo", {"--misbehave", "nts-wrong-uid"}, "fail", "does not echo the Unique Identifier.*not ours"),
     nts_twin("nts/cookie-count", {"--misbehave", "nts-extra-cookie"}, "fail", "more new cookies than one plus the placeholders.*5 cookies"),
+    nts_twin("nts/unauthenticated-placeholders", {"--misbehave", "nts-extra-cookie"}, "fail", "unauthenticated placeholders were counted.*3 cookies"),
     nts_twin("nts/cookies-encrypted", {"--misbehave", "nts-clear-cookies"}, "fail", "new cookies outside the ciphertext.*2 plain NTS Cookie"),
     nts_twin("nts/no-amplification", {"--misbehave", "nts-extra-cookie"}, "warn", "the reply is longer than the request"),
     nts_twin("nts/bad-cookie", {"--misbehave", "nts-no-nak"}, "warn", "no reply to a request with a damaged cookie"),

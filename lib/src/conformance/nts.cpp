@@ -10,7 +10,8 @@
 //   encrypted. The number of NTS Cookie extension fields included SHOULD be equal to, and MUST
 //   NOT exceed, one plus the number of valid NTS Cookie Placeholder extension fields included in
 //   the request." (uid-echo, authenticated-reply, cookies-encrypted: MUST; cookie-count: SHOULD
-//   and MUST NOT);
+//   and MUST NOT); "The server MUST discard any unauthenticated extension fields": placeholders
+//   after the authenticator are not valid ones (unauthenticated-placeholders: MUST NOT exceed);
 // - "If the server is unable to validate the cookie or authenticate the request, it SHOULD
 //   respond with a Kiss-o'-Death (KoD) packet ... with kiss code "NTSN" ... It MUST NOT include
 //   any NTS Cookie or NTS Authenticator and Encrypted Extension Fields extension fields."
@@ -41,8 +42,9 @@ struct Spec {
   bool uid = true;
   bool cookie = true;
   bool authenticator = true;
-  bool bad_cookie = false;  // one octet of the cookie changed
-  bool bad_tag = false;     // one octet of the authenticator's tag changed
+  bool bad_cookie = false;        // one octet of the cookie changed
+  bool bad_tag = false;           // one octet of the authenticator's tag changed
+  size_t placeholders_after = 0;  // placeholders after the authenticator (unauthenticated)
   size_t nonce_length = nts::kNonceLength;
 };
 
@@ -73,6 +75,9 @@ std::vector<uint8_t> nts_request(StimulusContext& s, const Spec& spec) {
     if (!nts::append_authenticator(out, *m.aead, m.c2s, random_bytes(s, spec.nonce_length))) return out;
     if (spec.bad_tag)
       out[out.size() - 1] ^= 0x01;  // the last octet of the ciphertext (the tag, for an empty plaintext)
+    for (size_t i = 0; i < spec.placeholders_after; ++i) {
+      nts::append_field(out, nts::kCookiePlaceholder, std::vector<uint8_t>(cookie.size(), 0));
+    }
   }
   return out;
 }
@@ -199,6 +204,33 @@ const std::vector<Case>& cases() {
                        return satisfied("4 new cookies for 3 placeholders");
                      });
                }),
+      nts_case(
+          "nts/unauthenticated-placeholders", "5.7", Level::Must,
+          "Placeholders after the authenticator are unauthenticated and discarded: a request with one placeholder "
+          "before it and three after gets at most two new cookies.",
+          {.placeholders = 1, .placeholders_after = 3},
+          [](const Observation& o, const JudgeContext& j) -> Judgement {
+            // Placeholders "MUST be authenticated" (a client rule): a server may refuse such a request
+            // outright; only cookies beyond the authenticated placeholders break the server's rule.
+            if (o.received.empty()) {
+              return documented(
+                  "no reply to a request with placeholders after the authenticator (the request "
+                  "breaks a client rule; dropping it is allowed)");
+            }
+            return with_opened(o, j, [](const PacketView&, const nts::OpenedReply& n, const nts::Fields&) -> Judgement {
+              if (!n.authenticated)
+                return {Finding::Inconclusive, "the reply is not authenticated: " + n.problem, "", ""};
+              const size_t got = n.cookies.size() + n.unencrypted_cookies;
+              if (got > 2) {
+                return violated("unauthenticated placeholders were counted",
+                                "at most 2 cookies (1 authenticated placeholder)", std::to_string(got) + " cookies");
+              }
+              return satisfied(std::to_string(got) +
+                               " new cookie(s): the 3 placeholders after the authenticator "
+                               "were discarded");
+            });
+          },
+          Expect::Either),
       nts_case("nts/cookies-encrypted", "5.7", Level::Must,
                "The reply's new cookies travel inside the ciphertext (encrypted and authenticated), never as plain "
                "NTS Cookie fields.",

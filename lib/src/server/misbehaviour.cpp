@@ -130,7 +130,7 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
      [](Draft& d, Mb) { d.nts_bad_tag = true; }},
     {F::NtsPlainReply, "nts-plain-reply", "", "", "nts/authenticated-reply,nts/uid-echo", "NTS: a plain reply (no NTS fields) to an NTS request",
      S::Shape, [](Draft& d, Mb) { d.nts_plain = true; }},
-    {F::NtsExtraCookie, "nts-extra-cookie", "", "", "nts/cookie-count,nts/no-amplification", "NTS: one new cookie more than 1 + the request's placeholders",
+    {F::NtsExtraCookie, "nts-extra-cookie", "", "", "nts/cookie-count,nts/no-amplification,nts/unauthenticated-placeholders", "NTS: one new cookie more than 1 + the request's placeholders",
      S::Shape, [](Draft& d, Mb) { d.nts_extra_cookie = true; }},
     {F::NtsClearCookies, "nts-clear-cookies", "", "", "nts/cookies-encrypted",
      "NTS: the new cookies outside the ciphertext (authenticated, not encrypted)", S::Shape,
