@@ -39,18 +39,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // OpenSSL's queued errors as one clause; the queue is emptied.
-std::string openssl_error(std::string_view fallback) {
-  std::string out;
-  while (const unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    // "error:0A00010B:SSL routines::wrong version number": the reason is the part after the last ':'.
-    std::string s(buf);
-    const auto colon = s.rfind(':');
-    out = colon == std::string::npos ? s : s.substr(colon + 1);
-  }
-  return out.empty() ? std::string(fallback) : out;
-}
 
 // A TCP connection within the deadline, to the first address that accepts.
 Result<int, std::string> tcp_connect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout,
@@ -126,7 +114,7 @@ Result<KeSession, std::string> KeSession::connect(const KeClientOptions& o) {
   if (!fd) return Failure{fd.error()};
   s->fd = *fd;
   s->ctx = SSL_CTX_new(TLS_client_method());
-  if (s->ctx == nullptr) return Failure{"cannot create a TLS context: " + openssl_error("out of memory")};
+  if (s->ctx == nullptr) return Failure{"cannot create a TLS context: " + detail::openssl_error("out of memory")};
   SSL_CTX_set_min_proto_version(s->ctx, o.min_tls);
   SSL_CTX_set_max_proto_version(s->ctx, o.max_tls);
   if (o.insecure) {
@@ -136,7 +124,7 @@ Result<KeSession, std::string> KeSession::connect(const KeClientOptions& o) {
                                           : SSL_CTX_load_verify_locations(s->ctx, o.ca_file.c_str(), nullptr) == 1;
     if (!loaded) {
       return Failure{"cannot load " + (o.ca_file.empty() ? std::string("the system's trust store") : o.ca_file) + ": " +
-                     openssl_error("no certificates")};
+                     detail::openssl_error("no certificates")};
     }
     SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER, nullptr);
   }
@@ -147,7 +135,7 @@ Result<KeSession, std::string> KeSession::connect(const KeClientOptions& o) {
       wire.insert(wire.end(), p.begin(), p.end());
     }
     if (SSL_CTX_set_alpn_protos(s->ctx, wire.data(), static_cast<unsigned>(wire.size())) != 0) {
-      return Failure{"cannot offer ALPN: " + openssl_error("refused")};
+      return Failure{"cannot offer ALPN: " + detail::openssl_error("refused")};
     }
   }
   s->ssl = SSL_new(s->ctx);
@@ -174,7 +162,7 @@ Result<KeSession, std::string> KeSession::connect(const KeClientOptions& o) {
                      X509_verify_cert_error_string(verify) + ")"};
     }
     const int saved = errno;
-    std::string why = openssl_error("");
+    std::string why = detail::openssl_error("");
     if (why.empty())
       why =
           saved == EAGAIN || saved == EWOULDBLOCK ? "no answer within the timeout" : "the server closed the connection";
@@ -200,7 +188,7 @@ std::string KeSession::send(std::span<const uint8_t> bytes, size_t record_size) 
     if (r != detail::IoResult::Done) {
       return "cannot write the request: " + (r == detail::IoResult::TimedOut
                                                  ? std::string("not taken within the timeout")
-                                                 : openssl_error("the connection closed"));
+                                                 : detail::openssl_error("the connection closed"));
     }
     pos += n;
   }
@@ -235,7 +223,7 @@ KeResponse KeSession::receive(std::chrono::milliseconds wait) {
     }
     const int e = SSL_get_error(s_->ssl, n);
     r.closed = true;  // close_notify, or the connection ended without one
-    if (e != SSL_ERROR_ZERO_RETURN && e != SSL_ERROR_SYSCALL) r.error = openssl_error("TLS error");
+    if (e != SSL_ERROR_ZERO_RETURN && e != SSL_ERROR_SYSCALL) r.error = detail::openssl_error("TLS error");
     return r;
   }
 }

@@ -38,18 +38,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string last_openssl_error(std::string_view fallback) {
-  std::string out;
-  while (const unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    std::string s(buf);
-    const auto colon = s.rfind(':');
-    out = colon == std::string::npos ? s : s.substr(colon + 1);
-  }
-  return out.empty() ? std::string(fallback) : out;
-}
-
 // ALPN: select "ntske/1" when the client offers it; refuse the handshake when it offers only
 // other protocols (RFC 8915 §4: "the server accepting ... ntske/1").
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
@@ -81,7 +69,7 @@ std::string serve_connection(int fd, SSL_CTX* ctx, const KeServerOptions& o, con
   const IoResult hs = detail::with_deadline(ssl, fd, deadline, [&] { return SSL_accept(ssl); });
   if (hs != IoResult::Done) {
     return hs == IoResult::TimedOut ? "TLS handshake not done within the timeout"
-                                    : "TLS handshake failed: " + last_openssl_error("the client went away");
+                                    : "TLS handshake failed: " + detail::openssl_error("the client went away");
   }
   const unsigned char* alpn = nullptr;
   unsigned alpn_length = 0;
@@ -128,7 +116,7 @@ std::string serve_connection(int fd, SSL_CTX* ctx, const KeServerOptions& o, con
   if (detail::with_deadline(ssl, fd, write_deadline, [&] {
         return SSL_write(ssl, answer.response.data(), static_cast<int>(answer.response.size()));
       }) != IoResult::Done) {
-    return "cannot write the response: " + last_openssl_error("the connection closed");
+    return "cannot write the response: " + detail::openssl_error("the connection closed");
   }
   (void)detail::with_deadline(ssl, fd, write_deadline, [&] { return SSL_shutdown(ssl); });
   return answer.error ? "Error " + nts::describe_error_code(*answer.error) + ": " + answer.why
@@ -157,10 +145,10 @@ Result<KeServer, std::string> KeServer::open(const KeServerOptions& o) {
   if (s->ctx == nullptr) return Failure{std::string("cannot create a TLS context")};
   SSL_CTX_set_min_proto_version(s->ctx, o.faults.tls12 ? TLS1_2_VERSION : TLS1_3_VERSION);
   if (SSL_CTX_use_certificate_chain_file(s->ctx, o.cert_file.c_str()) != 1) {
-    return Failure{"--nts-cert " + o.cert_file + ": " + last_openssl_error("cannot read the certificate")};
+    return Failure{"--nts-cert " + o.cert_file + ": " + detail::openssl_error("cannot read the certificate")};
   }
   if (SSL_CTX_use_PrivateKey_file(s->ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return Failure{"--nts-key " + o.key_file + ": " + last_openssl_error("cannot read the key")};
+    return Failure{"--nts-key " + o.key_file + ": " + detail::openssl_error("cannot read the key")};
   }
   if (SSL_CTX_check_private_key(s->ctx) != 1) {
     return Failure{"--nts-key " + o.key_file + " does not match --nts-cert " + o.cert_file};

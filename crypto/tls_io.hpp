@@ -3,12 +3,29 @@
 // Internal to crypto/.
 #pragma once
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 
 #include <chrono>
+#include <string>
+#include <string_view>
 
 namespace ntpkit::crypto::detail {
+
+// OpenSSL's queued errors as one clause (the reason after the last ':' of the last one); the
+// queue is emptied. `fallback` when there is none.
+inline std::string openssl_error(std::string_view fallback) {
+  std::string out;
+  while (const unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    std::string s(buf);
+    const auto colon = s.rfind(':');
+    out = colon == std::string::npos ? s : s.substr(colon + 1);
+  }
+  return out.empty() ? std::string(fallback) : out;
+}
 
 enum class IoResult { Done, TimedOut, Failed };
 

@@ -28,16 +28,41 @@ std::string list_text(const std::vector<uint16_t>& v) {
 
 }  // namespace
 
-Result<NtsAssociation, NtsFailure> NtsAssociation::establish(const NtsOptions& o) {
+std::string check_nts_options(const std::string& target, const std::string& nts, const std::string& ca_file,
+                              bool insecure) {
+  if (!target.empty() && !nts.empty()) {
+    return "give HOST[:PORT] or --nts HOST[:KE-PORT], not both (NTS-KE names the NTP server)";
+  }
+  if (nts.empty() && (!ca_file.empty() || insecure)) return "--ca and --insecure go with --nts";
+  if (!nts.empty()) {
+    if (auto ke = parse_target(nts, nts::kDefaultKePort); !ke) return "--nts: " + ke.error();
+  }
+  return "";
+}
+
+Result<crypto::KeClientOptions, std::string> ke_client_options(const NtsOptions& o) {
   auto target = parse_target(o.ke, nts::kDefaultKePort);
-  if (!target) return Failure{NtsFailure{target.error(), false}};
+  if (!target) return Failure{target.error()};
   crypto::KeClientOptions k;
   k.host = target->host;
   k.port = target->port;
   k.ca_file = o.ca_file;
   k.insecure = o.insecure;
   k.timeout = o.timeout;
-  auto session = crypto::KeSession::connect(k);
+  return k;
+}
+
+Result<Target, std::string> NtsAssociation::ntp_target() const {
+  const std::string& host = e_.ntp_host;
+  return parse_target((host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                      std::to_string(e_.ntp_port));
+}
+
+Result<NtsAssociation, NtsFailure> NtsAssociation::establish(const NtsOptions& o) {
+  auto k = ke_client_options(o);
+  if (!k) return Failure{NtsFailure{k.error(), false}};
+  const std::string ke_host = k->host;
+  auto session = crypto::KeSession::connect(*k);
   if (!session) return Failure{NtsFailure{"NTS-KE: " + session.error(), false}};
   NtsAssociation a;
   a.e_.tls = session->facts();
@@ -77,7 +102,7 @@ Result<NtsAssociation, NtsFailure> NtsAssociation::establish(const NtsOptions& o
   a.e_.cookie_length = m.cookies.front().size();
   for (const auto& c : m.cookies) a.cookies_.emplace_back(c.begin(), c.end());
   a.e_.server_named = m.server.has_value() || m.port.has_value();
-  a.e_.ntp_host = m.server ? *m.server : target->host;
+  a.e_.ntp_host = m.server ? *m.server : ke_host;
   a.e_.ntp_port = m.port.value_or(123);
   const auto c2s = nts::exporter_context(nts::kProtocolNtpv4, a.e_.aead, false);
   const auto s2c = nts::exporter_context(nts::kProtocolNtpv4, a.e_.aead, true);

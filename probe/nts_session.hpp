@@ -16,6 +16,7 @@
 #include "ntpkit/crypto/nts_ke_client.hpp"
 #include "ntpkit/nts/extension.hpp"
 #include "ntpkit/nts/ke.hpp"
+#include "udp_client.hpp"
 
 namespace ntpkit::probe {
 
@@ -38,6 +39,13 @@ struct NtsEstablished {
   size_t cookie_length = 0;   // of the first cookie
 };
 
+// The usage rules of --nts, --ca and --insecure beside a HOST[:PORT] target, for query and the
+// suites alike: the error sentence, or empty.
+[[nodiscard]] std::string check_nts_options(const std::string& target, const std::string& nts,
+                                            const std::string& ca_file, bool insecure);
+// The TLS client's options for the --nts server (its HOST[:PORT] parsed, port 4460 by default).
+[[nodiscard]] Result<crypto::KeClientOptions, std::string> ke_client_options(const NtsOptions& o);
+
 // Why key establishment gave no association: one sentence, and whether the server answered at
 // all (a TLS session was set up) or could not be reached.
 struct NtsFailure {
@@ -50,6 +58,8 @@ class NtsAssociation {
   // Key establishment: TLS, the request, the response, the keys.
   [[nodiscard]] static Result<NtsAssociation, NtsFailure> establish(const NtsOptions& o);
   [[nodiscard]] const NtsEstablished& established() const { return e_; }
+  // The NTP server NTS-KE named (or the KE server's host, port 123), as a target.
+  [[nodiscard]] Result<Target, std::string> ntp_target() const;
   [[nodiscard]] size_t cookies() const { return cookies_.size(); }
   // For the nts suite: the AEAD, the keys and the cookies as key establishment gave them.
   [[nodiscard]] conformance::NtsMaterial material() const {

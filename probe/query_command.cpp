@@ -402,15 +402,9 @@ int run_query(const QueryOptions& o) {
     std::fprintf(stderr, "ntp-probe query: --nts and --keys are two ways to authenticate: give one\n");
     return 2;
   }
-  if (o.nts.empty() && (!o.ca_file.empty() || o.insecure)) {
-    std::fprintf(stderr, "ntp-probe query: --ca and --insecure go with --nts\n");
+  if (auto e = check_nts_options(o.target, o.nts, o.ca_file, o.insecure); !e.empty()) {
+    std::fprintf(stderr, "ntp-probe query: %s\n", e.c_str());
     return 2;
-  }
-  if (!o.nts.empty()) {
-    if (auto ke = parse_target(o.nts, nts::kDefaultKePort); !ke) {
-      std::fprintf(stderr, "ntp-probe query: --nts: %s\n", ke.error().c_str());
-      return 2;
-    }
   }
   auto target = parse_target(o.nts.empty() ? o.target : "127.0.0.1");  // --nts: the KE server names it, below
   if (!target) {
@@ -455,9 +449,7 @@ int run_query(const QueryOptions& o) {
       return a.error().answered ? 1 : 3;
     }
     association.emplace(std::move(*a));
-    const NtsEstablished& e = association->established();
-    const std::string host = e.ntp_host.find(':') != std::string::npos ? "[" + e.ntp_host + "]" : e.ntp_host;
-    auto named = parse_target(host + ":" + std::to_string(e.ntp_port));
+    auto named = association->ntp_target();
     if (!named) {
       std::fprintf(stderr, "ntp-probe query: NTS-KE named an NTP server we cannot use: %s\n", named.error().c_str());
       return 1;

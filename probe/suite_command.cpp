@@ -134,25 +134,29 @@ std::string closed_port(UdpClient& client, std::chrono::milliseconds timeout) {
   return error;
 }
 
+// --nts, --ca, --insecure and the timeout, as the NTS session takes them.
+NtsOptions nts_options(const SuiteOptions& o) {
+  NtsOptions n;
+  n.ke = o.nts;
+  n.ca_file = o.ca_file;
+  n.insecure = o.insecure;
+  n.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(o.timeout, 1.0) * 1000));
+  return n;
+}
+
 // The nts-ke cases' exchanges: TLS to the --nts server, as each case asks.
 std::function<conformance::KeObservation(const conformance::KeRequest&)> ke_exchanger(const SuiteOptions& o) {
-  return [o](const conformance::KeRequest& request) {
+  return [n = nts_options(o)](const conformance::KeRequest& request) {
     conformance::KeObservation k;
-    auto target = parse_target(o.nts, nts::kDefaultKePort);
-    if (!target) {
-      k.failure = target.error();
+    auto c = ke_client_options(n);
+    if (!c) {
+      k.failure = c.error();
       return k;
     }
-    crypto::KeClientOptions c;
-    c.host = target->host;
-    c.port = target->port;
-    c.ca_file = o.ca_file;
-    c.insecure = o.insecure;
-    c.alpn = request.alpn;
-    c.min_tls = request.min_tls;
-    c.max_tls = request.max_tls;
-    c.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(o.timeout, 1.0) * 1000));
-    auto session = crypto::KeSession::connect(c);
+    c->alpn = request.alpn;
+    c->min_tls = request.min_tls;
+    c->max_tls = request.max_tls;
+    auto session = crypto::KeSession::connect(*c);
     if (!session) {
       k.failure = session.error();
       k.connected = k.failure.find("TLS handshake") != std::string::npos;
@@ -203,20 +207,9 @@ int run_suite(const SuiteOptions& o) {
     std::fprintf(stderr, "ntp-probe: give the server to judge, e.g. ntp-probe --suite rfc5905 127.0.0.1:123\n");
     return 2;
   }
-  if (!o.target.empty() && !o.nts.empty()) {
-    std::fprintf(stderr,
-                 "ntp-probe: give HOST[:PORT] or --nts HOST[:KE-PORT], not both (NTS-KE names the NTP server)\n");
+  if (auto e = check_nts_options(o.target, o.nts, o.ca_file, o.insecure); !e.empty()) {
+    std::fprintf(stderr, "ntp-probe: %s\n", e.c_str());
     return 2;
-  }
-  if (o.nts.empty() && (!o.ca_file.empty() || o.insecure)) {
-    std::fprintf(stderr, "ntp-probe: --ca and --insecure go with --nts\n");
-    return 2;
-  }
-  if (!o.nts.empty()) {
-    if (auto ke = parse_target(o.nts, nts::kDefaultKePort); !ke) {
-      std::fprintf(stderr, "ntp-probe: --nts: %s\n", ke.error().c_str());
-      return 2;
-    }
   }
   if (o.ipv4 && o.ipv6) {
     std::fprintf(stderr, "ntp-probe: give -4 or -6, not both\n");
@@ -284,12 +277,7 @@ int run_suite(const SuiteOptions& o) {
   std::optional<NtsAssociation> association;
   conformance::NtsMaterial nts_material;
   if (!o.nts.empty()) {
-    NtsOptions n;
-    n.ke = o.nts;
-    n.ca_file = o.ca_file;
-    n.insecure = o.insecure;
-    n.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(o.timeout, 1.0) * 1000));
-    auto a = NtsAssociation::establish(n);
+    auto a = NtsAssociation::establish(nts_options(o));
     if (!a) {
       // The nts-ke cases judge the KE server whatever it did; the others need what it failed to give.
       if (!a.error().answered ||
@@ -302,11 +290,8 @@ int run_suite(const SuiteOptions& o) {
       association.emplace(std::move(*a));
       nts_material = association->material();
     }
-    const std::string ke_host = parse_target(o.nts, nts::kDefaultKePort)->host;
-    const std::string host = association ? association->established().ntp_host : ke_host;
-    const uint16_t port = association ? association->established().ntp_port : 123;
-    auto named =
-        parse_target((host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port));
+    // Without an association (the nts-ke cases alone): the KE server's host, port 123.
+    auto named = association ? association->ntp_target() : parse_target(parse_target(o.nts, nts::kDefaultKePort)->host);
     if (!named) {
       std::fprintf(stderr, "ntp-probe: NTS-KE named an NTP server we cannot use: %s\n", named.error().c_str());
       return 3;
