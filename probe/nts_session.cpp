@@ -75,7 +75,9 @@ Result<NtsAssociation, NtsFailure> NtsAssociation::establish(const NtsOptions& o
   if (auto e = session->send(nts::client_request()); !e.empty()) return said("NTS-KE: " + e);
   const crypto::KeResponse r = session->receive();
   a.e_.response = r.bytes;
-  auto decoded = nts::decode(r.bytes);
+  // The message's records point into e_.response, which moves with the association (its buffer
+  // does not).
+  auto decoded = nts::decode(a.e_.response);
   if (!decoded) return said("NTS-KE response: " + nts::describe(decoded.error(), r.bytes));
   a.e_.message = std::move(*decoded);
   const nts::Message& m = a.e_.message;

@@ -69,9 +69,11 @@ struct Ke {
     const RandomSource random = [](std::span<uint8_t> out) { std::fill(out.begin(), out.end(), 0x77); };
     return answer_ke(request, settings, j, kAead, exporter, random);
   }
+  // The decoded message's spans point into `last`, kept here while the message is in use.
+  mutable KeAnswer last;
   Message decoded(const std::vector<uint8_t>& request) const {
-    const auto a = answer(request);
-    auto m = decode(a.response);
+    last = answer(request);
+    auto m = decode(last.response);
     EXPECT_TRUE(m.ok());
     return m.ok() ? std::move(*m) : Message{};
   }
