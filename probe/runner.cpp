@@ -86,6 +86,10 @@ struct Shared {
   Clock::time_point started;
   std::chrono::milliseconds silence_limit{0};
   std::function<void(const std::string&)> notice;
+  // NTS-KE cases run one at a time: a real client opens one TLS connection, and servers such as
+  // ntpsec 1.2.2 serve one at a time with a small listen backlog (concurrent cases there are
+  // refused connections, not findings).
+  std::mutex key_establishment;
 
   // True once the server has answered nothing for the silence limit: said once; then no case
   // sends any more, and every case not yet concluded is left open.
@@ -436,7 +440,10 @@ CaseResult run_ke(const Case& c, const RunSettings& s) {
 std::optional<CaseResult> run_guarded(const Case& c, const RunSettings& s, Transport& transport, Pacer& pacer,
                                       Lane& lane, Shared& shared, bool paced) {
   try {
-    if (c.ke_stimulus) return run_ke(c, s);
+    if (c.ke_stimulus) {
+      std::lock_guard one_at_a_time(shared.key_establishment);
+      return run_ke(c, s);
+    }
     return CaseRun(c, s, transport, pacer, lane, shared, paced).run();
   } catch (const std::exception& e) {
     return inconclusive(c, std::string("the probe could not run this case: ") + e.what());

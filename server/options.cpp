@@ -189,6 +189,7 @@ std::string to_config(const Options& o, Config& c) {
     auto& f = c.nts_ke.faults;
     f.no_end = mb.has(Fault::NtsKeNoEnd);
     f.any_aead = mb.has(Fault::NtsKeAnyAead);
+    f.two_aeads = mb.has(Fault::NtsKeTwoAeads);
     f.no_cookies = mb.has(Fault::NtsKeNoCookies);
     f.one_cookie = mb.has(Fault::NtsKeOneCookie);
     f.ignore_critical = mb.has(Fault::NtsKeIgnoreCritical);

@@ -360,10 +360,13 @@ CONF
 # refclock, discipline off, files under $WORK, everyone rate-limited but ::1 and UNLIMITED
 # (`127.0.0.1`, or `127.0.0.0 mask 255.0.0.0` for the server benchmark's many addresses; empty:
 # Debian's lines without the 127.0.0.1 exemption, so IPv4 loopback clients are limited). Shows it.
+# NTPSEC_DISCIPLINE replaces the `disable ntp` line (set it empty to leave the discipline on: its
+# only source is the LOCAL refclock, the system clock itself, and without CAP_SYS_TIME every
+# clock call it makes fails; with it on, ntpsec clears its leap indicator, which NTS clients need).
 ntpsec_conf() {
     cat > "$1" <<CONF
 refclock local stratum 7 minpoll 0 maxpoll 0 prefer
-disable ntp
+${NTPSEC_DISCIPLINE-disable ntp}
 disable kernel
 driftfile $WORK/ntpsec.drift
 statsdir $WORK/
@@ -557,4 +560,58 @@ chronyd_query() {
     CLIENT_RC=0
     run_fg $(( secs + 10 )) "" "$WORK/$name.out" "$CHRONYD" -Q -x -u root -t "$secs" -f "$conf" || CLIENT_RC=$?
     CLIENT_OFFSET=$(sed -n 's/.*System clock wrong by \([-+]*[0-9.]*\) seconds.*/\1/p' "$WORK/$name.out" | tail -n 1)
+}
+
+# nts_certificate — a self-signed P-256 certificate for 127.0.0.1 (subjectAltName IP:127.0.0.1),
+# valid two days: $WORK/cert.pem and $WORK/key.pem. Skips without the openssl command.
+nts_certificate() {
+    command -v openssl > /dev/null || skip "the openssl command is missing (Debian package openssl)"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj "/CN=127.0.0.1" \
+        -addext "subjectAltName=IP:127.0.0.1" > "$WORK/openssl.log" 2>&1 ||
+        { cat "$WORK/openssl.log"; fail "openssl could not make a certificate"; }
+}
+
+# nts_query NS KE PEER CHECK-ARG... — `ntp-probe query --nts KE --ca $WORK/cert.pem`, three
+# requests, retried for about 15 s while the peer has no usable time yet; then
+# nts_query_check.py PEER CHECK-ARG... judges the JSON (fails the test if it finds a miss).
+nts_query() {
+    local ns=$1 ke=$2 peer=$3 rc deadline
+    shift 3
+    deadline=$(( $(date +%s) + 15 ))
+    while :; do
+        rc=0
+        run_fg 20 "$ns" "$WORK/query.json" "$ARG_PROBE" query --nts "$ke" --ca "$WORK/cert.pem" --count 3 \
+            --interval 0.2 --timeout 1 --format json || rc=$?
+        [[ $rc == 0 ]] && break
+        (( $(date +%s) < deadline )) || fail "ntp-probe query --nts got no usable reply from $peer (exit $rc)"
+        sleep 1
+    done
+    /usr/bin/python3 "$INTEROP_REPO/tests/interop/nts_query_check.py" "$WORK/query.json" --peer "$peer" "$@" ||
+        fail "the NTS exchange with $peer is not what RFC 8915 describes (above)"
+}
+
+# nts_suites NS KE LABEL HEADER — the nts-ke (RFC 8915 §3, §4) and nts (§5) suites against the
+# NTS-KE server KE (certificate $WORK/cert.pem), outcome by outcome against
+# tests/interop/expected/LABEL.{nts-ke,nts}.txt; UPDATE_EXPECTED=1 records them, HEADER naming
+# the peer's configuration.
+nts_suites() {
+    local ns=$1 ke=$2 label=$3 header=$4 suite rc expected
+    local compare=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
+    for suite in nts-ke nts; do
+        expected=$INTEROP_REPO/tests/interop/expected/$label.$suite.txt
+        rc=0
+        run_fg 90 "$ns" "$WORK/$suite-suite.txt" "$ARG_PROBE" --suite "$suite" --nts "$ke" --ca "$WORK/cert.pem" -t 1 \
+            --json "$WORK/$suite-suite.json" --color never || rc=$?
+        [[ $rc == 0 || $rc == 1 ]] || fail "ntp-probe --suite $suite against $label exited $rc"
+        "${compare[@]}" table "$WORK/$suite-suite.json" | sed 's/^/    /' || true
+        if [[ -n ${UPDATE_EXPECTED:-} ]]; then   # UPDATE_EXPECTED=1: record what this run saw
+            "${compare[@]}" write "$expected" "$WORK/$suite-suite.json" \
+                --header "ntp-probe --suite $suite -t 1 against $header: one line per case, 'CASE-ID OUTCOME'." \
+                --header "Regenerate: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\.nts-vs-' (see README.md)"
+        else
+            "${compare[@]}" check "$expected" "$WORK/$suite-suite.json" --label "$label.$suite" ||
+                fail "the $suite suite's outcomes against $label differ from $expected (above)"
+        fi
+    done
 }

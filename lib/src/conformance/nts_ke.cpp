@@ -13,9 +13,11 @@
 // - §4.1.2: "It MUST occur exactly once in every NTS-KE request and response", "Protocol IDs
 //   listed in the NTS-KE server's response MUST comprise a subset of those listed in the
 //   request" (next-protocol);
-// - §4.1.5: the response's AEAD record "denotes which algorithm the server chooses to use. It
-//   is empty if the server supports none of the algorithms offered." "In responses, it MUST
-//   include at most one." (aead-offered);
+// - §4.1.5: "In responses, it MUST include at most one." (aead-one); the response's AEAD record
+//   "denotes which algorithm the server chooses to use. It is empty if the server supports none
+//   of the algorithms offered", and "servers may select among any of the client's offered
+//   choices": a description without a keyword, so the choice outside the offer is a SHOULD
+//   (aead-offered);
 // - §4.1.6: "Servers MUST send at least one record of this type, and SHOULD send eight of them"
 //   (cookies: MUST; fewer than eight is reported as the SHOULD);
 // - §4 (critical bit): "Implementations which receive a record with an unrecognized Record Type
@@ -208,24 +210,39 @@ const std::vector<Case>& cases() {
                 return satisfied(m.next_protocols.empty() ? "one Next Protocol record, empty"
                                                           : "one Next Protocol record: NTPv4");
               }),
+      ke_case("nts-ke/aead-one", "RFC 8915", "4.1.5", Level::Must,
+              "The response to a request offering AEAD_AES_SIV_CMAC_256 carries one AEAD record with at most one "
+              "algorithm: \"In responses, it MUST include at most one.\"",
+              plain_request,
+              [](const KeObservation& k, const nts::Message& m) {
+                if (!m.errors.empty()) return satisfied("refused with " + error_text(m) + " (no AEAD chosen)");
+                if (m.aead_algorithms.size() > 1) {
+                  std::string listed;
+                  for (const uint16_t a : m.aead_algorithms)
+                    listed += (listed.empty() ? "" : ", ") + nts::describe_aead(a);
+                  return violated("more than one AEAD algorithm in the response", "at most one",
+                                  listed + " (" + response_text(k, m) + ")");
+                }
+                return satisfied(m.aead_algorithms.empty() ? "an empty AEAD record"
+                                                           : nts::describe_aead(m.aead_algorithms.front()) + " alone");
+              }),
       ke_case(
-          "nts-ke/aead-offered", "RFC 8915", "4.1.5", Level::Must,
-          "A request that offers only an AEAD algorithm the server is unlikely to have (0x7FFE) gets at most one "
-          "AEAD algorithm back, and only one it offered: an empty AEAD record.",
+          "nts-ke/aead-offered", "RFC 8915", "4.1.5", Level::Should,
+          "A request that offers only an AEAD algorithm the server is unlikely to have (0x7FFE) gets an empty AEAD "
+          "record: the response's record \"denotes which algorithm the server chooses to use. It is empty if the "
+          "server supports none of the algorithms offered\" (no keyword: SHOULD).",
           [](StimulusContext&) {
             static constexpr uint16_t kOdd[] = {0x7FFE};
             return KeRequest{nts::client_request(kOdd)};
           },
           [](const KeObservation& k, const nts::Message& m) {
             if (!m.errors.empty()) return satisfied("refused with " + error_text(m) + " (no AEAD chosen)");
-            if (m.aead_algorithms.size() > 1) {
-              return violated("more than one AEAD algorithm in the response", "at most one",
-                              std::to_string(m.aead_algorithms.size()));
-            }
-            if (!m.aead_algorithms.empty() && m.aead_algorithms.front() != 0x7FFE) {
-              return violated("the server chose an AEAD algorithm the client did not offer",
-                              "an empty AEAD record (0x7FFE was the only offer)",
-                              nts::describe_aead(m.aead_algorithms.front()) + ", " + response_text(k, m));
+            for (const uint16_t a : m.aead_algorithms) {
+              if (a != 0x7FFE) {
+                return violated("the server chose an AEAD algorithm the client did not offer",
+                                "an empty AEAD record (0x7FFE was the only offer)",
+                                nts::describe_aead(a) + ", " + response_text(k, m));
+              }
             }
             return satisfied(m.aead_algorithms.empty() ? "an empty AEAD record" : "AEAD 0x7FFE, as offered");
           }),

@@ -65,6 +65,7 @@ KeAnswer answer_ke(std::span<const uint8_t> request, const KeServerSettings& s, 
   const bool siv = contains(m.aead_algorithms, aead.id()) || f.any_aead || (f.lenient && m.aead_algorithms.empty());
   std::vector<uint16_t> chosen;
   if (ntp && siv) chosen.push_back(aead.id());
+  if (ntp && siv && f.two_aeads) chosen.push_back(1);  // AEAD_AES_128_GCM
   if (ntp) append_u16_record(a.response, RecordType::AeadAlgorithm, true, chosen);
   if (ntp && siv) {
     CookieContents c;

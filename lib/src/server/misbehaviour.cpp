@@ -203,6 +203,7 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
      [](Draft& d, Mb) { d.action->length = std::min(d.action->length, kHeaderLength - 1); }},
     {F::NtsKeNoEnd, "nts-ke-no-end", "", "", "nts-ke/end-of-message", "NTS-KE: the response has no End of Message", S::KeyEstablishment, [](Draft&, Mb) {}},
     {F::NtsKeAnyAead, "nts-ke-any-aead", "", "", "nts-ke/aead-offered", "NTS-KE: AEAD 15 chosen whatever the client offered", S::KeyEstablishment, [](Draft&, Mb) {}},
+    {F::NtsKeTwoAeads, "nts-ke-two-aeads", "", "", "nts-ke/aead-one", "NTS-KE: the AEAD record lists AEAD_AES_128_GCM beside the chosen AEAD 15", S::KeyEstablishment, [](Draft&, Mb) {}},
     {F::NtsKeNoCookies, "nts-ke-no-cookies", "", "", "nts-ke/cookies", "NTS-KE: no New Cookie record", S::KeyEstablishment, [](Draft&, Mb) {}},
     {F::NtsKeOneCookie, "nts-ke-one-cookie", "", "", "nts-ke/cookies", "NTS-KE: one New Cookie record, not eight", S::KeyEstablishment, [](Draft&, Mb) {}},
     {F::NtsKeIgnoreCritical, "nts-ke-ignore-critical", "", "", "nts-ke/unknown-critical", "NTS-KE: an unrecognized critical record is ignored, not answered with Error 0", S::KeyEstablishment, [](Draft&, Mb) {}},
@@ -249,12 +250,15 @@ std::string_view name(Stage s) {
 
 void Misbehaviour::set(Fault f) {
   faults.set(static_cast<size_t>(f));
-  by_stage[static_cast<size_t>(kFaults[static_cast<size_t>(f)].stage)] |= uint64_t{1} << static_cast<size_t>(f);
+  const auto i = static_cast<size_t>(f);
+  by_stage[static_cast<size_t>(kFaults[i].stage)][i / 64] |= uint64_t{1} << (i % 64);
 }
 
 void Misbehaviour::apply_slow(Stage s, Draft& d) const {
-  for (uint64_t mask = by_stage[static_cast<size_t>(s)]; mask != 0; mask &= mask - 1) {
-    kFaults[static_cast<size_t>(std::countr_zero(mask))].apply(d, *this);
+  for (size_t word = 0; word < 2; ++word) {
+    for (uint64_t mask = by_stage[static_cast<size_t>(s)][word]; mask != 0; mask &= mask - 1) {
+      kFaults[word * 64 + static_cast<size_t>(std::countr_zero(mask))].apply(d, *this);
+    }
   }
 }
 

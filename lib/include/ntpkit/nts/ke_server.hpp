@@ -29,6 +29,7 @@ namespace ntpkit::nts {
 struct KeFaults {
   bool no_end = false;           // no End of Message
   bool any_aead = false;         // AEAD 15 whatever the client offered
+  bool two_aeads = false;        // the AEAD record lists a second algorithm beside the chosen one
   bool no_cookies = false;       // no New Cookie record
   bool one_cookie = false;       // one New Cookie record, not eight
   bool ignore_critical = false;  // an unrecognized critical record is ignored, not Error 0

@@ -81,6 +81,7 @@ enum class Fault : uint8_t {
   // Stage::KeyEstablishment (the NTS-KE server, not respond())
   NtsKeNoEnd,
   NtsKeAnyAead,
+  NtsKeTwoAeads,
   NtsKeNoCookies,
   NtsKeOneCookie,
   NtsKeIgnoreCritical,
@@ -95,7 +96,7 @@ enum class Fault : uint8_t {
   Count
 };
 inline constexpr size_t kFaultCount = static_cast<size_t>(Fault::Count);
-static_assert(kFaultCount <= 64, "Misbehaviour keeps a 64-bit mask per stage");
+static_assert(kFaultCount <= 128, "Misbehaviour keeps two 64-bit words per stage");
 
 // respond()'s hook points, in the order it reaches them.
 enum class Stage : uint8_t {
@@ -130,7 +131,8 @@ struct FaultInfo {
 
 struct Misbehaviour {
   std::bitset<kFaultCount> faults;
-  std::array<uint64_t, kStageCount> by_stage{};  // the faults set, per stage
+  // The faults set, per stage: bit f % 64 of word f / 64.
+  std::array<std::array<uint64_t, 2>, kStageCount> by_stage{};
   uint8_t wrong_mode = 3;
   uint8_t drop_percent = 0;
   uint32_t delay_ms = 0;
@@ -142,7 +144,8 @@ struct Misbehaviour {
   [[nodiscard]] bool any() const { return faults.any(); }
   // Runs the faults of one stage on the draft, in catalogue order.
   void apply(Stage s, Draft& d) const {
-    if (by_stage[static_cast<size_t>(s)] != 0) apply_slow(s, d);
+    const auto& words = by_stage[static_cast<size_t>(s)];
+    if ((words[0] | words[1]) != 0) apply_slow(s, d);
   }
 
  private:
