@@ -5,7 +5,9 @@
 #include <csignal>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -107,8 +109,34 @@ int main(int argc, char** argv) {
       ke->serve(handler, ke_stop, log);
     });
   }
+  // A new cookie master key every --nts-rotate seconds; the jar keeps the one before opening.
+  std::mutex rotation_mutex;
+  std::condition_variable rotation_wake;
+  bool rotation_stop = false;
+  std::thread rotation_thread;
+  if (ke) {
+    rotation_thread = std::thread([&] {
+      std::unique_lock lock(rotation_mutex);
+      while (!rotation_wake.wait_for(lock, config.nts_rotate, [&] { return rotation_stop; })) {
+        const uint32_t id = config.nts_jar->current_id() + 1;
+        auto next = random_master_key(id);
+        if (!next) {
+          std::fprintf(stderr, "ntp-server: no random bytes for a new NTS master key; keeping key %u\n", id - 1);
+          continue;
+        }
+        config.nts_jar->rotate(std::move(*next));
+        if (config.verbose) std::fprintf(stderr, "NTS cookie master key %u in use\n", id);
+      }
+    });
+  }
   const int rc = serve(config, workers);
   ke_stop = true;
+  {
+    const std::lock_guard lock(rotation_mutex);
+    rotation_stop = true;
+  }
+  rotation_wake.notify_all();
+  if (rotation_thread.joinable()) rotation_thread.join();
   if (ke_thread.joinable()) ke_thread.join();
   return rc;
 }

@@ -63,6 +63,10 @@ void setup_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--nts-ntp-server", o.nts_ntp_server,
                  "NTS: the NTP server to name in NTPv4 Server Negotiation (default: none, the KE server's address)");
+  app.add_option("--nts-rotate", o.nts_rotate,
+                 "NTS: seconds between new cookie master keys; a cookie opens for one to two periods")
+      ->check(CLI::Range(1U, 31536000U))
+      ->capture_default_str();
   app.add_option("--key-format", o.key_format, "the --keys file's format: auto, ntp (ntpsec/ntp.org) or chrony")
       ->check(CLI::IsMember({"auto", "ntp", "chrony"}))
       ->capture_default_str();
@@ -166,18 +170,15 @@ std::string to_config(const Options& o, Config& c) {
 
   if (o.nts_cert.empty() != o.nts_key.empty()) return "give --nts-cert and --nts-key together";
   if (!o.nts_cert.empty()) {
-    // A random master key per run (RFC 8915 §6's suggestion, non-normative): cookies of an
-    // earlier run do not open.
-    nts::CookieJar::MasterKey master;
-    master.key.resize(32);
+    // A random master key per run, a new one every --nts-rotate seconds (RFC 8915 §6's
+    // suggestion, non-normative): cookies of an earlier run do not open.
     uint32_t id = 0;
-    if (getrandom(master.key.data(), master.key.size(), 0) != static_cast<ssize_t>(master.key.size()) ||
-        getrandom(&id, sizeof id, 0) != sizeof id) {
-      return "cannot read random bytes for the NTS master key";
-    }
-    master.id = id;
+    if (getrandom(&id, sizeof id, 0) != sizeof id) return "cannot read random bytes for the NTS master key";
+    auto master = random_master_key(id);
+    if (!master) return "cannot read random bytes for the NTS master key";
     auto aead = std::make_shared<crypto::AesSivCmac256>();
-    c.nts_jar = std::make_shared<nts::CookieJar>(*aead, master);
+    c.nts_jar = std::make_shared<nts::CookieJar>(*aead, std::move(*master));
+    c.nts_rotate = std::chrono::seconds(o.nts_rotate);
     c.nts_aead = aead;
     c.policy.nts = c.nts_jar.get();
     c.policy.nts_aead = c.nts_aead.get();
@@ -238,6 +239,14 @@ std::string list_misbehaviours(const std::string& format) {
     }
   }
   return out;
+}
+
+std::optional<nts::CookieJar::MasterKey> random_master_key(uint32_t id) {
+  nts::CookieJar::MasterKey k;
+  k.id = id;
+  k.key.resize(32);
+  if (getrandom(k.key.data(), k.key.size(), 0) != static_cast<ssize_t>(k.key.size())) return std::nullopt;
+  return k;
 }
 
 }  // namespace ntpkit::server

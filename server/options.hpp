@@ -1,7 +1,9 @@
 // ntp-server's command line: one options struct, a setup_ and a parse step (CLI11).
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,7 @@ struct Options {
   std::string nts_key;              // --nts-key FILE (PEM)
   int nts_port = 4460;              // --nts-port (0: any free port, printed)
   std::string nts_ntp_server;       // --nts-ntp-server: the NTPv4 Server Negotiation to send
+  unsigned nts_rotate = 86400;      // --nts-rotate SECONDS: a new cookie master key this often
 };
 
 // What the options mean, validated: everything the server loop needs.
@@ -73,8 +76,13 @@ struct Config {
   nts::KeServerSettings nts_ke;  // its faults from the nts-ke-* misbehaviours
   crypto::KeTlsFaults nts_tls;   // the TLS side's, likewise
   std::shared_ptr<const crypto::AesSivCmac256> nts_aead;
-  std::shared_ptr<const nts::CookieJar> nts_jar;
+  std::shared_ptr<nts::CookieJar> nts_jar;  // rotated every nts_rotate by ntp-server's main
+  std::chrono::seconds nts_rotate{86400};
 };
+
+// A master key for the NTS cookie jar: 32 random octets (getrandom) under `id`; nullopt when
+// the kernel gives no random bytes.
+[[nodiscard]] std::optional<nts::CookieJar::MasterKey> random_master_key(uint32_t id);
 
 void setup_options(CLI::App& app, Options& o);
 // The catalogue of misbehaviours as --list-misbehaviours prints it, in `format`.

@@ -90,6 +90,28 @@ TEST(Nts, EachMisbehaviourAQuerySeesIsNamed) {
   }
 }
 
+// --nts-rotate 1: a new master key every second, the one before still opening. The query spends
+// key establishment's cookies oldest first: the first opens, the second, sent after two
+// rotations, is answered with an NTSN (the server could not open it), as RFC 8915 §5.7 says.
+TEST(Nts, CookiesOfAMasterKeyTwoRotationsOldGetAnNtsn) {
+  NtsServer s({"--nts-rotate", "1", "-v"});
+  ASSERT_FALSE(s.ke.empty());
+  const auto r =
+      run_command({NTP_PROBE_BIN, "query", "--nts", s.ke, "--ca", NTS_CERT, "-c", "2", "-i", "2.5"}, 20000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;  // a usable reply came
+  EXPECT_NE(r.out.find("2 sent, 2 received, 1 usable"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("kiss code NTSN"), std::string::npos) << r.out;
+  // A new key establishment gets cookies of the current key.
+  const auto again = run_command({NTP_PROBE_BIN, "query", "--nts", s.ke, "--ca", NTS_CERT}, 20000ms);
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  bool rotated = false;
+  for (int i = 0; i < 20 && !rotated; ++i) {
+    const auto line = s.server.proc.read_error_line(1000ms);
+    rotated = line && line->find("NTS cookie master key") != std::string::npos;
+  }
+  EXPECT_TRUE(rotated);
+}
+
 TEST(Nts, AnUntrustedCertificateIsRefusedInOneLine) {
   NtsServer s;
   ASSERT_FALSE(s.ke.empty());

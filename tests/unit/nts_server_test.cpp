@@ -3,7 +3,10 @@
 // misbehaviour changes.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "ntpkit/conformance/exchange.hpp"
 #include "ntpkit/crypto/nettle_aead.hpp"
@@ -55,6 +58,53 @@ TEST(NtsCookie, ACookieOpensToItsKeysOnlyUnderItsMasterKey) {
   const CookieJar rotated(kAead, {9, std::vector<uint8_t>(32, 1)},
                           CookieJar::MasterKey{7, std::vector<uint8_t>(32, 0x5A)});
   EXPECT_TRUE(rotated.open(cookie).has_value());
+}
+
+TEST(NtsCookie, ARotationKeepsTheCurrentKeysCookiesOpenForOnePeriodMore) {
+  CookieJar j = jar(7);
+  const auto first = j.make(keys(), kNonce);
+  j.rotate({8, std::vector<uint8_t>(32, 0x01)});
+  EXPECT_EQ(j.current_id(), 8U);
+  const auto second = j.make(keys(), kNonce);
+  EXPECT_NE(first, second);                // sealed under the new key
+  EXPECT_TRUE(j.open(first).has_value());  // the key before still opens
+  EXPECT_TRUE(j.open(second).has_value());
+  j.rotate({9, std::vector<uint8_t>(32, 0x02)});
+  EXPECT_FALSE(j.open(first).has_value());  // two rotations: gone
+  EXPECT_TRUE(j.open(second).has_value());
+}
+
+// Worker threads make and open cookies while the jar rotates (ntp-server's rotation thread):
+// every cookie is whole, and what opens holds the keys sealed in it, never a mix of two keys.
+// (Built with the asan preset, a torn read of a key is reported as well.)
+TEST(NtsCookie, RotationWhileOtherThreadsMakeAndOpenCookies) {
+  CookieJar j = jar(1);
+  std::atomic<bool> stop{false};
+  std::atomic<size_t> opened{0}, short_cookies{0}, wrong_keys{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 2; ++t) {
+    workers.emplace_back([&] {
+      while (!stop) {
+        const auto c = j.make(keys(), kNonce);
+        if (c.size() != j.cookie_length(32)) ++short_cookies;
+        // Two rotations between make and open retire its key: nullopt, which is allowed.
+        if (const auto k = j.open(c)) {
+          ++opened;
+          if (k->c2s != keys().c2s || k->s2c != keys().s2c) ++wrong_keys;
+        }
+      }
+    });
+  }
+  for (uint32_t id = 2; id < 200; ++id) {
+    j.rotate({id, std::vector<uint8_t>(32, static_cast<uint8_t>(id))});
+    std::this_thread::yield();
+  }
+  stop = true;
+  for (auto& w : workers) w.join();
+  EXPECT_GT(opened.load(), 0U);
+  EXPECT_EQ(short_cookies.load(), 0U);
+  EXPECT_EQ(wrong_keys.load(), 0U);
+  EXPECT_EQ(j.current_id(), 199U);
 }
 
 // --- The KE answer (RFC 8915 §4) ---

@@ -342,6 +342,20 @@ TEST(NtsFields, TheUniqueIdentifierMustBeOursExactlyAndAuthenticated) {
   const auto o = open_reply(*p, x.uid, x.aead, x.s2c);
   EXPECT_TRUE(o.authenticated);
   EXPECT_FALSE(o.unique_id_echoed);
+  // A UID of 34 octets travels in a field padded to 36: the echo of that field is ours (found
+  // by the nts_respond fuzzer), but not with the padding octets non-zero.
+  auto odd = x.uid;
+  odd.resize(34, 0x77);
+  for (const uint8_t pad : {uint8_t{0}, uint8_t{1}}) {
+    std::vector<uint8_t> echo(kHeaderLength);
+    write_header(h, std::span<uint8_t>(echo).first<kHeaderLength>());
+    append_field(echo, kUniqueIdentifier, odd);
+    echo[kHeaderLength + 4 + 34] = pad;
+    ASSERT_TRUE(append_authenticator(echo, x.aead, x.s2c, x.nonce));
+    p = parse(echo);
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(open_reply(*p, odd, x.aead, x.s2c).unique_id_echoed, pad == 0);
+  }
 }
 
 // The one judge of a reply (query, the suites) with an NTS request's secrets: time only from a

@@ -18,6 +18,7 @@ std::vector<uint8_t> CookieJar::make(const CookieContents& c, std::span<const ui
   plaintext.insert(plaintext.end(), c.s2c.begin(), c.s2c.end());
   plaintext.insert(plaintext.end(), c.c2s.begin(), c.c2s.end());
   if (nonce.size() < kCookieNonceLength) return {};
+  const std::shared_lock lock(mutex_);
   std::vector<uint8_t> out;
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(current_.id >> shift));
   out.insert(out.end(), nonce.begin(), nonce.begin() + static_cast<std::ptrdiff_t>(kCookieNonceLength));
@@ -33,6 +34,7 @@ std::optional<CookieContents> CookieJar::open(std::span<const uint8_t> cookie) c
   if (cookie.size() < cookie_length(32)) return std::nullopt;
   const uint32_t id = static_cast<uint32_t>(cookie[0]) << 24 | static_cast<uint32_t>(cookie[1]) << 16 |
                       static_cast<uint32_t>(cookie[2]) << 8 | cookie[3];
+  const std::shared_lock lock(mutex_);
   const MasterKey* k = id == current_.id ? &current_ : previous_ && previous_->id == id ? &*previous_ : nullptr;
   if (k == nullptr) return std::nullopt;
   // Our cookies are of one length for 32-octet keys; what follows it in an extension field is padding.
@@ -47,6 +49,17 @@ std::optional<CookieContents> CookieJar::open(std::span<const uint8_t> cookie) c
   c.s2c.assign(plaintext.begin() + 4, plaintext.begin() + 36);
   c.c2s.assign(plaintext.begin() + 36, plaintext.end());
   return c;
+}
+
+void CookieJar::rotate(MasterKey next) {
+  const std::unique_lock lock(mutex_);
+  previous_ = std::move(current_);
+  current_ = std::move(next);
+}
+
+uint32_t CookieJar::current_id() const {
+  const std::shared_lock lock(mutex_);
+  return current_.id;
 }
 
 }  // namespace ntpkit::nts

@@ -137,7 +137,10 @@ OpenedReply open_reply(const PacketView& reply, std::span<const uint8_t> unique_
   for (const auto& e : f.unique_ids) {
     if (e.offset > auth_at) continue;
     ++uids;
-    ours = ours || std::ranges::equal(e.value, unique_id);
+    // Ours as sent: the identifier, then the zeros that padded its field to a word.
+    const bool padded = e.value.size() >= unique_id.size() && e.value.size() - unique_id.size() < 4 &&
+                        std::ranges::all_of(e.value.subspan(unique_id.size()), [](uint8_t b) { return b == 0; });
+    ours = ours || (padded && std::ranges::equal(e.value.first(unique_id.size()), unique_id));
   }
   o.unique_id_echoed = uids == 1 && ours;
   o.unauthenticated_after = f.after_authenticator;
