@@ -14,6 +14,7 @@
 #include "escape.hpp"
 #include "json_writer.hpp"
 #include "load_generator.hpp"
+#include "nts_session.hpp"
 #include "terminal.hpp"
 #include "test_report.hpp"
 #include "udp_client.hpp"
@@ -201,6 +202,7 @@ struct Report {
   std::vector<Measured> steps;
   std::optional<size_t> best;
   bool generator_limited = false;
+  bool nts = false;
 };
 
 std::string render_json(const BenchOptions& o, const Report& r) {
@@ -210,6 +212,7 @@ std::string render_json(const BenchOptions& o, const Report& r) {
   j.begin_object();
   j.key("target").value(r.target);
   j.key("mode").value(r.mode);
+  j.key("nts").value(r.nts);
   j.key("outstanding");
   if (r.mode == "closed")
     j.value(o.outstanding);
@@ -325,8 +328,9 @@ void print_text(const BenchOptions& o, const Report& r) {
   const std::string how = r.mode == "closed" ? "closed loop, " + std::to_string(o.outstanding) + " outstanding"
                           : r.mode == "open" ? "open loop at " + thousands(o.rate) + "/s"
                                              : std::string(ramp);
-  std::printf("target        %s (%s; %u sockets from %u address%s)\n", r.target.c_str(), how.c_str(), o.sources,
-              o.source_addresses, o.source_addresses == 1 ? "" : "es");
+  std::printf("target        %s (%s%s; %u sockets from %u address%s)\n", r.target.c_str(),
+              r.nts ? "NTS, one cookie for all requests, " : "", how.c_str(), o.sources, o.source_addresses,
+              o.source_addresses == 1 ? "" : "es");
   if (r.mode == "ramp") {
     std::printf("%12s %12s %12s %8s %10s %12s\n", "asked/s", "sent/s", "valid/s", "loss", "rtt p50", "cpu/reply");
     for (const auto& s : r.steps) {
@@ -387,7 +391,12 @@ std::string check_options(const BenchOptions& o, const sockaddr_storage& target)
 }  // namespace
 
 void setup_bench(CLI::App& app, BenchOptions& o) {
-  app.add_option("target", o.target, "HOST[:PORT] of the server (port 123 by default)")->required();
+  app.add_option("target", o.target, "HOST[:PORT] of the server (port 123 by default)");
+  app.add_option("--nts", o.nts,
+                 "HOST[:PORT] of an NTS-KE server (port 4460 by default): key establishment once, then "
+                 "NTS-protected requests (one cookie for all, a Unique Identifier each) to the NTP server it names");
+  app.add_option("--ca", o.ca_file, "with --nts: PEM file of the certificates that may sign the NTS-KE server's");
+  app.add_flag("--insecure", o.insecure, "with --nts: accept any certificate (self-signed lab servers only)");
   app.add_option("-d,--duration", o.duration,
                  "seconds of load (default 5; for --ramp, the most the steps may take, default 60)")
       ->check(finite())
@@ -441,7 +450,38 @@ void setup_bench(CLI::App& app, BenchOptions& o) {
 
 int run_bench(const BenchOptions& options) {
   BenchOptions o = options;
-  auto target = parse_target(o.target);
+  if (const std::string e = check_nts_options(o.target, o.nts, o.ca_file, o.insecure); !e.empty()) {
+    std::fprintf(stderr, "ntp-probe bench: %s\n", e.c_str());
+    return 2;
+  }
+  if (o.target.empty() && o.nts.empty()) {
+    std::fprintf(stderr, "ntp-probe bench: give HOST[:PORT] or --nts HOST[:KE-PORT]\n");
+    return 2;
+  }
+  // NTS: key establishment once; the load goes to the NTP server it names, every request with
+  // the first cookie.
+  std::optional<NtsAssociation> association;
+  Result<Target, std::string> target = Failure{std::string("no target")};
+  if (!o.nts.empty()) {
+    NtsOptions n;
+    n.ke = o.nts;
+    n.ca_file = o.ca_file;
+    n.insecure = o.insecure;
+    n.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(o.timeout, 1.0) * 1000));
+    auto a = NtsAssociation::establish(n);
+    if (!a) {
+      std::fprintf(stderr, "ntp-probe bench: %s\n", a.error().message.c_str());
+      return a.error().answered ? 1 : 3;
+    }
+    association.emplace(std::move(*a));
+    target = association->ntp_target();
+    if (!target) {
+      std::fprintf(stderr, "ntp-probe bench: NTS-KE named an NTP server we cannot use: %s\n", target.error().c_str());
+      return 1;
+    }
+  } else {
+    target = parse_target(o.target);
+  }
   if (!target) {
     std::fprintf(stderr, "ntp-probe bench: %s\n", target.error().c_str());
     return 2;
@@ -472,6 +512,14 @@ int run_bench(const BenchOptions& options) {
   config.source_addresses = o.source_addresses;
   config.version = o.version;
   config.timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(o.timeout));
+  if (association) {
+    const conformance::NtsMaterial m = association->material();
+    if (m.cookies.empty()) {
+      std::fprintf(stderr, "ntp-probe bench: NTS-KE gave no cookie; nothing to send\n");
+      return 1;
+    }
+    config.nts = NtsLoad{m.aead, m.c2s, m.s2c, m.cookies.front()};
+  }
   auto generator = LoadGenerator::open(config);
   if (!generator) {
     std::fprintf(stderr, "ntp-probe bench: %s\n", generator.error().c_str());
@@ -486,6 +534,7 @@ int run_bench(const BenchOptions& options) {
   Bench bench(o, *generator);
   Report r;
   r.target = resolved->peer();
+  r.nts = association.has_value();
   std::string error;
   std::vector<Measured> single;
   if (o.ramp) {
@@ -518,9 +567,10 @@ int run_bench(const BenchOptions& options) {
   }
   if (valid > 0) return 0;
   if (replies > 0) {
-    std::fprintf(stderr,
-                 "ntp-probe bench: %s answered, but no reply was valid (origin matched, mode 4, not a kiss-o'-death)\n",
-                 r.target.c_str());
+    std::fprintf(
+        stderr,
+        "ntp-probe bench: %s answered, but no reply was valid (origin matched, mode 4, not a kiss-o'-death%s)\n",
+        r.target.c_str(), r.nts ? ", authenticated under the S2C key with the Unique Identifier echoed" : "");
     return 1;
   }
   std::fprintf(stderr, "ntp-probe bench: no reply from %s during the measurement\n", r.target.c_str());

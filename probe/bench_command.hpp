@@ -14,6 +14,9 @@ namespace ntpkit::probe {
 
 struct BenchOptions {
   std::string target;
+  std::string nts;  // --nts HOST[:KE-PORT]: NTS-protected load on the NTP server it names
+  std::string ca_file;
+  bool insecure = false;
   double duration = 0;       // 0: 5 s for a closed or open loop, at most 60 s for a ramp
   unsigned outstanding = 0;  // 0 and no rate/ramp: 64
   double rate = 0;

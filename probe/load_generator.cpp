@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <array>
@@ -11,6 +12,7 @@
 #include <cstring>
 
 #include "ntpkit/conformance/exchange.hpp"
+#include "ntpkit/nts/extension.hpp"
 #include "ntpkit/wire/parse.hpp"
 #include "ntpkit/wire/serialize.hpp"
 
@@ -78,6 +80,12 @@ struct LoadGenerator::Impl {
   std::array<mmsghdr, kBatch> rx{};
   std::array<iovec, kBatch> rx_iov{};
   std::array<std::array<char, CMSG_SPACE(sizeof(timespec)) + 64>, kBatch> control{};
+  // NTS: each request built anew (its own Unique Identifier, nonce and authenticator).
+  std::array<std::vector<uint8_t>, kBatch> nts_out{};
+  std::array<uint8_t, 32> uid_base{};    // random; the last 8 octets become the transmit timestamp
+  std::array<uint8_t, 16> nonce_base{};  // random; the last 8 octets become a counter
+  uint64_t nonces = 0;
+  size_t request_length = kHeaderLength;
 
   ~Impl() {
     for (int fd : fds) close(fd);
@@ -90,7 +98,34 @@ struct LoadGenerator::Impl {
   void take_reply(std::span<const uint8_t> bytes, const msghdr& m);
   void expire(int64_t now_mono, bool all);
   std::string network_error() const;
+  [[nodiscard]] std::array<uint8_t, 32> unique_id(uint64_t transmit) const;
+  bool build_nts(unsigned i, uint64_t transmit);
 };
+
+std::array<uint8_t, 32> LoadGenerator::Impl::unique_id(uint64_t transmit) const {
+  std::array<uint8_t, 32> uid = uid_base;
+  for (int b = 0; b < 8; ++b) uid[24 + static_cast<size_t>(b)] = static_cast<uint8_t>(transmit >> (56 - 8 * b));
+  return uid;
+}
+
+// The NTS request for batch position i with this transmit timestamp; false if the AEAD refused.
+bool LoadGenerator::Impl::build_nts(unsigned i, uint64_t transmit) {
+  const NtsLoad& n = *config.nts;
+  const auto uid = unique_id(transmit);
+  std::array<uint8_t, 16> nonce = nonce_base;
+  const uint64_t count = nonces++;
+  for (int b = 0; b < 8; ++b) nonce[8 + static_cast<size_t>(b)] = static_cast<uint8_t>(count >> (56 - 8 * b));
+  nts::RequestParts parts;
+  parts.header = client_request(static_cast<uint8_t>(config.version), Timestamp::from_raw(transmit));
+  parts.unique_id = uid;
+  parts.cookie = n.cookie;
+  parts.nonce = nonce;
+  auto built = nts::build_request(parts, *n.aead, n.c2s);
+  if (!built) return false;
+  nts_out[i] = std::move(*built);
+  tx_iov[i] = {nts_out[i].data(), nts_out[i].size()};
+  return true;
+}
 
 std::string LoadGenerator::Impl::open_sockets() {
   const int family = config.target.ss_family;
@@ -126,6 +161,12 @@ std::string LoadGenerator::Impl::open_sockets() {
     ev.data.u32 = i;
     if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) return errno_text("epoll_ctl");
   }
+  if (config.nts) {
+    if (getrandom(uid_base.data(), uid_base.size(), 0) != static_cast<ssize_t>(uid_base.size()) ||
+        getrandom(nonce_base.data(), nonce_base.size(), 0) != static_cast<ssize_t>(nonce_base.size())) {
+      return errno_text("getrandom");
+    }
+  }
   for (unsigned i = 0; i < kBatch; ++i) {
     // Data-minimised; each send writes its own transmit timestamp into the copy.
     out[i] = serialize_header(client_request(static_cast<uint8_t>(config.version), Timestamp{}));
@@ -133,6 +174,11 @@ std::string LoadGenerator::Impl::open_sockets() {
     tx[i].msg_hdr = msghdr{};
     tx[i].msg_hdr.msg_iov = &tx_iov[i];
     tx[i].msg_hdr.msg_iovlen = 1;
+  }
+  if (config.nts) {
+    if (!build_nts(0, 0)) return "the AEAD refused the NTS keys";
+    request_length = nts_out[0].size();
+    tx_iov[0] = {out[0].data(), out[0].size()};
   }
   return {};
 }
@@ -158,6 +204,14 @@ unsigned LoadGenerator::Impl::send_batch(unsigned count) {
     const uint64_t slot = slot_of(next_seq + i);
     const uint64_t transmit = high | slot;
     ring[slot] = {transmit, now, now_mono};
+    if (config.nts) {
+      if (!build_nts(i, transmit)) {  // cannot happen with keys that sealed at open(): send fewer
+        for (unsigned j = 0; j <= i; ++j) ring[slot_of(next_seq + j)].transmit = 0;
+        ++tally->send_errors;
+        return 0;
+      }
+      continue;
+    }
     for (int b = 0; b < 8; ++b) out[i][40 + b] = static_cast<uint8_t>(transmit >> (56 - 8 * b));
   }
   int sent = sendmmsg(fd, tx.data(), count, 0);
@@ -219,7 +273,13 @@ void LoadGenerator::Impl::take_reply(std::span<const uint8_t> bytes, const msghd
   // The one judge of a time reply (query's): a reply cut short by our buffer was longer than any
   // request we send, so amplified. An unsynchronized server's answer is still an answer served.
   const Header sent = client_request(static_cast<uint8_t>(config.version), h.origin);
-  ReplyProblems p = (m.msg_flags & MSG_TRUNC) != 0 ? ReplyProblems{} : judge_reply(sent, kHeaderLength, bytes);
+  const auto uid = config.nts ? unique_id(origin) : std::array<uint8_t, 32>{};
+  const NtsRequestKey nts_key{uid, config.nts ? config.nts->aead : nullptr,
+                              config.nts ? std::span<const uint8_t>(config.nts->s2c) : std::span<const uint8_t>{}};
+  const RequestKey key{.nts = &nts_key};
+  ReplyProblems p = (m.msg_flags & MSG_TRUNC) != 0
+                        ? ReplyProblems{}
+                        : judge_reply(sent, request_length, bytes, config.nts ? &key : nullptr);
   if ((m.msg_flags & MSG_TRUNC) != 0) p.add(ReplyProblem::Amplified);
   if (p.has(ReplyProblem::KissOfDeath)) {
     ++tally->kiss_of_death;

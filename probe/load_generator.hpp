@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "ntpkit/nts/aead.hpp"
 #include "ntpkit/util/histogram.hpp"
 #include "ntpkit/util/result.hpp"
 
@@ -35,6 +37,15 @@ struct LoadTally {
 // can wait for a reply at once; beyond it the oldest is counted lost before its timeout.
 inline constexpr uint64_t kMaxInFlight = uint64_t{1} << 18;
 
+// NTS (RFC 8915) under load: every request carries the same cookie (the load of many clients,
+// not one client's privacy), a Unique Identifier and a nonce of its own and an authenticator
+// under the C2S key; a reply is valid only if it verifies under the S2C key with that Unique
+// Identifier echoed (the one judge, judge_reply). The AEAD must outlive the generator.
+struct NtsLoad {
+  const nts::Aead* aead = nullptr;
+  std::vector<uint8_t> c2s, s2c, cookie;
+};
+
 struct LoadConfig {
   sockaddr_storage target{};
   socklen_t target_len = 0;
@@ -42,6 +53,7 @@ struct LoadConfig {
   unsigned source_addresses = 1;  // IPv4 loopback only: 127.0.0.1 .. 127.0.0.N
   unsigned version = 4;
   std::chrono::nanoseconds timeout = std::chrono::seconds(1);
+  std::optional<NtsLoad> nts;
 };
 
 // A phase: `outstanding` > 0 is a closed loop, else `rate` requests/s (open loop).

@@ -112,6 +112,27 @@ TEST(Nts, CookiesOfAMasterKeyTwoRotationsOldGetAnNtsn) {
   EXPECT_TRUE(rotated);
 }
 
+// bench --nts: NTS-protected load, one cookie for every request, each reply judged by the one
+// judge (authenticated under S2C, the request's Unique Identifier echoed); a bad tag under load
+// is no valid reply.
+TEST(Nts, BenchMeasuresAuthenticatedRepliesOnlyUnderLoad) {
+  NtsServer s;
+  ASSERT_FALSE(s.ke.empty());
+  const auto r = run_command(
+      {NTP_PROBE_BIN, "bench", "--nts", s.ke, "--ca", NTS_CERT, "-d", "0.5", "-k", "8", "--format", "json"}, 20000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("\"nts\":true"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"invalid\":0,\"kiss_of_death\":0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\"valid\":0,"), std::string::npos) << r.out;
+  NtsServer bad({"--misbehave", "nts-bad-tag"});
+  ASSERT_FALSE(bad.ke.empty());
+  const auto b =
+      run_command({NTP_PROBE_BIN, "bench", "--nts", bad.ke, "--ca", NTS_CERT, "-d", "0.5", "-k", "8"}, 20000ms);
+  EXPECT_EQ(b.exit_code, 1) << b.out << b.err;
+  EXPECT_NE(b.err.find("no reply was valid"), std::string::npos) << b.err;
+  EXPECT_NE(b.err.find("authenticated under the S2C key"), std::string::npos) << b.err;
+}
+
 TEST(Nts, AnUntrustedCertificateIsRefusedInOneLine) {
   NtsServer s;
   ASSERT_FALSE(s.ke.empty());
