@@ -212,7 +212,6 @@ std::string render_json(const BenchOptions& o, const Report& r) {
   j.begin_object();
   j.key("target").value(r.target);
   j.key("mode").value(r.mode);
-  j.key("nts").value(r.nts);
   j.key("outstanding");
   if (r.mode == "closed")
     j.value(o.outstanding);
@@ -252,6 +251,7 @@ std::string render_json(const BenchOptions& o, const Report& r) {
   else
     j.null();
   j.key("generator_limited").value(r.generator_limited);
+  j.key("nts").value(r.nts);
   j.end_object();
   return j.str() + "\n";
 }

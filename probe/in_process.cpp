@@ -148,13 +148,13 @@ conformance::NtsMaterial nts_material(const InProcessServer& s) {
   conformance::NtsMaterial m;
   if (!s.nts_jar || !s.nts_aead) return m;
   m.aead = s.nts_aead.get();
+  // Key establishment as a client makes it (the KE faults apply): the keys in_process_ke's
+  // exporter gives, the cookies of its answer.
   m.c2s.assign(32, 0x11);
   m.s2c.assign(32, 0x22);
-  nts::CookieContents keys{s.nts_aead->id(), m.c2s, m.s2c};
-  for (uint8_t i = 0; i < 8; ++i) {
-    std::array<uint8_t, nts::kCookieNonceLength> nonce{};
-    nonce.fill(static_cast<uint8_t>(0xA0 + i));
-    m.cookies.push_back(s.nts_jar->make(keys, nonce));
+  const conformance::KeObservation k = in_process_ke(s, conformance::KeRequest{nts::client_request()});
+  if (const auto decoded = nts::decode(k.response)) {
+    for (const auto& c : decoded->cookies) m.cookies.emplace_back(c.begin(), c.end());
   }
   return m;
 }

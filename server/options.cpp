@@ -192,6 +192,7 @@ std::string to_config(const Options& o, Config& c) {
     f.any_aead = mb.has(Fault::NtsKeAnyAead);
     f.two_aeads = mb.has(Fault::NtsKeTwoAeads);
     f.no_cookies = mb.has(Fault::NtsKeNoCookies);
+    f.foreign_cookies = mb.has(Fault::NtsKeForeignCookies);
     f.one_cookie = mb.has(Fault::NtsKeOneCookie);
     f.ignore_critical = mb.has(Fault::NtsKeIgnoreCritical);
     f.lenient = mb.has(Fault::NtsKeLenient);

@@ -64,8 +64,8 @@ TEST(RateLimitedServer, FromManyAddressesTheVerdictsAreTheUnlimitedServers) {
   EXPECT_EQ(b.exit_code, 0) << b.out;
   auto want = outcomes(a.out);
   auto got = outcomes(b.out);
-  ASSERT_EQ(want.size(), 113U) << a.out;
-  ASSERT_EQ(got.size(), 113U) << b.out;
+  ASSERT_EQ(want.size(), 117U) << a.out;
+  ASSERT_EQ(got.size(), 117U) << b.out;
   // What differs is what limiting is: the burst is answered with RATE, whose origin is judged.
   EXPECT_EQ(want["ratelimit/burst"], "info");
   EXPECT_EQ(got["ratelimit/burst"], "pass");

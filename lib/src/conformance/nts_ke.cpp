@@ -29,6 +29,10 @@
 //   implementation-defined timeout, it has not yet received such a request" (bad-request,
 //   incomplete-request);
 // - §4: "servers MUST accept requests of at least 1024 octets" (large-request);
+// - §4.1.3: "Clients MUST NOT include Error records in their request"; §4.1.4: "Clients MUST NOT
+//   include Warning records in their request": such a request breaks the protocol, and Error 1
+//   is for a request that is not "complete and syntactically well-formed"; whether a forbidden
+//   record makes it so is not said, so refusing it is a SHOULD (client-error, client-warning);
 // - a request over several TLS records: RFC 8915 says nothing of record boundaries; TLS carries
 //   a byte stream (RFC 8446 §5.1), and the messages are self-delimiting (§4: "The requirement
 //   that all NTS-KE messages be terminated by an End of Message record makes them
@@ -117,6 +121,13 @@ Judgement expect_error(const KeObservation& k, const nts::Message& m, uint16_t c
     return satisfied("Error " + nts::describe_error_code(code) + " for " + what);
   return violated("no Error " + std::to_string(code) + " for " + what, "Error " + nts::describe_error_code(code),
                   response_text(k, m));
+}
+
+// A request the server should refuse: any Error record (Error 1, Bad Request, is the fitting one).
+Judgement expect_refusal(const KeObservation& k, const nts::Message& m, const std::string& what) {
+  if (!m.errors.empty())
+    return satisfied("refused with Error " + nts::describe_error_code(m.errors.front()) + ": " + what);
+  return violated("no Error record for " + what, "an Error record (1, Bad Request)", response_text(k, m));
 }
 
 // The normal answer to a request the server must take (cookies for NTPv4 with AEAD 15).
@@ -272,6 +283,28 @@ const std::vector<Case>& cases() {
           },
           [](const KeObservation& k, const nts::Message& m) {
             return expect_error(k, m, 0, "an unrecognized critical record");
+          }),
+      ke_case(
+          "nts-ke/client-error", "RFC 8915", "4.1.3", Level::Should,
+          "A request that carries an Error record (Bad Request), which clients must not send, is refused with an "
+          "Error record, not served.",
+          [](StimulusContext&) {
+            static constexpr uint8_t kCode[] = {0, 1};
+            return KeRequest{with_record(static_cast<uint16_t>(nts::RecordType::Error), true, kCode)};
+          },
+          [](const KeObservation& k, const nts::Message& m) {
+            return expect_refusal(k, m, "a request with an Error record");
+          }),
+      ke_case(
+          "nts-ke/client-warning", "RFC 8915", "4.1.4", Level::Should,
+          "A request that carries a Warning record, which clients must not send, is refused with an Error "
+          "record, not served.",
+          [](StimulusContext&) {
+            static constexpr uint8_t kCode[] = {0, 0};
+            return KeRequest{with_record(static_cast<uint16_t>(nts::RecordType::Warning), true, kCode)};
+          },
+          [](const KeObservation& k, const nts::Message& m) {
+            return expect_refusal(k, m, "a request with a Warning record");
           }),
       ke_case(
           "nts-ke/bad-request", "RFC 8915", "4.1.3", Level::Must,

@@ -79,7 +79,9 @@ KeAnswer answer_ke(std::span<const uint8_t> request, const KeServerSettings& s, 
     std::array<uint8_t, kCookieNonceLength> nonce{};
     for (size_t i = 0; i < n; ++i) {
       random(nonce);
-      append_record(a.response, static_cast<uint16_t>(RecordType::NewCookie), false, jar.make(c, nonce));
+      auto cookie = jar.make(c, nonce);
+      if (f.foreign_cookies && !cookie.empty()) cookie[0] ^= 0x80;  // a key id the NTP side does not know
+      append_record(a.response, static_cast<uint16_t>(RecordType::NewCookie), false, cookie);
     }
     if (s.ntp_server) {
       append_record(a.response, static_cast<uint16_t>(RecordType::Server), true,

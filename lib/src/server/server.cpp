@@ -54,9 +54,22 @@ struct NtsPlan {
   bool verified = false;               // cookie opened, authenticator verified
   std::span<const uint8_t> uid_field;  // the Unique Identifier's value as sent (padding included)
   nts::CookieContents keys;
-  size_t cookies = 1;  // 1 + valid placeholders
-  bool drop = false;   // RFC 8915 §5.6: "Servers MUST enforce this requirement by discarding"
+  size_t cookies = 1;       // 1 + valid placeholders
+  bool drop = false;        // RFC 8915 §5.6: "Servers MUST enforce this requirement by discarding"
+  uint64_t cookie_tag = 0;  // the cookie's first octets (key id and nonce), to know it again
 };
+
+// nts-plain-for-reused's memory: the cookies this thread opened last. A test device only: the
+// server proper keeps no state per cookie (RFC 8915 does not ask it to notice a reuse).
+bool seen_before(uint64_t tag) {
+  thread_local std::array<uint64_t, 256> ring{};
+  thread_local size_t next = 0;
+  for (const uint64_t t : ring) {
+    if (t == tag) return true;
+  }
+  ring[next++ % ring.size()] = tag;
+  return false;
+}
 
 constexpr size_t pad4(size_t n) {
   return (n + 3) & ~size_t{3};
@@ -101,6 +114,9 @@ std::optional<NtsPlan> plan_nts(const PacketView& req, const Policy& policy, boo
   if (!policy.nts_aead->open(keys->c2s, a->nonce, req.bytes.first(a->offset), a->ciphertext, plaintext)) return p;
   p.verified = true;
   p.keys = std::move(*keys);
+  for (size_t i = 0; i < 8 && 4 + i < cookies.front().value.size(); ++i) {
+    p.cookie_tag = p.cookie_tag << 8 | cookies.front().value[4 + i];  // nonce octets: unique per cookie
+  }
   // Placeholders before the authenticator (authenticated) or inside it (encrypted) count when
   // their body is as long as the cookie's; what follows the authenticator is unauthenticated and
   // is discarded ("The server MUST discard any unauthenticated extension fields").
@@ -251,7 +267,8 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
     drop(DropReason::Misbehaviour);
     return a;
   }
-  if ((nts_nak && d.nts_time_for_bad) || (nts_plan && d.nts_plain)) {
+  const bool reused = nts_plan && nts_plan->verified && d.nts_plain_for_reused && seen_before(nts_plan->cookie_tag);
+  if ((nts_nak && d.nts_time_for_bad) || (nts_plan && d.nts_plain) || reused) {
     nts_plan.reset();
     nts_nak = false;
   }

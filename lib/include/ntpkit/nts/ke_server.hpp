@@ -31,6 +31,7 @@ struct KeFaults {
   bool any_aead = false;         // AEAD 15 whatever the client offered
   bool two_aeads = false;        // the AEAD record lists a second algorithm beside the chosen one
   bool no_cookies = false;       // no New Cookie record
+  bool foreign_cookies = false;  // cookies of a master key the NTP side does not have
   bool one_cookie = false;       // one New Cookie record, not eight
   bool ignore_critical = false;  // an unrecognized critical record is ignored, not Error 0
   bool lenient = false;          // a bad request is answered as a good one, not Error 1

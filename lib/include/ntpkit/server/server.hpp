@@ -153,15 +153,16 @@ struct Draft {
   bool interleaved_always = false;          // a client with an earlier exchange is answered interleaved, asked or not
   bool interleaved_reuse = false;           // an interleaved reply is not remembered: its receive can be asked again
   // NTS (Stage::Shape): what the reply to an NTS request gets wrong
-  bool nts_no_uid = false;           // the Unique Identifier is not echoed
-  bool nts_wrong_uid = false;        // echoed with one octet changed
-  bool nts_bad_tag = false;          // the authenticator's ciphertext has one octet changed
-  bool nts_plain = false;            // a plain reply: no NTS fields at all
-  bool nts_extra_cookie = false;     // one cookie more than 1 + placeholders
-  bool nts_clear_cookies = false;    // the new cookies outside the ciphertext (authenticated, not encrypted)
-  bool nts_nak_with_cookie = false;  // an NTSN that carries a cookie
-  bool nts_no_nak = false;           // a request that does not verify: silence instead of NTSN
-  bool nts_time_for_bad = false;     // a request that does not verify: plain time instead of NTSN
+  bool nts_no_uid = false;            // the Unique Identifier is not echoed
+  bool nts_wrong_uid = false;         // echoed with one octet changed
+  bool nts_bad_tag = false;           // the authenticator's ciphertext has one octet changed
+  bool nts_plain = false;             // a plain reply: no NTS fields at all
+  bool nts_plain_for_reused = false;  // a plain reply when the cookie was seen before
+  bool nts_extra_cookie = false;      // one cookie more than 1 + placeholders
+  bool nts_clear_cookies = false;     // the new cookies outside the ciphertext (authenticated, not encrypted)
+  bool nts_nak_with_cookie = false;   // an NTSN that carries a cookie
+  bool nts_no_nak = false;            // a request that does not verify: silence instead of NTSN
+  bool nts_time_for_bad = false;      // a request that does not verify: plain time instead of NTSN
   // Stage::Header and Stage::Stamped
   const Header* request = nullptr;
   Header reply;
