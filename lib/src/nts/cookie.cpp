@@ -1,5 +1,7 @@
 #include "ntpkit/nts/cookie.hpp"
 
+#include <algorithm>
+
 namespace ntpkit::nts {
 
 CookieJar::CookieJar(const Aead& aead, MasterKey current, std::optional<MasterKey> previous)
@@ -19,11 +21,11 @@ std::vector<uint8_t> CookieJar::make(const CookieContents& c, std::span<const ui
   plaintext.insert(plaintext.end(), c.c2s.begin(), c.c2s.end());
   if (nonce.size() < kCookieNonceLength) return {};
   const std::shared_lock lock(mutex_);
-  std::vector<uint8_t> out;
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(current_.id >> shift));
-  out.insert(out.end(), nonce.begin(), nonce.begin() + static_cast<std::ptrdiff_t>(kCookieNonceLength));
-  const size_t at = out.size();
-  out.resize(at + plaintext.size() + aead_.tag_length());
+  // Sized once (GCC 12 at -O3 warns, wrongly, about pushing the id and inserting the nonce).
+  const size_t at = 4 + kCookieNonceLength;
+  std::vector<uint8_t> out(at + plaintext.size() + aead_.tag_length());
+  for (size_t i = 0; i < 4; ++i) out[i] = static_cast<uint8_t>(current_.id >> (24 - 8 * i));
+  std::copy_n(nonce.begin(), kCookieNonceLength, out.begin() + 4);
   if (!aead_.seal(current_.key, nonce.first(kCookieNonceLength), {}, plaintext, std::span(out).subspan(at))) {
     return {};
   }
