@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Server benchmark: the minimal batched responder (bench/min_responder.c), ntp-server (this
-# tree), chronyd and ntpsec's ntpd (Debian 12, unpacked by scripts/fetch-peers.sh), in one run,
+# tree), chronyd and ntpsec's ntpd (Debian 12, unpacked by scripts/fetch-peers.sh), and the NTS
+# paths (RFC 8915) of ntp-server and chronyd (ntp-server-nts, chronyd-nts: key establishment
+# once with a certificate made for the run, then `ntp-probe bench --nts`, one cookie for every
+# request as a load of many clients looks to the server) in one run,
 # each measured with `ntp-probe bench`: the highest open-loop rate answered with < 1 % loss
 # (--ramp), replies/s and server CPU per reply at saturation (closed loop, 256 outstanding),
 # and round trip and T3-T2 at 10,000 requests/s. Server on one CPU, load on the other. Rounds
@@ -11,7 +14,8 @@
 #
 #   --rounds N     rounds (default 3)
 #   --duration S   seconds of each saturation and latency measurement (default 5)
-#   --only LIST    comma-separated subset of: min,ntp-server,chronyd,ntpsec (ratios need min)
+#   --only LIST    comma-separated subset of: min,ntp-server,chronyd,ntpsec,ntp-server-nts,
+#                  chronyd-nts (ratios need min; the NTS ratio needs both NTS servers)
 #   --json FILE    write every raw result, the medians and the targets to FILE
 #
 # Needs root (network namespace, port 123 in it), setpriv, and the bench build:
@@ -32,9 +36,9 @@ RAMP_BUDGET=${RAMP_BUDGET:-40}
 SOURCE_ADDRESSES=16   # 127.0.0.1..127.0.0.16: every server sees many clients, none rate-limited
 ROUNDS=3
 DURATION=5
-ONLY=min,ntp-server,chronyd,ntpsec
+ONLY=min,ntp-server,chronyd,ntpsec,ntp-server-nts,chronyd-nts
 JSON_OUT=''
-ALL_SERVERS=(min ntp-server chronyd ntpsec)
+ALL_SERVERS=(min ntp-server chronyd ntpsec ntp-server-nts chronyd-nts)
 COMMAND_LINE="bench/server_bench.sh${*:+ $*}"
 
 usage() { echo "server_bench.sh: $*" >&2; exit 2; }
@@ -102,14 +106,18 @@ NOTES=()
 # ---- Peers and the namespace ---------------------------------------------------------------
 want() { [[ " ${SERVERS[*]} " == *" $1 "* ]]; }
 drop() { local keep=() s; for s in "${SERVERS[@]}"; do [[ $s == "$1" ]] || keep+=("$s"); done; SERVERS=("${keep[@]}"); }
-if want chronyd || want ntpsec; then
+if want chronyd || want ntpsec || want chronyd-nts; then
   if out=$(timeout 300 "$ROOT/scripts/fetch-peers.sh" "$PEERS" 2>&1); then
     fetch_peers >> "$RUNLOG"
   else
     note "peers could not be fetched ($(tail -n 1 <<< "$out")): running min and ntp-server only"
     drop chronyd
     drop ntpsec
+    drop chronyd-nts
   fi
+fi
+if want ntp-server-nts || want chronyd-nts; then
+  nts_certificate >> "$RUNLOG"   # $WORK/cert.pem, $WORK/key.pem for 127.0.0.1
 fi
 NS=''
 if want ntpsec; then
@@ -128,19 +136,21 @@ fi
 version_of() {
   case $1 in
     min) echo "bench/min_responder.c" ;;
-    ntp-server) echo "this tree $(git -C "$ROOT" describe --always --dirty 2> /dev/null || echo '?')" ;;
-    chronyd) echo "chrony $(peer_version chrony)" ;;
+    ntp-server | ntp-server-nts) echo "this tree $(git -C "$ROOT" describe --always --dirty 2> /dev/null || echo '?')" ;;
+    chronyd | chronyd-nts) echo "chrony $(peer_version chrony)" ;;
     ntpsec) echo "ntpsec $(peer_version ntpsec)" ;;
   esac
 }
 
 # ---- Starting and stopping, one server at a time -------------------------------------------
 # start_server NAME INDEX — start NAME pinned to $SERVER_CPU, without CAP_SYS_TIME, and wait
-# until it answers as it will in the measurement. Sets PID, LOG, TARGET, SNS (its netns).
+# until it answers as it will in the measurement. Sets PID, LOG, TARGET, SNS (its netns) and
+# TARGET_ARGS (what `ntp-probe bench` is given: TARGET, or --nts with the KE server and --ca).
 # Returns 1 (after recording why) if it did not come up.
 start_server() {
-  local name=$1 conf port ready rc=0
+  local name=$1 conf port ready rc=0 ke_port
   LOG=$WORK/$name.r$ROUND.log SNS=''
+  TARGET_ARGS=()
   local pin=(taskset -c "$SERVER_CPU")
   port=$(pick_port "$2")
   case $name in
@@ -162,6 +172,27 @@ start_server() {
       PID=$BG_PID
       wait_until 10 "$PID" udp_bound "" "$port" "$PID" || rc=$?
       ready='r.get("stratum") == 8 and r.get("leap") == 0' ;;
+    ntp-server-nts)
+      ke_port=$(pick_port "$(( $2 + 20 ))")
+      start_bg "" "$LOG" "${pin[@]}" "$SERVER" --listen "127.0.0.1:$port" --leap 0 \
+        --nts-cert "$WORK/cert.pem" --nts-key "$WORK/key.pem" --nts-port "$ke_port"
+      PID=$BG_PID
+      wait_until 10 "$PID" grep -q '^NTS-KE server listening on' "$LOG" || rc=$?
+      TARGET_ARGS=(--nts "127.0.0.1:$ke_port" --ca "$WORK/cert.pem")
+      ready='r.get("stratum") == 1 and r.get("leap") == 0' ;;
+    chronyd-nts)
+      # chronyd as above, with its NTS server (ntsserverkey/ntsservercert, as its documentation
+      # shows); its NTS-KE helper process does key establishment, the main process the replies.
+      ke_port=$(pick_port "$(( $2 + 20 ))")
+      conf=$WORK/chronyd.conf
+      chronyd_conf "$conf" "$port" 127/8 "ntsserverkey $WORK/key.pem" "ntsservercert $WORK/cert.pem" \
+        "ntsport $ke_port" "ntsdumpdir $WORK"
+      start_bg "" "$LOG" "${pin[@]}" "$CHRONYD" -x -d -u root -f "$conf"
+      PID=$BG_PID
+      wait_until 10 "$PID" udp_bound "" "$port" "$PID" || rc=$?
+      [[ $rc == 0 ]] && { wait_until 10 "$PID" tcp_listening "$ke_port" || rc=$?; }
+      TARGET_ARGS=(--nts "127.0.0.1:$ke_port" --ca "$WORK/cert.pem")
+      ready='r.get("stratum") == 8 and r.get("leap") == 0' ;;
     ntpsec)
       # As start_ntpsec in lib.sh, but all of 127/8 unrestricted (not `limited`): the load
       # comes from 127.0.0.1..N and must not be rate-limited.
@@ -174,6 +205,7 @@ start_server() {
       ready='r.get("stratum") == 8' ;;
   esac
   TARGET=127.0.0.1:$port
+  [[ ${#TARGET_ARGS[@]} -gt 0 ]] || TARGET_ARGS=("$TARGET")
   if [[ $rc == 0 ]]; then
     probe_wait 40 "$PID" "$SNS" "$TARGET" "$ready" || rc=$?
   fi
@@ -188,6 +220,9 @@ start_server() {
   return 1
 }
 
+# shellcheck disable=SC2317  # called through wait_until
+tcp_listening() { [[ -n $(ss -Htln "sport = :$1" 2> /dev/null) ]]; }
+
 # stop_server NAME — SIGTERM (5 s, then SIGKILL). Ours must exit 0; a daemon must still have
 # been running.
 stop_server() {
@@ -198,7 +233,7 @@ stop_server() {
   if [[ $alive == no ]]; then
     show_log "$1 (exited during the measurement), exit $STOP_RC" "$LOG" >&2
     failed "round $ROUND: $1 exited during the measurement (status $STOP_RC)"
-  elif [[ $1 == min || $1 == ntp-server ]] && [[ $STOP_RC != 0 ]]; then
+  elif [[ $1 == min || $1 == ntp-server* ]] && [[ $STOP_RC != 0 ]]; then
     show_log "$1, exit $STOP_RC after SIGTERM" "$LOG" >&2
     failed "round $ROUND: $1 did not exit cleanly on SIGTERM (status $STOP_RC)"
   fi
@@ -212,7 +247,7 @@ measure() {
   shift 2
   out=$WORK/$name.r$ROUND.$kind
   secs=$(awk -v d="$DURATION" -v k="$kind" -v r="$RAMP_BUDGET" 'BEGIN { print int((k == "ramp" ? r * 2 : d) + 20) }')
-  peer_cmd "$SNS" taskset -c "$LOAD_CPU" "$PROBE" bench "$TARGET" --source-addresses "$SOURCE_ADDRESSES" --format json "$@"
+  peer_cmd "$SNS" taskset -c "$LOAD_CPU" "$PROBE" bench "${TARGET_ARGS[@]}" --source-addresses "$SOURCE_ADDRESSES" --format json "$@"
   show_cmd "${CMD_LINE[@]}" >> "$RUNLOG"
   # In the background and registered with lib.sh's cleanup, so that a signal to this script
   # ends the run at once (a trap waits for a foreground command) and stops the load with it.
@@ -418,6 +453,13 @@ target("at 10k/s, ntp-server RTT p99 < 100 us", f(p, "%.1f us"), None if p is No
 a, b = ns.get("t3_t2_p50_us"), ch.get("t3_t2_p50_us")
 target("ntp-server T3-T2 p50 < chronyd's", "%s vs %s us" % (f(a, "%.1f"), f(b, "%.1f")),
        None if a is None or b is None else a < b)
+a, b = paired("ntp-server-nts", "chronyd-nts", "max_rate", ratio), paired("ntp-server-nts", "chronyd-nts", "saturation", ratio)
+c, d = paired("ntp-server-nts", "ntp-server", "cpu_us", ratio), paired("chronyd-nts", "chronyd", "cpu_us", ratio)
+if any(v is not None for v in (a, b, c, d)):
+    print("NTS: ntp-server-nts / chronyd-nts: max rate %s, saturation %s; CPU per reply, NTS / plain: ntp-server %s, chronyd %s"
+          % (f(a, "%.2f"), f(b, "%.2f"), f(c, "%.2f"), f(d, "%.2f")))
+    summary["nts_ratios"] = {"max_rate_vs_chronyd": a, "saturation_vs_chronyd": b,
+                             "cpu_nts_over_plain_ntp_server": c, "cpu_nts_over_plain_chronyd": d}
 print("targets (issue #6):")
 for t in targets:
     verdict = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]

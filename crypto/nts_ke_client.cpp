@@ -212,7 +212,12 @@ KeResponse KeSession::receive(std::chrono::milliseconds wait) {
     const size_t want = std::min(buf.size(), s_->max_response - r.bytes.size());
     int n = 0;
     const auto io = detail::with_deadline(
-        s_->ssl, s_->fd, deadline, [&] { return SSL_read(s_->ssl, buf.data(), static_cast<int>(want)); }, &n);
+        s_->ssl, s_->fd, deadline,
+        [&] {
+          errno = 0;  // what a failed read leaves is its own, not an earlier EAGAIN's
+          return SSL_read(s_->ssl, buf.data(), static_cast<int>(want));
+        },
+        &n);
     if (io == detail::IoResult::Done) {
       r.bytes.insert(r.bytes.end(), buf.begin(), buf.begin() + n);
       continue;
@@ -221,8 +226,10 @@ KeResponse KeSession::receive(std::chrono::milliseconds wait) {
       r.timed_out = true;
       return r;
     }
+    const int saved = errno;  // of the failed read: a reset, say
     const int e = SSL_get_error(s_->ssl, n);
     r.closed = true;  // close_notify, or the connection ended without one
+    if (e == SSL_ERROR_SYSCALL && saved != 0) r.error = std::strerror(saved);
     if (e != SSL_ERROR_ZERO_RETURN && e != SSL_ERROR_SYSCALL) r.error = detail::openssl_error("TLS error");
     return r;
   }

@@ -74,23 +74,28 @@ Result<NtsAssociation, NtsFailure> NtsAssociation::establish(const NtsOptions& o
   }
   if (auto e = session->send(nts::client_request()); !e.empty()) return said("NTS-KE: " + e);
   const crypto::KeResponse r = session->receive();
+  // Why reading stopped before an End of Message: the deadline, our limit, or the server.
+  const std::string unfinished = "NTS-KE response: no End of Message in " + std::to_string(r.bytes.size()) +
+                                 " octets (" +
+                                 (r.timed_out   ? "nothing more within the timeout"
+                                  : r.truncated ? "too long: the probe reads no more"
+                                                : "the server closed the connection") +
+                                 (r.error.empty() ? "" : ": " + r.error) + ")";
   a.e_.response = r.bytes;
   // The message's records point into e_.response, which moves with the association (its buffer
   // does not).
   auto decoded = nts::decode(a.e_.response);
-  if (!decoded) return said("NTS-KE response: " + nts::describe(decoded.error(), r.bytes));
+  if (!decoded) {
+    // A record cut short by the deadline, our limit or a close: that first, then the framing.
+    const std::string framing = nts::describe(decoded.error(), r.bytes);
+    return said(r.end_of_message ? "NTS-KE response: " + framing : unfinished + "; " + framing);
+  }
   a.e_.message = std::move(*decoded);
   const nts::Message& m = a.e_.message;
   if (!m.errors.empty()) {
     return said("NTS-KE: the server answered with Error " + nts::describe_error_code(m.errors.front()));
   }
-  if (!m.end_of_message) {
-    return said("NTS-KE response: no End of Message in " + std::to_string(r.bytes.size()) + " octets (" +
-                (r.timed_out   ? "nothing more within the timeout"
-                 : r.truncated ? "too long"
-                               : "the server closed the connection") +
-                (r.error.empty() ? "" : ": " + r.error) + ")");
-  }
+  if (!m.end_of_message) return said(unfinished);
   if (m.next_protocol_records != 1 || m.next_protocols != std::vector<uint16_t>{nts::kProtocolNtpv4}) {
     return said("NTS-KE: the server did not agree to NTPv4 alone (Next Protocol records: " +
                 std::to_string(m.next_protocol_records) + ", protocols " + list_text(m.next_protocols) + ")");

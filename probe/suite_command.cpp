@@ -177,6 +177,7 @@ std::function<conformance::KeObservation(const conformance::KeRequest&)> ke_exch
     k.end_of_message = r.end_of_message;
     k.closed = r.closed;
     k.timed_out = r.timed_out;
+    k.truncated = r.truncated;
     session->close();
     return k;
   };

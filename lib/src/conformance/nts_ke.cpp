@@ -13,7 +13,9 @@
 // - §4.1.2: "It MUST occur exactly once in every NTS-KE request and response", "Protocol IDs
 //   listed in the NTS-KE server's response MUST comprise a subset of those listed in the
 //   request" (next-protocol);
-// - §4.1.5: "In responses, it MUST include at most one." (aead-one); the response's AEAD record
+// - §4.1.5: "If the NTS Next Protocol Negotiation record offers Protocol ID 0 (for NTPv4), then
+//   this record MUST be included exactly once", and "In responses, it MUST include at most one."
+//   (aead-one); the response's AEAD record
 //   "denotes which algorithm the server chooses to use. It is empty if the server supports none
 //   of the algorithms offered", and "servers may select among any of the client's offered
 //   choices": a description without a keyword, so the choice outside the offer is a SHOULD
@@ -37,6 +39,8 @@
 //   a byte stream (RFC 8446 §5.1), and the messages are self-delimiting (§4: "The requirement
 //   that all NTS-KE messages be terminated by an End of Message record makes them
 //   self-delimiting"): SHOULD (split-request).
+#include <algorithm>
+
 #include "judge_util.hpp"
 #include "ntpkit/conformance/suite.hpp"
 #include "ntpkit/nts/ke.hpp"
@@ -63,6 +67,14 @@ Case ke_case(std::string_view id, std::string_view rfc, std::string_view section
            }
            auto m = nts::decode(k.response);
            if (!m) {
+             // A record cut short by our wait or our limit says nothing of the server's framing.
+             if (!k.end_of_message && (k.timed_out || k.truncated)) {
+               return {Finding::Inconclusive,
+                       std::string("the response did not end: ") +
+                           (k.truncated ? "more than the probe reads (64 KiB)" : "nothing more within the wait") +
+                           " after " + std::to_string(k.response.size()) + " octets, a record unfinished",
+                       "", ""};
+             }
              return violated("the response does not frame as NTS-KE records", "records (RFC 8915 §4)",
                              nts::describe(m.error(), k.response));
            }
@@ -221,22 +233,35 @@ const std::vector<Case>& cases() {
                 return satisfied(m.next_protocols.empty() ? "one Next Protocol record, empty"
                                                           : "one Next Protocol record: NTPv4");
               }),
-      ke_case("nts-ke/aead-one", "RFC 8915", "4.1.5", Level::Must,
-              "The response to a request offering AEAD_AES_SIV_CMAC_256 carries one AEAD record with at most one "
-              "algorithm: \"In responses, it MUST include at most one.\"",
-              plain_request,
-              [](const KeObservation& k, const nts::Message& m) {
-                if (!m.errors.empty()) return satisfied("refused with " + error_text(m) + " (no AEAD chosen)");
-                if (m.aead_algorithms.size() > 1) {
-                  std::string listed;
-                  for (const uint16_t a : m.aead_algorithms)
-                    listed += (listed.empty() ? "" : ", ") + nts::describe_aead(a);
-                  return violated("more than one AEAD algorithm in the response", "at most one",
-                                  listed + " (" + response_text(k, m) + ")");
-                }
-                return satisfied(m.aead_algorithms.empty() ? "an empty AEAD record"
-                                                           : nts::describe_aead(m.aead_algorithms.front()) + " alone");
-              }),
+      ke_case(
+          "nts-ke/aead-one", "RFC 8915", "4.1.5", Level::Must,
+          "The response to a request offering NTPv4 and AEAD_AES_SIV_CMAC_256 carries exactly one AEAD record, "
+          "with at most one algorithm: \"In responses, it MUST include at most one.\"",
+          plain_request,
+          [](const KeObservation& k, const nts::Message& m) -> Judgement {
+            if (!m.errors.empty()) return satisfied("refused with " + error_text(m) + " (no AEAD chosen)");
+            // "If the NTS Next Protocol Negotiation record offers Protocol ID 0 (for NTPv4), then
+            // this record MUST be included exactly once."
+            if (m.aead_records == 0) {
+              if (std::ranges::find(m.next_protocols, nts::kProtocolNtpv4) == m.next_protocols.end()) {
+                return {Finding::Inconclusive, "no AEAD record and no NTPv4 agreed: " + response_text(k, m), "", ""};
+              }
+              return violated("no AEAD record, though NTPv4 was agreed", "exactly one AEAD record",
+                              response_text(k, m));
+            }
+            if (m.aead_records > 1) {
+              return violated("more than one AEAD record", "exactly one AEAD record",
+                              std::to_string(m.aead_records) + " (" + response_text(k, m) + ")");
+            }
+            if (m.aead_algorithms.size() > 1) {
+              std::string listed;
+              for (const uint16_t a : m.aead_algorithms) listed += (listed.empty() ? "" : ", ") + nts::describe_aead(a);
+              return violated("more than one AEAD algorithm in the response", "at most one",
+                              listed + " (" + response_text(k, m) + ")");
+            }
+            return satisfied(m.aead_algorithms.empty() ? "an empty AEAD record"
+                                                       : nts::describe_aead(m.aead_algorithms.front()) + " alone");
+          }),
       ke_case(
           "nts-ke/aead-offered", "RFC 8915", "4.1.5", Level::Should,
           "A request that offers only an AEAD algorithm the server is unlikely to have (0x7FFE) gets an empty AEAD "
@@ -246,8 +271,11 @@ const std::vector<Case>& cases() {
             static constexpr uint16_t kOdd[] = {0x7FFE};
             return KeRequest{nts::client_request(kOdd)};
           },
-          [](const KeObservation& k, const nts::Message& m) {
+          [](const KeObservation& k, const nts::Message& m) -> Judgement {
             if (!m.errors.empty()) return satisfied("refused with " + error_text(m) + " (no AEAD chosen)");
+            if (m.aead_records == 0) {  // nts-ke/aead-one judges a missing record
+              return {Finding::Inconclusive, "no AEAD record in the response: " + response_text(k, m), "", ""};
+            }
             for (const uint16_t a : m.aead_algorithms) {
               if (a != 0x7FFE) {
                 return violated("the server chose an AEAD algorithm the client did not offer",

@@ -65,6 +65,7 @@ struct KeObservation {
   bool end_of_message = false;  // reading stopped at an End of Message record
   bool closed = false;          // the server closed the connection
   bool timed_out = false;       // nothing more within the wait
+  bool truncated = false;       // more than the probe reads (64 KiB): the rest was not read
   double seconds = 0;           // from the request written to the end of reading
 };
 
