@@ -363,20 +363,13 @@ void Analyzer::Impl::judge_nts(const Flow& f, const Request& req, uint64_t reply
     return;
   }
   ++stats_.nts;
-  if (reply.size() > req.length + 3) {
-    found("nts/no-amplification", "at most " + std::to_string(req.length) + " + 3 octets (RFC 8915's padding)",
-          std::to_string(reply.size()) + " octets");
-  }
+  if (auto v = conformance::check_nts_reply_length(req.length, reply.size()))
+    found("nts/no-amplification", v->expected, v->actual);
   const Header& rp = reply.header;
   if (rp.stratum == 0 && rp.reference_id.kiss_code() == KissCode::NTSN) {
     ++stats_.nts_naks;
-    if (!rf.cookies.empty() || !rf.authenticators.empty()) {
-      found("nts/nak-shape", "no cookie, no authenticator",
-            std::to_string(rf.cookies.size()) + " cookie and " + std::to_string(rf.authenticators.size()) +
-                " authenticator field(s)");
-    } else if (req.nts.uid_length != 0 && !echoed) {
-      found("nts/nak-shape", "the request's Unique Identifier", "the NTSN does not echo it");
-    }
+    if (auto v = conformance::check_nts_nak_shape(rf, req.nts.uid_length != 0, echoed))
+      found("nts/nak-shape", v->expected, v->actual);
     return;
   }
   if (rf.authenticators.size() != 1) {
@@ -390,12 +383,7 @@ void Analyzer::Impl::judge_nts(const Flow& f, const Request& req, uint64_t reply
     found("nts/uid-echo", "one authenticated Unique Identifier equal to the request's",
           uids.empty() ? "none" : std::to_string(uids.size()) + " field(s), not the request's");
   }
-  const size_t at = rf.authenticators.empty() ? SIZE_MAX : rf.authenticators.front().offset;
-  size_t clear = 0;
-  for (const auto& e : rf.cookies) clear += e.offset < at ? 1 : 0;
-  if (clear > 0)
-    found("nts/cookies-encrypted", "new cookies only inside the authenticator",
-          std::to_string(clear) + " plain NTS Cookie field(s)");
+  if (auto v = conformance::check_nts_cookies_encrypted(rf)) found("nts/cookies-encrypted", v->expected, v->actual);
 }
 
 void Analyzer::Impl::judge(const Flow& f, const Request& req, uint64_t reply_frame, const PacketView& reply) {

@@ -1,5 +1,7 @@
 #include "ntpkit/conformance/checks.hpp"
 
+#include <cstdint>
+
 #include <array>
 #include <cstdio>
 
@@ -163,6 +165,34 @@ Check check_receive_once(Timestamp request_origin, Timestamp spent, const Header
       "a basic reply: receive timestamp " + describe_timestamp(spent) + " was already answered interleaved",
       "an interleaved reply to it again (origin " + describe_timestamp(reply.origin) + ", transmit " +
           describe_timestamp(reply.transmit) + ")"};
+}
+
+Check check_nts_reply_length(size_t request, size_t reply) {
+  if (!nts_reply_too_long(request, reply)) return std::nullopt;
+  return Violation{"at most " + std::to_string(request) + " + " + std::to_string(kNtsPaddingAllowance) +
+                       " octets (RFC 8915's padding)",
+                   std::to_string(reply) + " octets"};
+}
+
+Check check_nts_cookies_encrypted(const nts::Fields& reply) {
+  const size_t at = reply.authenticators.empty() ? SIZE_MAX : reply.authenticators.front().offset;
+  size_t clear = 0;
+  for (const auto& e : reply.cookies) clear += e.offset < at ? 1 : 0;
+  if (clear == 0) return std::nullopt;
+  return Violation{"new cookies only inside the authenticator", std::to_string(clear) + " plain NTS Cookie field(s)"};
+}
+
+Check check_nts_nak_shape(const nts::Fields& reply, bool uid_expected, bool uid_echoed) {
+  if (!reply.cookies.empty() || !reply.authenticators.empty()) {
+    return Violation{"no cookie, no authenticator", std::to_string(reply.cookies.size()) + " cookie and " +
+                                                        std::to_string(reply.authenticators.size()) +
+                                                        " authenticator field(s)"};
+  }
+  if (uid_expected && !uid_echoed) {
+    return Violation{"the request's Unique Identifier",
+                     reply.unique_ids.empty() ? "no Unique Identifier field" : "another Unique Identifier"};
+  }
+  return std::nullopt;
 }
 
 }  // namespace ntpkit::conformance

@@ -131,7 +131,8 @@ ReplyProblems judge_header(const Header& sent, size_t request_length, const Head
     out.add(P::VersionMismatch);
   }
   // NTS: RFC 8915's own allowance, "up to three octets" of padding more (draft-28 §9.4).
-  if (reply_length > request_length + (nts ? 3 : 0)) out.add(P::Amplified);
+  if (nts ? conformance::nts_reply_too_long(request_length, reply_length) : reply_length > request_length)
+    out.add(P::Amplified);
   if (h.reference.is_zero() && h.leap != Leap::Unsynchronized && !out.has(P::KissOfDeath)) out.add(P::NoReference);
   return out;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ntpkit/conformance/case.hpp"
+#include "ntpkit/nts/extension.hpp"
 #include "ntpkit/wire/packet.hpp"
 #include "ntpkit/wire/parse.hpp"
 
@@ -18,6 +19,21 @@ struct Violation {
 using Check = std::optional<Violation>;  // nullopt: satisfied
 
 [[nodiscard]] Check check_transmit_differs_from_receive(const Header& reply);
+
+// RFC 8915, what needs no keys (the suites, judge_reply and replay alike):
+// §5.5 and §9.4: a reply to an NTS request no longer than the request, up to three octets of
+// padding allowed.
+inline constexpr size_t kNtsPaddingAllowance = 3;
+[[nodiscard]] inline bool nts_reply_too_long(size_t request, size_t reply) {
+  return reply > request + kNtsPaddingAllowance;
+}
+[[nodiscard]] Check check_nts_reply_length(size_t request, size_t reply);
+// §5.7: new cookies only inside the authenticator (encrypted), never as NTS Cookie fields before it.
+[[nodiscard]] Check check_nts_cookies_encrypted(const nts::Fields& reply);
+// §5.7: an NTSN "MUST NOT include any NTS Cookie or NTS Authenticator and Encrypted Extension
+// Fields extension fields"; §5.3: it echoes the request's Unique Identifier (`uid_expected`: the
+// request had one; `uid_echoed`: a field of the reply equals it).
+[[nodiscard]] Check check_nts_nak_shape(const nts::Fields& reply, bool uid_expected, bool uid_echoed);
 [[nodiscard]] Check check_stratum1_refid(const Header& reply);  // stratum 1: printable ASCII
 [[nodiscard]] Check check_precision(const Header& reply);
 [[nodiscard]] Check check_root_distance(const Header& reply);
