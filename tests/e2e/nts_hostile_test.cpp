@@ -38,7 +38,7 @@ const Mode kModes[] = {
     {"garbage", 1,
      "no End of Message in 4096 octets (the server closed the connection); NTS-KE record at byte 0: a body of"},
     {"raw-garbage", 1, "no End of Message in 0 octets (the server closed the connection: "},
-    {"endless", 1, "no End of Message in 65536 octets (too long: the probe reads no more)"},
+    {"endless", 1, "no End of Message in 65536 octets (too long: the probe reads no more)", false, true},
     {"huge", 1,
      "no End of Message in 65536 octets (too long: the probe reads no more); NTS-KE record at byte 0: a body of "
      "65535 octets runs past the 65532 that follow its header",

@@ -78,6 +78,15 @@ Case ke_case(std::string_view id, std::string_view rfc, std::string_view section
              return violated("the response does not frame as NTS-KE records", "records (RFC 8915 §4)",
                              nts::describe(m.error(), k.response));
            }
+           // Records that stopped coming before an End of Message: the rest may be on its way (the
+           // server is slow) or past our limit; what is missing may be what the case looks for.
+           if (!m->end_of_message && !k.response.empty() && (k.timed_out || k.truncated)) {
+             return {Finding::Inconclusive,
+                     std::string("the response did not end: ") +
+                         (k.truncated ? "more than the probe reads (64 KiB)" : "nothing more within the wait") +
+                         " after " + std::to_string(m->records.size()) + " record(s), no End of Message",
+                     "", ""};
+           }
            return judge(k, *m);
          }};
   c.ke_stimulus = std::move(request);
