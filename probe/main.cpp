@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "bench_command.hpp"
+#include "client_test.hpp"
 #include "query_command.hpp"
 #include "replay_command.hpp"
 #include "suite_command.hpp"
@@ -24,6 +25,11 @@ int main(int argc, char** argv) {
   ntpkit::probe::BenchOptions bench;
   auto* b = app.add_subcommand("bench", "load on one server: replies/s, loss, round-trip and server-time percentiles");
   ntpkit::probe::setup_bench(*b, bench);
+  ntpkit::probe::ClientTestOptions client_test;
+  auto* ct = app.add_subcommand("client-test",
+                                "judge an NTP client: scenario servers answer it rightly and wrongly, "
+                                "and what it takes and sends is judged");
+  ntpkit::probe::setup_client_test(*ct, client_test);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -35,6 +41,7 @@ int main(int argc, char** argv) {
   if (q->parsed()) return ntpkit::probe::run_query(query);
   if (r->parsed()) return ntpkit::probe::run_replay(replay);
   if (b->parsed()) return ntpkit::probe::run_bench(bench);
+  if (ct->parsed()) return ntpkit::probe::run_client_test(client_test);
   // A word that looks like a command is not a host name to look up.
   if (const std::string word = ntpkit::probe::command_like(suite.target); !word.empty()) {
     std::fprintf(stderr, "ntp-probe: '%s' is not a command or a server%s\n", suite.target.c_str(), word.c_str());

@@ -120,6 +120,12 @@ std::string decode_fields(const std::vector<uint8_t>& bytes) {
 std::string reproduction(const Report& r, const CaseResult& c) {
   // The suite is named unless it is the default one, where the case would not be found otherwise;
   // a case that signs its requests needs the keys it was run with.
+  if (!r.reproduce.empty()) {
+    std::string out = r.reproduce;
+    const auto at = out.find("{id}");
+    if (at != std::string::npos) out.replace(at, 4, c.test->id);
+    return out;
+  }
   std::string out = "ntp-probe ";
   if (!r.suite.empty() && r.suite != "rfc5905") out += "--suite " + r.suite + " ";
   out += "--case " + std::string(c.test->id) + " ";

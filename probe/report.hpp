@@ -45,10 +45,11 @@ struct RateLimitReport {
 
 struct Report {
   std::string suite;
-  std::string target;    // as given
-  std::string address;   // resolved
-  std::string key_args;  // "--keys FILE --key-id N" when given: the auth cases' reproduction needs them
-  std::string nts_args;  // "--nts HOST:PORT [--ca FILE|--insecure]": with it the target comes from NTS-KE
+  std::string target;     // as given
+  std::string address;    // resolved
+  std::string key_args;   // "--keys FILE --key-id N" when given: the auth cases' reproduction needs them
+  std::string nts_args;   // "--nts HOST:PORT [--ca FILE|--insecure]": with it the target comes from NTS-KE
+  std::string reproduce;  // client-test: the reproduction, "{id}" where the scenario goes
   bool strict = false;
   double seconds = 0;
   std::vector<Entry> entries;

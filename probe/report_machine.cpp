@@ -99,6 +99,23 @@ std::string render_json(const Report& r) {
     j.key("unexpected_pass").value(e.unexpected_pass());
     datagrams(j, "sent", c.observation.sent);
     datagrams(j, "received", c.observation.received);
+    if (const auto& run = c.observation.client) {  // client-test: sent = our replies, received = its requests
+      j.key("client").begin_object();
+      j.key("started").value(run->started);
+      j.key("exit_code").value(static_cast<int64_t>(run->exit_code));
+      j.key("timed_out").value(run->timed_out);
+      j.key("accepted").value(run->accepted);
+      j.key("offset_s");
+      if (run->offset_s) {
+        j.fixed(*run->offset_s, 9);
+      } else {
+        j.null();
+      }
+      j.key("requests").value(static_cast<uint64_t>(c.observation.received_total));
+      j.key("output").value(run->output);
+      j.key("adapter").value(run->adapter);
+      j.end_object();
+    }
     j.key("reproduce").value(reproduction(r, c));
     j.end_object();
   }

@@ -2,6 +2,8 @@
 #include <cstdio>
 
 #include "report.hpp"
+
+#include <functional>
 #include "terminal.hpp"
 
 namespace ntpkit::probe {
@@ -24,6 +26,41 @@ std::string label(const Entry& e, bool colour) {
   return "?";
 }
 
+// client-test's evidence: the client's run and output, its requests, our replies.
+void client_evidence(const std::function<void(const std::string&, const std::string&)>& line, const Report& r,
+                     const CaseResult& c) {
+  const ClientRun& run = *c.observation.client;
+  std::string how = !run.started    ? "did not start"
+                    : run.timed_out ? "still running at the time limit"
+                                    : "exit " + std::to_string(run.exit_code);
+  how += run.accepted ? ", took the time" : ", did not take the time";
+  if (run.offset_s) {
+    std::array<char, 48> b{};
+    std::snprintf(b.data(), b.size(), ", offset %+.6f s", *run.offset_s);
+    how += b.data();
+  }
+  line("client:      ", how + " (adapter " + run.adapter + ")");
+  size_t shown = 0;
+  for (size_t at = 0; at < run.output.size() && shown < 6; ++shown) {
+    const size_t nl = run.output.find('\n', at);
+    line(shown == 0 ? "output:      " : "             ",
+         run.output.substr(at, std::min<size_t>((nl == std::string::npos ? run.output.size() : nl) - at, 200)));
+    if (nl == std::string::npos) break;
+    at = nl + 1;
+  }
+  for (size_t i = 0; i < c.observation.received.size() && i < 4; ++i) {
+    const auto& rc = c.observation.received[i];
+    line("request:     ", decode_fields(rc.bytes) + " from " + rc.source);
+  }
+  if (c.observation.received.empty()) line("request:     ", "none came");
+  for (size_t i = 0; i < c.observation.sent.size() && i < 4; ++i) {
+    line("reply:       ", decode_fields(c.observation.sent[i].bytes));
+  }
+  line("ledger:      ", std::to_string(c.observation.received_total) + " request(s), " +
+                            std::to_string(c.observation.sent.size()) + " repl(ies) kept");
+  line("reproduce:   ", reproduction(r, c));
+}
+
 void evidence(std::string& out, const Report& r, const Entry& e) {
   const CaseResult& c = e.result;
   const Case& t = *c.test;
@@ -33,6 +70,10 @@ void evidence(std::string& out, const Report& r, const Entry& e) {
   if (!c.judgement.expected.empty()) line("expected:    ", c.judgement.expected);
   if (!c.judgement.actual.empty()) line("actual:      ", c.judgement.actual);
   if (e.waiver) line("waiver:      ", *e.waiver);
+  if (c.observation.client) {
+    client_evidence(line, r, c);
+    return;
+  }
   size_t sent_bytes = 0, recv_bytes = 0;
   for (const auto& s : c.observation.sent) {
     sent_bytes += s.bytes.size();

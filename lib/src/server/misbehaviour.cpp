@@ -47,6 +47,15 @@ std::string parse_time_offset(Misbehaviour& m, std::string_view v, bool has) {
   m.time_offset = *d;
   return {};
 }
+std::string parse_kiss(Misbehaviour& m, std::string_view v, bool has) {
+  if (!has || v.empty() || v.size() > 4 ||
+      !std::all_of(v.begin(), v.end(), [](char c) { return c >= 0x21 && c <= 0x7E; })) {
+    return "kiss takes a code of 1 to 4 printable ASCII characters (DENY, RSTR, RATE, ...)";
+  }
+  m.kiss_code = {' ', ' ', ' ', ' '};
+  std::copy(v.begin(), v.end(), m.kiss_code.begin());
+  return {};
+}
 std::string parse_stratum(Misbehaviour& m, std::string_view v, bool has) {
   unsigned st = 0;
   if (!has || !parse_uint(v, st) || st > 255) return "stratum takes 0 to 255";
@@ -91,6 +100,12 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
      [](Draft& d, Mb) { d.kiss_of_death = true; }},
     {F::KodWithoutOrigin, "kod-without-origin", "", "", "", "RATE kiss-o'-death with a zero origin", S::Shape,
      [](Draft& d, Mb) { d.kiss_of_death = d.kiss_without_origin = true; }},
+    {F::Kiss, "kiss", "CODE", "DENY,RSTR", "", "answer every request with a kiss-o'-death of this code (stratum 0, LI 3)", S::Shape,
+     [](Draft& d, Mb m) {
+       d.kiss_of_death = true;
+       d.kiss_code = m.kiss_code;
+     },
+     parse_kiss},
     {F::GarbageReply, "garbage-reply", "", "", "", "random bytes of the request's length", S::Shape,
      [](Draft& d, Mb) { d.garbage = true; }},
     {F::EchoExtensionFields, "echo-extension-fields", "", "", "rfc7822/3/ef-unknown,rfc7822/3/two-unknown-efs",

@@ -319,7 +319,9 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
     // RFC 5905 §7.4: a kiss-o'-death has stratum 0 and the kiss code in the reference ID.
     h.leap = Leap::Unsynchronized;
     h.stratum = 0;
-    h.reference_id = ReferenceId::from_kiss(nts_nak ? KissCode::NTSN : KissCode::RATE);
+    h.reference_id = nts_nak       ? ReferenceId::from_kiss(KissCode::NTSN)
+                     : d.kiss_code ? ReferenceId::from_ascii(std::string_view(d.kiss_code->data(), 4))
+                                   : ReferenceId::from_kiss(KissCode::RATE);
     if (d.kiss_without_origin) h.origin = Timestamp{};
   }
   d.request = &rq;

@@ -69,9 +69,22 @@ struct KeObservation {
   double seconds = 0;           // from the request written to the end of reading
 };
 
-// Everything a case saw. Silence is an observation: `received` is empty.
+// A client under test (ntp-probe client-test): how its run ended and what its adapter read from it.
+struct ClientRun {
+  bool started = false;
+  int exit_code = -1;  // -1: it did not exit by itself (ended at the time limit)
+  bool timed_out = false;
+  bool accepted = false;           // the adapter's reading: it took the time
+  std::optional<double> offset_s;  // the offset it reported, when its adapter reads one
+  std::string output;              // what it printed (stdout and stderr), the first few KiB
+  std::string adapter;             // which adapter read it
+};
+
+// Everything a case saw. Silence is an observation: `received` is empty. For a client under
+// test the roles turn: `received` holds the client's requests, `sent` our replies.
 struct Observation {
   std::optional<KeObservation> ke;  // an NTS-KE case's exchange
+  std::optional<ClientRun> client;  // client-test: the client's run
   std::vector<Sent> sent;
   std::vector<Received> received;  // the first kMaxKeptReplies; the rest are only counted
   size_t received_total = 0;       // every datagram that came, kept or not
@@ -104,6 +117,7 @@ struct JudgeContext {
   Duration max_reference_age = Duration::from_seconds(1 << 17);  // about 36 h, NTP's MAXPOLL
   const RequestKey* auth = nullptr;                              // --keys and --key-id, when given
   const NtsMaterial* nts = nullptr;                              // --nts, when given
+  Duration expected_offset{};  // client-test: the offset the scenario's server clock is off by
 };
 
 // What the check found. The level of the case turns Violated into fail, warn or info.

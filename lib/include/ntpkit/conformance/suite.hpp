@@ -2,6 +2,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +24,24 @@ namespace ntpkit::conformance {
 [[nodiscard]] std::span<const Case> interleaved_cases();        // RFC 9769 §2: interleaved mode (stateful)
 [[nodiscard]] std::span<const Case> nts_cases();                // RFC 8915 §5: NTS-protected NTP (needs --nts)
 [[nodiscard]] std::span<const Case> nts_ke_cases();             // RFC 8915 §3-4: NTS key establishment (needs --nts)
+// Client conformance (ntp-probe client-test): each scenario is the reference server misbehaving
+// in one way (or not at all); the client's run under it is judged. Not part of any server suite.
+struct ClientScenario {
+  const Case* test = nullptr;
+  std::vector<std::string> misbehaviours;  // ntp-server --misbehave specs
+  bool accept = false;                     // a good client takes this reply's time
+  double offset_s = 0;                     // ... and reports this offset (the served clock's)
+};
+[[nodiscard]] std::span<const ClientScenario> client_scenarios();
+// The client's requests, each case judged over the run of one scenario (`judged_on`, its id):
+// mode and minimisation over the good reply's, no request after a DENY or RSTR kiss over theirs.
+struct ClientRequestCase {
+  const Case* test = nullptr;
+  std::string_view judged_on;
+};
+[[nodiscard]] std::span<const ClientRequestCase> client_request_cases();
+// A client case's verdict: its check alone (evaluate()'s rules judge servers' replies).
+[[nodiscard]] CaseResult evaluate_client(const Case& c, Observation obs, const JudgeContext& ctx, bool strict);
 [[nodiscard]] std::span<const Case> auth_cases();  // RFC 5905 §7.3/§9.2, RFC 8573: symmetric keys (needs --keys)
 
 struct Suite {

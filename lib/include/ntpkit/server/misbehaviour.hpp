@@ -34,6 +34,7 @@ enum class Fault : uint8_t {
   // Stage::Shape
   KodRateAlways,
   KodWithoutOrigin,
+  Kiss,
   GarbageReply,
   EchoExtensionFields,
   OversizeReply,
@@ -140,6 +141,7 @@ struct Misbehaviour {
   uint32_t delay_ms = 0;
   Duration time_offset;
   uint8_t stratum = 0;
+  std::array<char, 4> kiss_code{'R', 'A', 'T', 'E'};  // kiss=CODE
 
   [[nodiscard]] bool has(Fault f) const { return faults.test(static_cast<size_t>(f)); }
   void set(Fault f);

@@ -137,7 +137,8 @@ struct Draft {
   // Stage::Shape
   bool kiss_of_death = false;  // a RATE kiss-o'-death
   bool kiss_without_origin = false;
-  bool garbage = false;  // random bytes of the request's length
+  std::optional<std::array<char, 4>> kiss_code;  // kiss=CODE: this code, not RATE
+  bool garbage = false;                          // random bytes of the request's length
   bool echo_extensions = false;
   bool oversize = false;  // pad past the request's length
   // Authenticated replies (Stage::Admit and Stage::Shape)

@@ -1,0 +1,447 @@
+#include "client_test.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <thread>
+
+#include "ntpkit/conformance/suite.hpp"
+#include "ntpkit/server/misbehaviour.hpp"
+#include "ntpkit/server/server.hpp"
+#include "ntpkit/util/clock.hpp"
+#include "ntpkit/wire/parse.hpp"
+#include "report.hpp"
+
+extern char** environ;
+
+namespace ntpkit::probe {
+namespace {
+
+using conformance::Case;
+using conformance::ClientRun;
+using conformance::Observation;
+
+constexpr size_t kMaxLogged = 64;              // requests and replies kept per scenario: the evidence
+constexpr size_t kMaxOutput = 16 * 1024;       // of the client's output
+constexpr size_t kMaxRequestsServed = 10'000;  // a flooding client is answered no further
+
+// --- The scenario's server -------------------------------------------------------------------
+
+// One UDP socket on the listen address answering as respond() decides under the scenario's
+// misbehaviour, on its own thread, every request and reply logged (the first kMaxLogged).
+class ScenarioServer {
+ public:
+  ~ScenarioServer() {
+    stop();
+    for (int fd : {fd_, other_fd_}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+
+  // The error sentence, or empty.
+  std::string start(const std::string& host, const Misbehaviour& mb) {
+    mb_ = mb;
+    sockaddr_storage a{};
+    socklen_t len = 0;
+    if (host.find(':') != std::string::npos) {
+      auto& s6 = reinterpret_cast<sockaddr_in6&>(a);
+      s6.sin6_family = AF_INET6;
+      if (inet_pton(AF_INET6, host.c_str(), &s6.sin6_addr) != 1) return "--listen " + host + ": not an IPv6 address";
+      len = sizeof s6;
+    } else {
+      auto& s4 = reinterpret_cast<sockaddr_in&>(a);
+      s4.sin_family = AF_INET;
+      if (inet_pton(AF_INET, host.c_str(), &s4.sin_addr) != 1) return "--listen " + host + ": not an IPv4 address";
+      len = sizeof s4;
+    }
+    for (int* fd : {&fd_, &other_fd_}) {
+      *fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (*fd < 0 || bind(*fd, reinterpret_cast<const sockaddr*>(&a), len) != 0) {
+        return "cannot bind a UDP socket on " + host + ": " + std::strerror(errno);
+      }
+    }
+    sockaddr_storage bound{};
+    socklen_t blen = sizeof bound;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
+    port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in&>(bound).sin_port
+                                             : reinterpret_cast<sockaddr_in6&>(bound).sin6_port);
+    state_.reference_time = clock_.now();
+    thread_ = std::thread([this] { serve(); });
+    return {};
+  }
+
+  [[nodiscard]] uint16_t port() const { return port_; }
+
+  // Stops the thread; the log is complete after it.
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::vector<conformance::Received> requests;  // the client's
+  std::vector<conformance::Sent> replies;       // ours
+  size_t total_requests = 0;
+
+ private:
+  void serve() {
+    std::vector<uint8_t> in(2048), out(4096);
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 20) <= 0) continue;
+      sockaddr_storage from{};
+      socklen_t flen = sizeof from;
+      const ssize_t n = recvfrom(fd_, in.data(), in.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
+      if (n < 0) continue;
+      const Timestamp received = clock_.now();
+      ++total_requests;
+      const std::span<const uint8_t> request(in.data(), static_cast<size_t>(n));
+      if (requests.size() < kMaxLogged) {
+        conformance::Received r;
+        r.bytes.assign(request.begin(), request.end());
+        r.length = request.size();
+        r.local_time = received;
+        r.source = peer_text(from);
+        requests.push_back(std::move(r));
+      }
+      if (total_requests > kMaxRequestsServed) continue;
+      RequestContext ctx;
+      ctx.receive = received;
+      ctx.random = random_ = random_ * 6364136223846793005ULL + 1442695040888963407ULL;
+      const Action a = respond(request, ctx, clock_, state_, policy_, mb_, out);
+      if (!a.is_reply()) continue;
+      if (a.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(std::min<uint32_t>(a.delay_ms, 2000)));
+      const int via = a.from_other_port ? other_fd_ : fd_;
+      for (uint8_t c = 0; c < a.copies; ++c) {
+        (void)sendto(via, out.data(), a.length, 0, reinterpret_cast<const sockaddr*>(&from), flen);
+        if (replies.size() < kMaxLogged)
+          replies.push_back({{out.begin(), out.begin() + static_cast<long>(a.length)}, clock_.now()});
+      }
+    }
+  }
+
+  static std::string peer_text(const sockaddr_storage& s) {
+    char text[INET6_ADDRSTRLEN] = {};
+    if (s.ss_family == AF_INET) {
+      const auto& a = reinterpret_cast<const sockaddr_in&>(s);
+      inet_ntop(AF_INET, &a.sin_addr, text, sizeof text);
+      return std::string(text) + ":" + std::to_string(ntohs(a.sin_port));
+    }
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(s);
+    inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof text);
+    return "[" + std::string(text) + "]:" + std::to_string(ntohs(a.sin6_port));
+  }
+
+  int fd_ = -1, other_fd_ = -1;
+  uint16_t port_ = 0;
+  Misbehaviour mb_;
+  ServerState state_;
+  Policy policy_;
+  SystemClock clock_;
+  uint64_t random_ = 0x853c49e6748fea9bULL;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// --- The client's run ------------------------------------------------------------------------
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
+  return s;
+}
+
+// Runs `argv` in a process group of its own, stdout and stderr into one pipe (the first
+// kMaxOutput bytes kept), stdin from /dev/null; ends the group at `limit`.
+ClientRun run_client(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
+  ClientRun run;
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    run.output = std::string("cannot make a pipe: ") + std::strerror(errno);
+    return run;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int err = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(pipefd[1]);
+  if (err != 0) {
+    close(pipefd[0]);
+    run.output = "cannot run " + argv.front() + ": " + std::strerror(err);
+    return run;
+  }
+  run.started = true;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  bool open = true, exited = false;
+  int status = 0;
+  std::array<char, 4096> buf{};
+  while (!exited || open) {
+    if (!exited && waitpid(pid, &status, WNOHANG) == pid) exited = true;
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 && !exited) {
+      run.timed_out = true;
+      kill(-pid, SIGTERM);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      kill(-pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      exited = true;
+    }
+    if (open) {
+      pollfd p{pipefd[0], POLLIN, 0};
+      const int wait_ms = exited ? 100 : static_cast<int>(std::clamp<int64_t>(left.count(), 1, 50));
+      if (poll(&p, 1, wait_ms) > 0) {
+        const ssize_t n = read(pipefd[0], buf.data(), buf.size());
+        if (n <= 0) {
+          open = false;
+        } else if (run.output.size() < kMaxOutput) {
+          run.output.append(buf.data(), std::min<size_t>(static_cast<size_t>(n), kMaxOutput - run.output.size()));
+        }
+      } else if (exited) {
+        open = false;  // a grandchild holds the pipe: what came is what there is
+      }
+    }
+  }
+  close(pipefd[0]);
+  if (!run.timed_out && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  return run;
+}
+
+// --- Adapters: what a client's exit code and output mean -------------------------------------
+
+struct Adapter {
+  std::string_view name;
+  std::string_view description;
+};
+constexpr Adapter kAdapters[] = {
+    {"generic", "exit 0 means the time was taken; with --offset-regex, the offset is read from the output"},
+};
+
+// The adapter's reading of the run: accepted, and the offset when one can be read.
+void read_run(const ClientTestOptions& o, const std::optional<std::regex>& offset, ClientRun& run) {
+  run.adapter = o.adapter;
+  run.accepted = run.started && !run.timed_out && run.exit_code == 0;
+  if (!offset || !run.accepted) return;
+  std::smatch m;
+  if (std::regex_search(run.output, m, *offset) && m.size() > 1) {
+    char* end = nullptr;
+    const std::string text = m[1].str();
+    const double v = std::strtod(text.c_str(), &end);
+    if (end != text.c_str() && std::isfinite(v)) run.offset_s = v;
+  }
+}
+
+std::string quoted(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    const bool plain = !a.empty() && a.find_first_of(" \t'\"\\$`*?[]{}()<>|&;#~") == std::string::npos;
+    out += plain ? a : "'" + replace_all(a, "'", "'\\''") + "'";
+  }
+  return out;
+}
+
+}  // namespace
+
+void setup_client_test(CLI::App& app, ClientTestOptions& o) {
+  app.add_option("command", o.command, "-- COMMAND [ARGS...]: the client, with {host} and {port} where the server goes")
+      ->expected(-1);
+  std::string adapters;
+  for (const auto& a : kAdapters) adapters += (adapters.empty() ? "" : ", ") + std::string(a.name);
+  app.add_option("--adapter", o.adapter, "how to read the client's verdict: " + adapters)
+      ->check(CLI::IsMember([] {
+        std::vector<std::string> v;
+        for (const auto& a : kAdapters) v.emplace_back(a.name);
+        return v;
+      }()))
+      ->capture_default_str();
+  app.add_option("--offset-regex", o.offset_regex,
+                 "generic adapter: a regular expression whose first group is the offset the client prints, in "
+                 "seconds (server minus client)");
+  app.add_option("--scenario", o.scenarios, "run the scenarios whose id matches GLOB (repeatable; default: all)");
+  app.add_option("--exclude", o.excludes, "leave out the scenarios whose id matches GLOB (repeatable)");
+  app.add_option("-t,--timeout", o.timeout, "seconds each run of the client may take")
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
+  app.add_option("--tolerance", o.tolerance, "seconds the reported offset may differ from the served clock's")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  app.add_option("--listen", o.listen, "the scenario server's address (a free UDP port is taken for each scenario)")
+      ->capture_default_str();
+  app.add_flag("--list", o.list, "list the scenarios and run nothing");
+  app.add_flag("--strict", o.strict, "SHOULD violations fail the run");
+  app.add_flag("-v,--verbose", o.verbose, "all evidence for every scenario");
+  add_output_options(app, o.out);
+}
+
+int run_client_test(const ClientTestOptions& o) {
+  using namespace conformance;
+  const auto selected = [&](std::string_view id) {
+    bool keep = o.scenarios.empty();
+    for (const auto& g : o.scenarios) keep = keep || glob_match(g, id);
+    for (const auto& g : o.excludes) keep = keep && !glob_match(g, id);
+    return keep;
+  };
+  if (o.list) {
+    for (const auto& s : client_scenarios()) {
+      std::string how;
+      for (const auto& m : s.misbehaviours) how += (how.empty() ? "" : " ") + m;
+      std::printf("%-36s %-6s %s §%s (%s)\n    %s\n", std::string(s.test->id).c_str(),
+                  std::string(to_string(s.test->level)).c_str(), std::string(s.test->rfc).c_str(),
+                  std::string(s.test->section).c_str(), how.empty() ? "a correct reply" : how.c_str(),
+                  std::string(s.test->requirement).c_str());
+    }
+    for (const auto& r : client_request_cases()) {
+      std::printf("%-36s %-6s %s §%s (judged on %s)\n    %s\n", std::string(r.test->id).c_str(),
+                  std::string(to_string(r.test->level)).c_str(), std::string(r.test->rfc).c_str(),
+                  std::string(r.test->section).c_str(), std::string(r.judged_on).c_str(),
+                  std::string(r.test->requirement).c_str());
+    }
+    return 0;
+  }
+  if (o.command.empty()) {
+    std::fprintf(stderr, "ntp-probe client-test: give the client after --, with {host} and {port} in it\n");
+    return 2;
+  }
+  if (const std::string e = check_output(o.out); !e.empty()) {
+    std::fprintf(stderr, "ntp-probe client-test: %s\n", e.c_str());
+    return 2;
+  }
+  std::optional<std::regex> offset;
+  if (!o.offset_regex.empty()) {
+    try {
+      offset.emplace(o.offset_regex, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      std::fprintf(stderr, "ntp-probe client-test: --offset-regex: %s\n", e.what());
+      return 2;
+    }
+    if (offset->mark_count() < 1) {
+      std::fprintf(stderr,
+                   "ntp-probe client-test: --offset-regex needs a group around the offset, as 'offset ([-+.0-9e]+)'\n");
+      return 2;
+    }
+  }
+  {
+    in6_addr any6{};
+    if (inet_pton(o.listen.find(':') != std::string::npos ? AF_INET6 : AF_INET, o.listen.c_str(), &any6) != 1) {
+      std::fprintf(stderr, "ntp-probe client-test: --listen %s: not an IPv4 or IPv6 address\n", o.listen.c_str());
+      return 2;
+    }
+  }
+  bool any = false;
+  for (const auto& s : client_scenarios()) any = any || selected(s.test->id);
+  if (!any) {
+    std::fprintf(stderr, "ntp-probe client-test: no scenario matches --scenario/--exclude (see --list)\n");
+    return 2;
+  }
+
+  Report report;
+  report.suite = "client";
+  report.target = quoted(o.command);
+  report.address = o.listen;
+  report.strict = o.strict;
+  std::string how = "ntp-probe client-test";
+  if (o.adapter != "generic") how += " --adapter " + o.adapter;
+  if (!o.offset_regex.empty()) how += " --offset-regex " + quoted({o.offset_regex});
+  report.reproduce = how + " --scenario {id} -v -- " + quoted(o.command);
+  const auto started = std::chrono::steady_clock::now();
+  const auto limit = std::chrono::milliseconds(static_cast<int64_t>(o.timeout * 1000));
+  std::vector<std::pair<std::string_view, Observation>> runs;  // by scenario id, for the request cases
+  for (const auto& s : client_scenarios()) {
+    if (!selected(s.test->id)) continue;
+    Misbehaviour mb;
+    for (const auto& spec : s.misbehaviours) {
+      if (auto r = add_misbehaviour(mb, spec); !r) {
+        std::fprintf(stderr, "ntp-probe client-test: scenario %s: %s\n", std::string(s.test->id).c_str(),
+                     r.error().c_str());
+        return 3;
+      }
+    }
+    ScenarioServer server;
+    if (const std::string e = server.start(o.listen, mb); !e.empty()) {
+      std::fprintf(stderr, "ntp-probe client-test: %s\n", e.c_str());
+      return 3;
+    }
+    std::vector<std::string> argv;
+    for (const auto& a : o.command) {
+      argv.push_back(replace_all(replace_all(a, "{host}", o.listen), "{port}", std::to_string(server.port())));
+    }
+    ClientRun run = run_client(argv, limit);
+    server.stop();
+    read_run(o, offset, run);
+    Observation obs;
+    obs.received = std::move(server.requests);
+    obs.received_total = server.total_requests;
+    obs.sent = std::move(server.replies);
+    obs.client = std::move(run);
+    JudgeContext ctx{
+        SystemClock().now(),
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()};
+    ctx.max_offset = Duration::from_nanoseconds(static_cast<int64_t>(o.tolerance * 1e9));
+    ctx.expected_offset = Duration::from_nanoseconds(static_cast<int64_t>(s.offset_s * 1e9));
+    Entry e;
+    e.result = evaluate_client(*s.test, obs, ctx, o.strict);
+    report.entries.push_back(std::move(e));
+    runs.emplace_back(s.test->id, std::move(obs));
+  }
+  for (const auto& rc : client_request_cases()) {
+    for (const auto& [id, obs] : runs) {
+      if (id != rc.judged_on) continue;
+      const JudgeContext ctx{SystemClock().now(), 0};
+      Entry e;
+      e.result = evaluate_client(*rc.test, obs, ctx, o.strict);
+      report.entries.push_back(std::move(e));
+    }
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  const bool colour = colour_on(o.out, stdout);
+  std::string out;
+  if (o.out.format == "json")
+    out = render_json(report);
+  else if (o.out.format == "junit")
+    out = render_junit(report);
+  else if (o.out.format == "tap")
+    out = render_tap(report);
+  else
+    out = render_text(report, colour, o.verbose);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+  if (!o.out.junit_file.empty() && !write_file(o.out.junit_file, render_junit(report))) {
+    std::fprintf(stderr, "ntp-probe client-test: cannot write %s\n", o.out.junit_file.c_str());
+    return 3;
+  }
+  if (!o.out.json_file.empty() && !write_file(o.out.json_file, render_json(report))) {
+    std::fprintf(stderr, "ntp-probe client-test: cannot write %s\n", o.out.json_file.c_str());
+    return 3;
+  }
+  return exit_code(report);
+}
+
+}  // namespace ntpkit::probe

@@ -1,0 +1,153 @@
+// `ntp-probe client-test` end to end: the test clients of tests/tools/sntp_client.py under every
+// scenario. The careful client passes everything (the reported scenarios aside); each
+// deliberately broken one fails exactly where its flaw is, so every scenario is shown to tell a
+// good client from a bad one: --sloppy takes whatever comes and retries after a kiss, --backwards
+// reports the offset with the wrong sign, --deaf takes nothing.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "child_process.hpp"
+
+namespace ntpkit::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// One run of client-test with the test client in `mode`: exit code and "id -> outcome".
+struct Verdicts {
+  int exit_code = -1;
+  std::map<std::string, std::string> outcome;
+  std::string json;
+};
+
+Verdicts run(const std::string& mode) {
+  Verdicts v;
+  const auto r =
+      run_command({NTP_PROBE_BIN, "client-test", "--offset-regex", "offset ([-+0-9.e]+)", "-t", "5", "--format", "json",
+                   "--", "/usr/bin/python3", SNTP_CLIENT, "--" + mode, "{host}", "{port}"},
+                  120000ms);
+  v.exit_code = r.exit_code;
+  v.json = r.out;
+  const std::string file = std::string(TEST_WORK_DIR) + "/client_test_" + mode + ".json";
+  std::ofstream(file) << r.out;
+  const auto parsed = run_command(
+      {"/usr/bin/python3", "-c",
+       "import json, sys\nfor c in json.load(open(sys.argv[1]))['cases']: print(c['id'], c['outcome'])", file},
+      20000ms);
+  std::istringstream in(parsed.out);
+  std::string id, outcome;
+  while (in >> id >> outcome) v.outcome[id] = outcome;
+  return v;
+}
+
+const std::vector<std::string> kRefused = {"client/origin-mismatch", "client/origin-zero", "client/transmit-zero",
+                                           "client/mode-3-reply",    "client/stratum-0",   "client/stratum-16",
+                                           "client/leap-alarm",      "client/other-port"};
+const std::vector<std::string> kKisses = {"client/kiss-deny", "client/kiss-rstr", "client/kiss-rate",
+                                          "client/kiss-unknown"};
+const std::vector<std::string> kReported = {"client/mode-5-reply", "client/version-not-echoed", "client/receive-zero",
+                                            "client/oversize-reply"};
+
+TEST(ClientTest, TheCarefulClientPassesEveryScenario) {
+  const auto v = run("careful");
+  EXPECT_EQ(v.exit_code, 0) << v.json;
+  EXPECT_EQ(v.outcome.size(), 24U) << v.json;
+  for (const auto& [id, outcome] : v.outcome) {
+    const bool reported = std::find(kReported.begin(), kReported.end(), id) != kReported.end();
+    EXPECT_EQ(outcome, reported ? "info" : "pass") << id << "\n" << v.json;
+  }
+  // The hour's offset as the client printed it, a few microseconds either side of 3600.
+  EXPECT_TRUE(v.json.find("\"accepted\":true,\"offset_s\":3599.99") != std::string::npos ||
+              v.json.find("\"accepted\":true,\"offset_s\":3600.00") != std::string::npos)
+      << v.json;
+}
+
+TEST(ClientTest, TheSloppyClientFailsEveryReplyItShouldHaveRefused) {
+  const auto v = run("sloppy");
+  EXPECT_EQ(v.exit_code, 1) << v.json;
+  for (const auto& id : kRefused) EXPECT_EQ(v.outcome.at(id), "warn") << id;  // SHOULD
+  for (const auto& id : kKisses) EXPECT_EQ(v.outcome.at(id), "fail") << id;   // MUST
+  EXPECT_EQ(v.outcome.at("client/request/stop-after-deny"), "fail");          // it retries after a kiss
+  EXPECT_EQ(v.outcome.at("client/request/stop-after-rstr"), "fail");
+  EXPECT_EQ(v.outcome.at("client/era-1"), "warn");            // no era: 1900 + a few months
+  EXPECT_EQ(v.outcome.at("client/request/minimal"), "info");  // its clock in the origin field
+  EXPECT_EQ(v.outcome.at("client/good-reply"), "pass");
+  EXPECT_NE(v.json.find("the client took the time of a DENY kiss-o'-death"), std::string::npos);
+}
+
+TEST(ClientTest, AnOffsetWithTheWrongSignIsFound) {
+  const auto v = run("backwards");
+  EXPECT_EQ(v.exit_code, 0) << v.json;  // SHOULD-level findings only
+  EXPECT_EQ(v.outcome.at("client/offset-hour"), "warn") << v.json;
+  EXPECT_EQ(v.outcome.at("client/era-1"), "warn");
+  EXPECT_EQ(v.outcome.at("client/good-reply"), "pass");  // +0 and -0 are one offset
+  EXPECT_NE(v.json.find("the client reported a wrong offset for a server an hour ahead"), std::string::npos);
+}
+
+TEST(ClientTest, AClientThatTakesNothingFailsTheGoodReply) {
+  const auto v = run("deaf");
+  EXPECT_EQ(v.exit_code, 1) << v.json;
+  EXPECT_EQ(v.outcome.at("client/good-reply"), "fail");
+  EXPECT_EQ(v.outcome.at("client/duplicate-reply"), "warn");
+  for (const auto& id : kRefused) EXPECT_EQ(v.outcome.at(id), "pass") << id;
+}
+
+// A command that never reaches the server, or cannot start, concludes nothing: exit 3.
+TEST(ClientTest, AClientThatNeverAsksConcludesNothing) {
+  const auto r =
+      run_command({NTP_PROBE_BIN, "client-test", "--scenario", "client/good-reply", "--", "/bin/true"}, 20000ms);
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("the client sent no request to the scenario's server"), std::string::npos) << r.out;
+  const auto missing = run_command(
+      {NTP_PROBE_BIN, "client-test", "--scenario", "client/good-reply", "--", "/nonexistent/client"}, 20000ms);
+  EXPECT_EQ(missing.exit_code, 3) << missing.out << missing.err;
+  EXPECT_NE(missing.out.find("cannot run /nonexistent/client"), std::string::npos) << missing.out;
+}
+
+// A client that never ends is stopped at --timeout, with what it printed kept.
+TEST(ClientTest, AClientThatHangsIsStoppedAtTheTimeout) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = run_command({NTP_PROBE_BIN, "client-test", "--scenario", "client/good-reply", "-t", "1", "--format",
+                              "json", "--", "/bin/sh", "-c", "echo waiting; sleep 30"},
+                             20000ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 15s);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("\"timed_out\":true"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"output\":\"waiting\\n\""), std::string::npos) << r.out;
+}
+
+// A hostile client: 100,000 datagrams of garbage and of requests as fast as it can. The harness
+// counts them all, keeps 64 as evidence, answers at most 10,000, and ends when the client does.
+TEST(ClientTest, AFloodingClientIsCountedNotKept) {
+  const char* flood =
+      "import socket, sys\n"
+      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+      "a = (sys.argv[1], int(sys.argv[2]))\n"
+      "req = bytes([0x23]) + bytes(47)\n"
+      "for i in range(100000):\n"
+      "    try: s.sendto(req if i % 2 else b'\\xff' * (i % 300), a)\n"
+      "    except OSError: pass\n"
+      "print('done')\n";
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = run_command({NTP_PROBE_BIN, "client-test", "--scenario", "client/good-reply", "-t", "20", "--format",
+                              "json", "--", "/usr/bin/python3", "-c", flood, "{host}", "{port}"},
+                             60000ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 40s);
+  // It exits 0 ("took the time") and did ask; its garbage fails the request check (MUST).
+  EXPECT_EQ(r.exit_code, 1) << r.out.substr(0, 2000) << r.err;
+  EXPECT_NE(r.out.find("\"summary\":\"a request shorter than an NTP header\""), std::string::npos)
+      << r.out.substr(0, 2000);
+  const auto at = r.out.find("\"requests\":");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GT(std::stoul(r.out.substr(at + 11)), 1000U);  // counted (loopback may drop some)
+  EXPECT_LT(r.out.size(), 200'000U);                    // 64 datagrams of evidence, not 100,000
+}
+
+}  // namespace
+}  // namespace ntpkit::test

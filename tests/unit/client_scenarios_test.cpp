@@ -1,0 +1,132 @@
+// The client scenarios' judges (lib/src/conformance/client.cpp) on made-up runs: what each
+// reading of a client's run gives, where no real client could show it (a request in another
+// mode, a request just in flight when a kiss-o'-death left).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "ntpkit/conformance/suite.hpp"
+#include "ntpkit/server/misbehaviour.hpp"
+#include "ntpkit/wire/serialize.hpp"
+
+namespace ntpkit::conformance {
+namespace {
+
+const Case& scenario(std::string_view id) {
+  for (const auto& s : client_scenarios()) {
+    if (s.test->id == id) return *s.test;
+  }
+  ADD_FAILURE() << "no scenario " << id;
+  return *client_scenarios().front().test;
+}
+const Case& request_case(std::string_view id) {
+  for (const auto& r : client_request_cases()) {
+    if (r.test->id == id) return *r.test;
+  }
+  ADD_FAILURE() << "no request case " << id;
+  return *client_request_cases().front().test;
+}
+
+Received request(Mode mode, Timestamp at, bool minimal = true) {
+  Header h = client_request(4, Timestamp::from_raw(0x1122334455667788));
+  h.mode = mode;
+  if (!minimal) h.origin = Timestamp::from_raw(0x0102030405060708);
+  const auto b = serialize_header(h);
+  Received r;
+  r.bytes.assign(b.begin(), b.end());
+  r.local_time = at;
+  r.source = "127.0.0.1:40000";
+  return r;
+}
+
+Observation run(bool accepted, std::optional<double> offset = std::nullopt) {
+  Observation o;
+  o.received.push_back(request(Mode::Client, Timestamp::from_parts(0xEEC00000, 0)));
+  o.received_total = 1;
+  ClientRun c;
+  c.started = true;
+  c.exit_code = accepted ? 0 : 1;
+  c.accepted = accepted;
+  c.offset_s = offset;
+  c.output = accepted ? "offset 0.000010\n" : "refused\n";
+  o.client = c;
+  return o;
+}
+
+JudgeContext context(double expected = 0) {
+  JudgeContext j{Timestamp::from_parts(0xEEC00000, 0), 1'790'000'000};
+  j.max_offset = Duration::from_nanoseconds(500'000'000);
+  j.expected_offset = Duration::from_nanoseconds(static_cast<int64_t>(expected * 1e9));
+  return j;
+}
+
+TEST(ClientScenarios, EveryScenarioIsARowOfTheReferenceServersMisbehaviours) {
+  EXPECT_EQ(client_scenarios().size(), 20U);
+  for (const auto& s : client_scenarios()) {
+    ASSERT_NE(s.test, nullptr);
+    Misbehaviour m;
+    for (const auto& spec : s.misbehaviours) EXPECT_TRUE(add_misbehaviour(m, spec).ok()) << s.test->id << ": " << spec;
+    EXPECT_EQ(s.misbehaviours.empty(), s.test->id == "client/good-reply") << s.test->id;
+  }
+}
+
+TEST(ClientScenarios, AcceptingScenariosJudgeTheOffsetWithinTheTolerance) {
+  const Case& hour = scenario("client/offset-hour");
+  EXPECT_EQ(evaluate_client(hour, run(true, 3600.2), context(3600), false).outcome, Outcome::Pass);
+  const auto wrong = evaluate_client(hour, run(true, -3600.0), context(3600), false);
+  EXPECT_EQ(wrong.outcome, Outcome::Warn);
+  EXPECT_NE(wrong.judgement.actual.find("offset -3600.000000 s"), std::string::npos) << wrong.judgement.actual;
+  EXPECT_EQ(evaluate_client(hour, run(true), context(3600), false).outcome, Outcome::Pass);  // no offset printed
+  EXPECT_EQ(evaluate_client(scenario("client/good-reply"), run(false), context(), false).outcome, Outcome::Fail);
+}
+
+TEST(ClientScenarios, RefusingScenariosFailATakenReplyAtTheirLevel) {
+  EXPECT_EQ(evaluate_client(scenario("client/kiss-deny"), run(true, 0.0), context(), false).outcome, Outcome::Fail);
+  EXPECT_EQ(evaluate_client(scenario("client/origin-zero"), run(true, 0.0), context(), false).outcome, Outcome::Warn);
+  EXPECT_EQ(evaluate_client(scenario("client/origin-zero"), run(true, 0.0), context(), true).outcome, Outcome::Fail);
+  EXPECT_EQ(evaluate_client(scenario("client/origin-zero"), run(false), context(), false).outcome, Outcome::Pass);
+  EXPECT_EQ(evaluate_client(scenario("client/mode-5-reply"), run(true, 0.0), context(), false).outcome, Outcome::Info);
+}
+
+TEST(ClientScenarios, NoRequestOrNoStartConcludesNothing) {
+  Observation silent = run(true);
+  silent.received.clear();
+  const auto r = evaluate_client(scenario("client/kiss-deny"), silent, context(), false);
+  EXPECT_EQ(r.outcome, Outcome::Inconclusive);
+  EXPECT_NE(r.judgement.summary.find("sent no request"), std::string::npos);
+  Observation unstarted = run(false);
+  unstarted.client->started = false;
+  EXPECT_EQ(evaluate_client(scenario("client/good-reply"), unstarted, context(), false).outcome, Outcome::Inconclusive);
+}
+
+TEST(ClientScenarios, RequestsInAnotherModeOrWithTheClockInThemAreFound) {
+  Observation o = run(true, 0.0);
+  EXPECT_EQ(evaluate_client(request_case("client/request/mode"), o, context(), false).outcome, Outcome::Pass);
+  o.received.push_back(request(Mode::SymmetricActive, Timestamp::from_parts(0xEEC00001, 0)));
+  const auto r = evaluate_client(request_case("client/request/mode"), o, context(), false);
+  EXPECT_EQ(r.outcome, Outcome::Fail);
+  EXPECT_EQ(r.judgement.actual, "mode 1");
+  Observation clocky = run(true, 0.0);
+  clocky.received.front() = request(Mode::Client, Timestamp::from_parts(0xEEC00000, 0), false);
+  EXPECT_EQ(evaluate_client(request_case("client/request/minimal"), clocky, context(), false).outcome, Outcome::Info);
+}
+
+// One request may cross the kiss on the wire; a second, or a late one, was sent after it.
+TEST(ClientScenarios, StoppingAfterDenyAllowsOneRequestInFlight) {
+  const Case& stop = request_case("client/request/stop-after-deny");
+  const Timestamp kiss = Timestamp::from_parts(0xEEC00000, 0x10000000);
+  Observation o = run(false);
+  o.sent.push_back({std::vector<uint8_t>(48, 0), kiss});
+  EXPECT_EQ(evaluate_client(stop, o, context(), false).outcome, Outcome::Pass);
+  o.received.push_back(request(Mode::Client, kiss + Duration::from_nanoseconds(200'000)));  // in flight
+  EXPECT_EQ(evaluate_client(stop, o, context(), false).outcome, Outcome::Pass);
+  o.received.push_back(request(Mode::Client, kiss + Duration::from_nanoseconds(400'000)));  // a second
+  EXPECT_EQ(evaluate_client(stop, o, context(), false).outcome, Outcome::Fail);
+  Observation late = run(false);
+  late.sent.push_back({std::vector<uint8_t>(48, 0), kiss});
+  late.received.push_back(request(Mode::Client, kiss + Duration::from_seconds(2)));  // a retry later on
+  EXPECT_EQ(evaluate_client(stop, late, context(), false).outcome, Outcome::Fail);
+}
+
+}  // namespace
+}  // namespace ntpkit::conformance
