@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -235,25 +236,85 @@ ClientRun run_client(const std::vector<std::string>& argv, std::chrono::millisec
 
 // --- Adapters: what a client's exit code and output mean -------------------------------------
 
+// The first group of `pattern` in `text` as a number, if it matches.
+std::optional<double> number_in(const std::string& text, const std::regex& pattern) {
+  std::smatch m;
+  if (!std::regex_search(text, m, pattern) || m.size() < 2) return std::nullopt;
+  const std::string s = m[1].str();
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// rdate -p prints the server's time to the second ("Mon Dec  7 19:24:26 UTC 2026"): the offset is
+// that minus our clock when it ended, to a second.
+std::optional<double> rdate_offset(const std::string& out, double ended_unix) {
+  static const std::regex date(R"(([A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}) (UTC|GMT) (\d{4}))");
+  std::smatch m;
+  if (!std::regex_search(out, m, date)) return std::nullopt;
+  std::tm tm{};
+  const std::string text = m[1].str() + " " + m[3].str();
+  if (strptime(text.c_str(), "%a %b %d %H:%M:%S %Y", &tm) == nullptr) return std::nullopt;
+  return static_cast<double>(timegm(&tm)) - ended_unix;
+}
+
 struct Adapter {
   std::string_view name;
   std::string_view description;
-};
-constexpr Adapter kAdapters[] = {
-    {"generic", "exit 0 means the time was taken; with --offset-regex, the offset is read from the output"},
+  double resolution_s;  // of the offset it reads (0: as printed)
+  // Took the time?, and the offset it reports: from the exit code, the output, the end time.
+  bool (*accepted)(const ClientRun&);
+  std::optional<double> (*offset)(const ClientRun&, double ended_unix);
 };
 
+bool exit_zero(const ClientRun& r) {
+  return r.exit_code == 0;
+}
+
+constexpr Adapter kAdapters[] = {
+    {"generic", "exit 0 means the time was taken; --offset-regex reads the offset", 0, exit_zero, nullptr},
+    {"chronyd", "chronyd -Q: \"System clock wrong by X seconds\" means taken, X the offset", 0,
+     [](const ClientRun& r) { return r.output.find("System clock wrong by ") != std::string::npos; },
+     [](const ClientRun& r, double) {
+       static const std::regex re(R"(System clock wrong by ([-+0-9.e]+) seconds)");
+       return number_in(r.output, re);
+     }},
+    {"check_ntp_time", "monitoring-plugins: \"Offset X secs\" (OK, WARNING or CRITICAL) means taken", 0,
+     [](const ClientRun& r) {
+       return r.exit_code >= 0 && r.exit_code <= 2 && r.output.find(" Offset ") != std::string::npos &&
+              r.output.find("Offset unknown") == std::string::npos;
+     },
+     [](const ClientRun& r, double) {
+       static const std::regex re(R"(Offset ([-+0-9.e]+) secs)");
+       return number_in(r.output, re);
+     }},
+    {"rdate", "rdate -n -p: exit 0 and the server's date printed (to the second) means taken", 1, exit_zero,
+     [](const ClientRun& r, double ended) { return rdate_offset(r.output, ended); }},
+    {"ntplib", "a python3-ntplib one-liner printing \"offset X\" (ntplib's NTPStats.offset)", 0, exit_zero,
+     [](const ClientRun& r, double) {
+       static const std::regex re(R"(offset ([-+0-9.e]+))");
+       return number_in(r.output, re);
+     }},
+};
+
+const Adapter* find_adapter(std::string_view name) {
+  for (const auto& a : kAdapters) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
 // The adapter's reading of the run: accepted, and the offset when one can be read.
-void read_run(const ClientTestOptions& o, const std::optional<std::regex>& offset, ClientRun& run) {
-  run.adapter = o.adapter;
-  run.accepted = run.started && !run.timed_out && run.exit_code == 0;
-  if (!offset || !run.accepted) return;
-  std::smatch m;
-  if (std::regex_search(run.output, m, *offset) && m.size() > 1) {
-    char* end = nullptr;
-    const std::string text = m[1].str();
-    const double v = std::strtod(text.c_str(), &end);
-    if (end != text.c_str() && std::isfinite(v)) run.offset_s = v;
+void read_run(const Adapter& adapter, const std::optional<std::regex>& offset, double ended_unix, ClientRun& run) {
+  run.adapter = std::string(adapter.name);
+  run.accepted = run.started && !run.timed_out && adapter.accepted(run);
+  run.offset_resolution_s = adapter.resolution_s;
+  if (!run.accepted) return;
+  if (offset) {
+    run.offset_s = number_in(run.output, *offset);
+  } else if (adapter.offset != nullptr) {
+    run.offset_s = adapter.offset(run, ended_unix);
   }
 }
 
@@ -270,8 +331,8 @@ std::string quoted(const std::vector<std::string>& argv) {
 }  // namespace
 
 void setup_client_test(CLI::App& app, ClientTestOptions& o) {
-  app.add_option("command", o.command, "-- COMMAND [ARGS...]: the client, with {host} and {port} where the server goes")
-      ->expected(-1);
+  // The client's command line is everything after "--", its own options included: main() takes it
+  // out before the options are parsed (split_client_command).
   std::string adapters;
   for (const auto& a : kAdapters) adapters += (adapters.empty() ? "" : ", ") + std::string(a.name);
   app.add_option("--adapter", o.adapter, "how to read the client's verdict: " + adapters)
@@ -298,6 +359,19 @@ void setup_client_test(CLI::App& app, ClientTestOptions& o) {
   app.add_flag("--strict", o.strict, "SHOULD violations fail the run");
   app.add_flag("-v,--verbose", o.verbose, "all evidence for every scenario");
   add_output_options(app, o.out);
+}
+
+std::vector<std::string> split_client_command(int& argc, char** argv) {
+  std::vector<std::string> command;
+  int sub = 1;
+  while (sub < argc && std::string_view(argv[sub]) != "client-test") ++sub;
+  for (int i = sub + 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) != "--") continue;
+    for (int j = i + 1; j < argc; ++j) command.emplace_back(argv[j]);
+    argc = i;
+    break;
+  }
+  return command;
 }
 
 int run_client_test(const ClientTestOptions& o) {
@@ -393,8 +467,9 @@ int run_client_test(const ClientTestOptions& o) {
       argv.push_back(replace_all(replace_all(a, "{host}", o.listen), "{port}", std::to_string(server.port())));
     }
     ClientRun run = run_client(argv, limit);
+    const double ended = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     server.stop();
-    read_run(o, offset, run);
+    read_run(*find_adapter(o.adapter), offset, ended, run);
     Observation obs;
     obs.received = std::move(server.requests);
     obs.received_total = server.total_requests;

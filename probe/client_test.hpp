@@ -29,6 +29,9 @@ struct ClientTestOptions {
 };
 
 void setup_client_test(CLI::App& app, ClientTestOptions& o);
+// `ntp-probe ... client-test [OPTIONS] -- COMMAND...`: takes COMMAND out of argv (argc shortened to
+// before the "--"), so that its options are never read as ours.
+[[nodiscard]] std::vector<std::string> split_client_command(int& argc, char** argv);
 // Exit codes as the suites': 0 no failure, 1 a failure, 2 usage, 3 nothing concluded (the client
 // never reached the scenario server, or could not start).
 [[nodiscard]] int run_client_test(const ClientTestOptions& o);

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
                                 "judge an NTP client: scenario servers answer it rightly and wrongly, "
                                 "and what it takes and sends is judged");
   ntpkit::probe::setup_client_test(*ct, client_test);
+  client_test.command = ntpkit::probe::split_client_command(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,8 +3,10 @@
 # from the Debian 12 archive, and unpack them under DIR without installing anything.
 #
 #   DIR/debs/            the .deb files, as `apt-get download` left them
-#   DIR/root/            chrony, ntpsec, ntpsec-ntpdig, ntpsec-ntpdate, python3-ntp
-#                        (+ any shared library the base system lacks), `dpkg -x`-ed
+#   DIR/root/            chrony, ntpsec, ntpsec-ntpdig, ntpsec-ntpdate, python3-ntp, and the
+#                        clients client-test judges: monitoring-plugins-basic (check_ntp_time),
+#                        rdate, python3-ntplib (+ any shared library the base system lacks),
+#                        `dpkg -x`-ed
 #   DIR/root-openntpd/   openntpd, on its own: its /usr/sbin/ntpd would overwrite ntpsec's
 #   DIR/peers.env        shell assignments (binary paths, PYTHONPATH, LD_LIBRARY_PATH)
 #                        that tests/interop/lib.sh sources
@@ -21,7 +23,7 @@ mkdir -p "$1" 2> /dev/null || fail "cannot create $1"
 dir=$(cd "$1" && pwd)
 
 # The peers that share one tree, and the one that needs its own (see header).
-main_pkgs=(chrony ntpsec ntpsec-ntpdig ntpsec-ntpdate python3-ntp)
+main_pkgs=(chrony ntpsec ntpsec-ntpdig ntpsec-ntpdate python3-ntp monitoring-plugins-basic rdate python3-ntplib)
 own_tree_pkgs=(openntpd)
 # The stamp names this script's own hash too, so editing it re-fetches.
 stamp_text="fetch-peers $(sha256sum < "${BASH_SOURCE[0]}" | cut -c1-16): ${main_pkgs[*]} | ${own_tree_pkgs[*]}"
@@ -45,6 +47,8 @@ summary() {
     echo "  ntpdig   = $NTPDIG"
     echo "  ntpdate  = $NTPDATE"
     echo "  openntpd = $OPENNTPD"
+    echo "  check_ntp_time = $CHECK_NTP_TIME"
+    echo "  rdate    = $RDATE"
 }
 
 if [[ -f $stamp && $(<"$stamp") == "$stamp_text" && -f $env_file && -d $dir/root && -d $dir/root-openntpd ]]; then
@@ -161,6 +165,8 @@ root=$dir/root
     printf 'NTPDIG=%q\n' "$root/usr/bin/ntpdig"
     printf 'NTPDATE=%q\n' "$root/usr/sbin/ntpdate"
     printf 'OPENNTPD=%q\n' "$dir/root-openntpd/usr/sbin/ntpd"
+    printf 'CHECK_NTP_TIME=%q\n' "$root/usr/lib/nagios/plugins/check_ntp_time"
+    printf 'RDATE=%q\n' "$root/usr/sbin/rdate"
     printf 'PEERS_PATH=%q\n' "$root/usr/bin:$root/usr/sbin"
     printf 'PEERS_PYTHONPATH=%q\n' "$root/usr/lib/python3/dist-packages"
     printf 'PEERS_LD_LIBRARY_PATH=%q\n' "$(lib_dirs "$root")"
@@ -169,7 +175,7 @@ root=$dir/root
 
 # shellcheck source=/dev/null
 source "$env_file"
-for f in "$CHRONYD" "$NTPD" "$NTPDIG" "$NTPDATE" "$OPENNTPD"; do
+for f in "$CHRONYD" "$NTPD" "$NTPDIG" "$NTPDATE" "$OPENNTPD" "$CHECK_NTP_TIME" "$RDATE"; do
     [[ -x $f ]] || fail "expected executable missing after unpack: $f"
 done
 

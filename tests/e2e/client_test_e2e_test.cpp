@@ -122,6 +122,23 @@ TEST(ClientTest, AClientThatHangsIsStoppedAtTheTimeout) {
   EXPECT_NE(r.out.find("\"output\":\"waiting\\n\""), std::string::npos) << r.out;
 }
 
+// Each adapter reads its client's way of printing (the careful client printing as chronyd -Q,
+// check_ntp_time and rdate -p do): a server an hour ahead is taken, with +3600 s read back.
+TEST(ClientTest, EachAdapterReadsItsClientsOutput) {
+  for (const std::string adapter : {"chronyd", "check_ntp_time", "rdate"}) {
+    SCOPED_TRACE(adapter);
+    const auto r = run_command({NTP_PROBE_BIN, "client-test", "--adapter", adapter, "--scenario", "client/offset-hour",
+                                "--scenario", "client/kiss-deny", "--format", "json", "--", "/usr/bin/python3",
+                                SNTP_CLIENT, "--careful", "--print", adapter, "{host}", "{port}"},
+                               60000ms);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("\"outcome\":\"pass\",\"summary\":\"took the time of a server an hour ahead, offset +3"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("\"adapter\":\"" + adapter + "\""), std::string::npos);
+  }
+}
+
 // A hostile client: 100,000 datagrams of garbage and of requests as fast as it can. The harness
 // counts them all, keeps 64 as evidence, answers at most 10,000, and ends when the client does.
 TEST(ClientTest, AFloodingClientIsCountedNotKept) {

@@ -12,8 +12,11 @@
   --backwards  careful, but prints the offset with the wrong sign (client minus server).
   --deaf     sends the request and takes nothing.
 
-Prints "offset SECONDS" and exits 0 when it took the time, else one line and exits 1.
+Prints "offset SECONDS" and exits 0 when it took the time, else one line and exits 1; with
+--print FORMAT it prints as that real client does (chronyd -Q, check_ntp_time, rdate -p), so
+that client-test's adapters can be tested without the clients.
 usage: sntp_client.py --careful|--sloppy|--backwards|--deaf HOST PORT [--wait SECONDS]
+                      [--print chronyd|check_ntp_time|rdate]
 """
 import argparse
 import os
@@ -43,7 +46,22 @@ def from_ntp(raw, near):
     return best
 
 
-def careful(host, port, wait, sign=1):
+def report(offset, fmt):
+    if fmt == "chronyd":
+        print("2026-12-07T00:00:00Z chronyd version 4.3 starting")
+        print("2026-12-07T00:00:00Z System clock wrong by %.6f seconds (ignored)" % offset)
+    elif fmt == "check_ntp_time":
+        print("NTP %s: Offset %.10g secs|offset=%.6fs;60.000000;120.000000;" %
+              ("OK" if abs(offset) < 60 else "CRITICAL", offset, offset))
+        return 0 if abs(offset) < 60 else 2
+    elif fmt == "rdate":
+        print(time.strftime("%a %b %e %H:%M:%S UTC %Y", time.gmtime(time.time() + offset)))
+    else:
+        print("offset %.6f" % offset)
+    return 0
+
+
+def careful(host, port, wait, sign=1, fmt=None):
     s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((host, port))  # the kernel drops replies from any other address or port
     xmt = int.from_bytes(os.urandom(8), "big")
@@ -72,8 +90,7 @@ def careful(host, port, wait, sign=1):
         print("unusable reply: LI %d VN %d mode %d stratum %d" % (li, vn, mode, stratum))
         return 1
     t2, t3 = from_ntp(rec, t1), from_ntp(tx, t4)
-    print("offset %.6f" % (sign * ((t2 - t1) + (t3 - t4)) / 2))
-    return 0
+    return report(sign * ((t2 - t1) + (t3 - t4)) / 2, fmt)
 
 
 def deaf(host, port, wait):
@@ -116,12 +133,13 @@ def main():
     ap.add_argument("host")
     ap.add_argument("port", type=int)
     ap.add_argument("--wait", type=float, default=1.0)
+    ap.add_argument("--print", dest="fmt", choices=("chronyd", "check_ntp_time", "rdate"))
     a = ap.parse_args()
     if a.sloppy:
         return sloppy(a.host, a.port, a.wait)
     if a.deaf:
         return deaf(a.host, a.port, a.wait)
-    return careful(a.host, a.port, a.wait, -1 if a.backwards else 1)
+    return careful(a.host, a.port, a.wait, -1 if a.backwards else 1, a.fmt)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ struct ClientRun {
   bool timed_out = false;
   bool accepted = false;           // the adapter's reading: it took the time
   std::optional<double> offset_s;  // the offset it reported, when its adapter reads one
+  double offset_resolution_s = 0;  // ... to this resolution (rdate prints whole seconds)
   std::string output;              // what it printed (stdout and stderr), the first few KiB
   std::string adapter;             // which adapter read it
 };

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# interop.client-test — `ntp-probe client-test` against the real clients that take a port (the
+# ones fixed to port 123, ntpdig and systemd-timesyncd, need --netns: not yet): chronyd -Q in its
+# print-only mode (-Q -x, no upstream but the scenario server, control sockets off), Nagios'
+# check_ntp_time (monitoring-plugins-basic), rdate -n -p (print only), and a python3-ntplib
+# one-liner. Every client runs without CAP_SYS_TIME; the clock is checked afterwards. The
+# outcomes, scenario by scenario, are those recorded in tests/interop/expected/client.NAME.txt;
+# what each non-pass means is in docs/interop.md.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+interop_init interop.client-test "$@"
+need probe clockcheck peers work
+fetch_peers
+[[ -x ${CHECK_NTP_TIME:-} && -x ${RDATE:-} ]] || skip "the peers cache has no check_ntp_time or rdate (re-run scripts/fetch-peers.sh)"
+COMPARE=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
+
+# judge NAME ADAPTER SECONDS CMD... — client-test of one client, outcomes against the record.
+judge() {
+    local name=$1 adapter=$2 secs=$3 rc=0 expected
+    shift 3
+    expected=$INTEROP_REPO/tests/interop/expected/client.$name.txt
+    run_fg 400 "" "$WORK/$name.txt" "$ARG_PROBE" client-test --adapter "$adapter" -t "$secs" \
+        --json "$WORK/$name.json" --color never -- "${PEER_ENV[@]}" "${NOCAP[@]}" "$@" || rc=$?
+    [[ $rc == 0 || $rc == 1 ]] || { sed 's/^/    /' "$WORK/$name.txt" | tail -20; fail "client-test of $name exited $rc"; }
+    echo "  $name (exit $rc):"
+    "${COMPARE[@]}" table "$WORK/$name.json" | sed 's/^/    /' || true
+    if [[ -n ${UPDATE_EXPECTED:-} ]]; then
+        "${COMPARE[@]}" write "$expected" "$WORK/$name.json" \
+            --header "ntp-probe client-test --adapter $adapter against $name: one line per scenario, 'CASE-ID OUTCOME'." \
+            --header "Regenerate: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\.client-test\$' (see README.md)"
+    else
+        "${COMPARE[@]}" check "$expected" "$WORK/$name.json" --label "client.$name" ||
+            fail "client-test's outcomes for $name differ from $expected (above)"
+    fi
+}
+
+judge chronyd chronyd 8 "$CHRONYD" -Q -x -u root -t 4 -f /dev/null \
+    'server {host} port {port} iburst maxsamples 1' "pidfile $WORK/chronyd-q.pid" 'cmdport 0' 'bindcmdaddress /'
+judge check_ntp_time check_ntp_time 8 "$CHECK_NTP_TIME" -H '{host}' -p '{port}' -t 4
+judge rdate rdate 3 "$RDATE" -n -p -o '{port}' '{host}'
+judge ntplib ntplib 8 /usr/bin/python3 -c \
+    'import ntplib, sys; r = ntplib.NTPClient().request(sys.argv[1], port=int(sys.argv[2]), timeout=2); print("offset", r.offset)' \
+    '{host}' '{port}'
+say "client-test against chronyd -Q, check_ntp_time, rdate and ntplib: the outcomes recorded"
