@@ -2,10 +2,13 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,25 +58,34 @@ class ScenarioServer {
   }
 
   // The error sentence, or empty.
-  std::string start(const std::string& host, const Misbehaviour& mb) {
+  std::string start(const std::string& host, uint16_t port, const Misbehaviour& mb) {
     mb_ = mb;
     sockaddr_storage a{};
     socklen_t len = 0;
     if (host.find(':') != std::string::npos) {
       auto& s6 = reinterpret_cast<sockaddr_in6&>(a);
       s6.sin6_family = AF_INET6;
+      s6.sin6_port = htons(port);
       if (inet_pton(AF_INET6, host.c_str(), &s6.sin6_addr) != 1) return "--listen " + host + ": not an IPv6 address";
       len = sizeof s6;
     } else {
       auto& s4 = reinterpret_cast<sockaddr_in&>(a);
       s4.sin_family = AF_INET;
+      s4.sin_port = htons(port);
       if (inet_pton(AF_INET, host.c_str(), &s4.sin_addr) != 1) return "--listen " + host + ": not an IPv4 address";
       len = sizeof s4;
     }
     for (int* fd : {&fd_, &other_fd_}) {
       *fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
       if (*fd < 0 || bind(*fd, reinterpret_cast<const sockaddr*>(&a), len) != 0) {
-        return "cannot bind a UDP socket on " + host + ": " + std::strerror(errno);
+        return "cannot bind a UDP socket on " + host + (port != 0 ? " port " + std::to_string(port) : "") + ": " +
+               std::strerror(errno);
+      }
+      // The other socket (reply-from-other-port) takes any free port.
+      if (a.ss_family == AF_INET) {
+        reinterpret_cast<sockaddr_in&>(a).sin_port = 0;
+      } else {
+        reinterpret_cast<sockaddr_in6&>(a).sin6_port = 0;
       }
     }
     sockaddr_storage bound{};
@@ -157,6 +169,27 @@ class ScenarioServer {
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
+
+// --- A private network namespace (--netns) ---------------------------------------------------
+
+// This process (and what it starts from now on) in a network namespace of its own, with its
+// loopback up: the scenario server can take port 123 and the client finds it there, and nothing
+// outside sees either. The error sentence, or empty.
+std::string enter_private_netns() {
+  if (unshare(CLONE_NEWNET) != 0) {
+    return std::string("--netns: cannot make a network namespace (") + std::strerror(errno) +
+           "): it needs root (CAP_SYS_ADMIN)";
+  }
+  const int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  const bool up = s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags |= IFF_UP, true) &&
+                  ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
+  const int saved = errno;
+  if (s >= 0) close(s);
+  if (!up) return std::string("--netns: cannot bring the namespace's loopback up: ") + std::strerror(saved);
+  return {};
+}
 
 // --- The client's run ------------------------------------------------------------------------
 
@@ -291,6 +324,12 @@ constexpr Adapter kAdapters[] = {
      }},
     {"rdate", "rdate -n -p: exit 0 and the server's date printed (to the second) means taken", 1, exit_zero,
      [](const ClientRun& r, double ended) { return rdate_offset(r.output, ended); }},
+    {"ntpdig", "ntpsec's ntpdig -j: exit 0 and its JSON line's \"offset\"", 0,
+     [](const ClientRun& r) { return r.exit_code == 0 && r.output.find("\"offset\":") != std::string::npos; },
+     [](const ClientRun& r, double) {
+       static const std::regex re(R"("offset":\s*([-+0-9.e]+))");
+       return number_in(r.output, re);
+     }},
     {"ntplib", "a python3-ntplib one-liner printing \"offset X\" (ntplib's NTPStats.offset)", 0, exit_zero,
      [](const ClientRun& r, double) {
        static const std::regex re(R"(offset ([-+0-9.e]+))");
@@ -355,6 +394,9 @@ void setup_client_test(CLI::App& app, ClientTestOptions& o) {
       ->capture_default_str();
   app.add_option("--listen", o.listen, "the scenario server's address (a free UDP port is taken for each scenario)")
       ->capture_default_str();
+  app.add_flag("--netns", o.netns,
+               "run server and client in a private network namespace, the server on port 123 (for clients "
+               "without a port option; needs root)");
   app.add_flag("--list", o.list, "list the scenarios and run nothing");
   app.add_flag("--strict", o.strict, "SHOULD violations fail the run");
   app.add_flag("-v,--verbose", o.verbose, "all evidence for every scenario");
@@ -435,6 +477,13 @@ int run_client_test(const ClientTestOptions& o) {
     return 2;
   }
 
+  // Before any thread: a namespace entered now is every later thread's and child's.
+  if (o.netns) {
+    if (const std::string e = enter_private_netns(); !e.empty()) {
+      std::fprintf(stderr, "ntp-probe client-test: %s\n", e.c_str());
+      return 3;
+    }
+  }
   Report report;
   report.suite = "client";
   report.target = quoted(o.command);
@@ -442,6 +491,7 @@ int run_client_test(const ClientTestOptions& o) {
   report.strict = o.strict;
   std::string how = "ntp-probe client-test";
   if (o.adapter != "generic") how += " --adapter " + o.adapter;
+  if (o.netns) how += " --netns";
   if (!o.offset_regex.empty()) how += " --offset-regex " + quoted({o.offset_regex});
   report.reproduce = how + " --scenario {id} -v -- " + quoted(o.command);
   const auto started = std::chrono::steady_clock::now();
@@ -458,7 +508,7 @@ int run_client_test(const ClientTestOptions& o) {
       }
     }
     ScenarioServer server;
-    if (const std::string e = server.start(o.listen, mb); !e.empty()) {
+    if (const std::string e = server.start(o.listen, o.netns ? 123 : 0, mb); !e.empty()) {
       std::fprintf(stderr, "ntp-probe client-test: %s\n", e.c_str());
       return 3;
     }
@@ -467,6 +517,7 @@ int run_client_test(const ClientTestOptions& o) {
       argv.push_back(replace_all(replace_all(a, "{host}", o.listen), "{port}", std::to_string(server.port())));
     }
     ClientRun run = run_client(argv, limit);
+    run.command = quoted(argv);
     const double ended = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     server.stop();
     read_run(*find_adapter(o.adapter), offset, ended, run);

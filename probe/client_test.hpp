@@ -22,6 +22,7 @@ struct ClientTestOptions {
   double timeout = 10;     // per run of the client
   double tolerance = 0.5;  // on the offset it reports
   std::string listen = "127.0.0.1";
+  bool netns = false;  // a private network namespace, the server on port 123 (clients without a port option)
   bool list = false;
   bool strict = false;
   bool verbose = false;

@@ -114,6 +114,7 @@ std::string render_json(const Report& r) {
       j.key("requests").value(static_cast<uint64_t>(c.observation.received_total));
       j.key("output").value(run->output);
       j.key("adapter").value(run->adapter);
+      j.key("command").value(run->command);
       j.end_object();
     }
     j.key("reproduce").value(reproduction(r, c));

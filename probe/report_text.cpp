@@ -40,6 +40,7 @@ void client_evidence(const std::function<void(const std::string&, const std::str
     how += b.data();
   }
   line("client:      ", how + " (adapter " + run.adapter + ")");
+  line("command:     ", run.command);
   size_t shown = 0;
   for (size_t at = 0; at < run.output.size() && shown < 6; ++shown) {
     const size_t nl = run.output.find('\n', at);

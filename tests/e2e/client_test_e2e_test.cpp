@@ -4,6 +4,7 @@
 // good client from a bad one: --sloppy takes whatever comes and retries after a kiss, --backwards
 // reports the offset with the wrong sign, --deaf takes nothing.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -137,6 +138,19 @@ TEST(ClientTest, EachAdapterReadsItsClientsOutput) {
         << r.out;
     EXPECT_NE(r.out.find("\"adapter\":\"" + adapter + "\""), std::string::npos);
   }
+}
+
+// --netns: server and client in a private network namespace, the server on port 123 (the careful
+// client is told the port; ntpdig, which asks 123 only, runs this way in interop.client-test).
+TEST(ClientTest, NetnsServesPort123InANamespaceOfItsOwn) {
+  if (geteuid() != 0) GTEST_SKIP() << "--netns needs root";
+  const auto r = run_command(
+      {NTP_PROBE_BIN, "client-test", "--netns", "--scenario", "client/good-reply", "--format", "json", "--offset-regex",
+       "offset ([-+0-9.e]+)", "--", "/usr/bin/python3", SNTP_CLIENT, "--careful", "{host}", "{port}"},
+      60000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("\"reproduce\":\"ntp-probe client-test --netns"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" --careful 127.0.0.1 123\""), std::string::npos) << r.out;  // {port} was 123
 }
 
 // A hostile client: 100,000 datagrams of garbage and of requests as fast as it can. The harness

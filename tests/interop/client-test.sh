@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# interop.client-test — `ntp-probe client-test` against the real clients that take a port (the
-# ones fixed to port 123, ntpdig and systemd-timesyncd, need --netns: not yet): chronyd -Q in its
+# interop.client-test — `ntp-probe client-test` against real clients: chronyd -Q in its
 # print-only mode (-Q -x, no upstream but the scenario server, control sockets off), Nagios'
-# check_ntp_time (monitoring-plugins-basic), rdate -n -p (print only), and a python3-ntplib
-# one-liner. Every client runs without CAP_SYS_TIME; the clock is checked afterwards. The
+# check_ntp_time (monitoring-plugins-basic), rdate -n -p (print only), a python3-ntplib
+# one-liner, and ntpsec's ntpdig (no -s/-S: it only reports), which asks port 123 only: it runs
+# with --netns (server and client in a private network namespace). Every client runs without CAP_SYS_TIME; the clock is checked afterwards. The
 # outcomes, scenario by scenario, are those recorded in tests/interop/expected/client.NAME.txt;
 # what each non-pass means is in docs/interop.md.
 set -euo pipefail
@@ -15,12 +15,13 @@ fetch_peers
 [[ -x ${CHECK_NTP_TIME:-} && -x ${RDATE:-} ]] || skip "the peers cache has no check_ntp_time or rdate (re-run scripts/fetch-peers.sh)"
 COMPARE=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
 
-# judge NAME ADAPTER SECONDS CMD... — client-test of one client, outcomes against the record.
+# judge NAME ADAPTER SECONDS [--netns] CMD... — client-test of one client, outcomes against the record.
 judge() {
-    local name=$1 adapter=$2 secs=$3 rc=0 expected
+    local name=$1 adapter=$2 secs=$3 rc=0 expected ns=()
     shift 3
+    [[ $1 == --netns ]] && { ns=(--netns); shift; }
     expected=$INTEROP_REPO/tests/interop/expected/client.$name.txt
-    run_fg 400 "" "$WORK/$name.txt" "$ARG_PROBE" client-test --adapter "$adapter" -t "$secs" \
+    run_fg 400 "" "$WORK/$name.txt" "$ARG_PROBE" client-test --adapter "$adapter" -t "$secs" ${ns[@]+"${ns[@]}"} \
         --json "$WORK/$name.json" --color never -- "${PEER_ENV[@]}" "${NOCAP[@]}" "$@" || rc=$?
     [[ $rc == 0 || $rc == 1 ]] || { sed 's/^/    /' "$WORK/$name.txt" | tail -20; fail "client-test of $name exited $rc"; }
     echo "  $name (exit $rc):"
@@ -42,4 +43,5 @@ judge rdate rdate 3 "$RDATE" -n -p -o '{port}' '{host}'
 judge ntplib ntplib 8 /usr/bin/python3 -c \
     'import ntplib, sys; r = ntplib.NTPClient().request(sys.argv[1], port=int(sys.argv[2]), timeout=2); print("offset", r.offset)' \
     '{host}' '{port}'
-say "client-test against chronyd -Q, check_ntp_time, rdate and ntplib: the outcomes recorded"
+judge ntpdig ntpdig 8 --netns "$NTPDIG" -j -t 2 '{host}'
+say "client-test against chronyd -Q, check_ntp_time, rdate, ntplib and ntpdig: the outcomes recorded"

@@ -79,6 +79,7 @@ struct ClientRun {
   double offset_resolution_s = 0;  // ... to this resolution (rdate prints whole seconds)
   std::string output;              // what it printed (stdout and stderr), the first few KiB
   std::string adapter;             // which adapter read it
+  std::string command;             // the command line as run ({host} and {port} replaced)
 };
 
 // Everything a case saw. Silence is an observation: `received` is empty. For a client under
