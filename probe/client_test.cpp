@@ -296,6 +296,7 @@ struct Adapter {
   std::string_view name;
   std::string_view description;
   double resolution_s;  // of the offset it reads (0: as printed)
+  bool daemon;          // runs until stopped: ended at --timeout is its normal end
   // Took the time?, and the offset it reports: from the exit code, the output, the end time.
   bool (*accepted)(const ClientRun&);
   std::optional<double> (*offset)(const ClientRun&, double ended_unix);
@@ -306,14 +307,14 @@ bool exit_zero(const ClientRun& r) {
 }
 
 constexpr Adapter kAdapters[] = {
-    {"generic", "exit 0 means the time was taken; --offset-regex reads the offset", 0, exit_zero, nullptr},
-    {"chronyd", "chronyd -Q: \"System clock wrong by X seconds\" means taken, X the offset", 0,
+    {"generic", "exit 0 means the time was taken; --offset-regex reads the offset", 0, false, exit_zero, nullptr},
+    {"chronyd", "chronyd -Q: \"System clock wrong by X seconds\" means taken, X the offset", 0, false,
      [](const ClientRun& r) { return r.output.find("System clock wrong by ") != std::string::npos; },
      [](const ClientRun& r, double) {
        static const std::regex re(R"(System clock wrong by ([-+0-9.e]+) seconds)");
        return number_in(r.output, re);
      }},
-    {"check_ntp_time", "monitoring-plugins: \"Offset X secs\" (OK, WARNING or CRITICAL) means taken", 0,
+    {"check_ntp_time", "monitoring-plugins: \"Offset X secs\" (OK, WARNING or CRITICAL) means taken", 0, false,
      [](const ClientRun& r) {
        return r.exit_code >= 0 && r.exit_code <= 2 && r.output.find(" Offset ") != std::string::npos &&
               r.output.find("Offset unknown") == std::string::npos;
@@ -322,22 +323,41 @@ constexpr Adapter kAdapters[] = {
        static const std::regex re(R"(Offset ([-+0-9.e]+) secs)");
        return number_in(r.output, re);
      }},
-    {"rdate", "rdate -n -p: exit 0 and the server's date printed (to the second) means taken", 1, exit_zero,
+    {"rdate", "rdate -n -p: exit 0 and the server's date printed (to the second) means taken", 1, false, exit_zero,
      [](const ClientRun& r, double ended) { return rdate_offset(r.output, ended); }},
-    {"ntpdig", "ntpsec's ntpdig -j: exit 0 and its JSON line's \"offset\"", 0,
+    {"ntpdig", "ntpsec's ntpdig -j: exit 0 and its JSON line's \"offset\"", 0, false,
      [](const ClientRun& r) { return r.exit_code == 0 && r.output.find("\"offset\":") != std::string::npos; },
      [](const ClientRun& r, double) {
        static const std::regex re(R"("offset":\s*([-+0-9.e]+))");
        return number_in(r.output, re);
      }},
-    {"ntplib", "a python3-ntplib one-liner printing \"offset X\" (ntplib's NTPStats.offset)", 0, exit_zero,
+    {"ntplib", "a python3-ntplib one-liner printing \"offset X\" (ntplib's NTPStats.offset)", 0, false, exit_zero,
      [](const ClientRun& r, double) {
        static const std::regex re(R"(offset ([-+0-9.e]+))");
        return number_in(r.output, re);
      }},
 };
 
+// systemd-timesyncd with SYSTEMD_LOG_LEVEL=debug on the console: a reply it takes is logged as
+// "NTP response:" with "offset : X sec" and the adjustment it then asks for ("adjust (jump)" or
+// "adjust (slew)"); one it refuses is not adjusted to.
+bool timesyncd_took(const ClientRun& r) {
+  return r.output.find("  adjust (") != std::string::npos;
+}
+
+constexpr Adapter kDaemonAdapters[] = {
+    {"timesyncd", "systemd-timesyncd (a daemon, ended at --timeout): an adjustment logged means taken", 0, true,
+     timesyncd_took,
+     [](const ClientRun& r, double) {
+       static const std::regex re(R"(offset\s+:\s*([-+0-9.]+) sec)");
+       return number_in(r.output, re);
+     }},
+};
+
 const Adapter* find_adapter(std::string_view name) {
+  for (const auto& a : kDaemonAdapters) {
+    if (a.name == name) return &a;
+  }
   for (const auto& a : kAdapters) {
     if (a.name == name) return &a;
   }
@@ -347,7 +367,7 @@ const Adapter* find_adapter(std::string_view name) {
 // The adapter's reading of the run: accepted, and the offset when one can be read.
 void read_run(const Adapter& adapter, const std::optional<std::regex>& offset, double ended_unix, ClientRun& run) {
   run.adapter = std::string(adapter.name);
-  run.accepted = run.started && !run.timed_out && adapter.accepted(run);
+  run.accepted = run.started && (adapter.daemon || !run.timed_out) && adapter.accepted(run);
   run.offset_resolution_s = adapter.resolution_s;
   if (!run.accepted) return;
   if (offset) {
@@ -374,10 +394,12 @@ void setup_client_test(CLI::App& app, ClientTestOptions& o) {
   // out before the options are parsed (split_client_command).
   std::string adapters;
   for (const auto& a : kAdapters) adapters += (adapters.empty() ? "" : ", ") + std::string(a.name);
+  for (const auto& a : kDaemonAdapters) adapters += ", " + std::string(a.name);
   app.add_option("--adapter", o.adapter, "how to read the client's verdict: " + adapters)
       ->check(CLI::IsMember([] {
         std::vector<std::string> v;
         for (const auto& a : kAdapters) v.emplace_back(a.name);
+        for (const auto& a : kDaemonAdapters) v.emplace_back(a.name);
         return v;
       }()))
       ->capture_default_str();

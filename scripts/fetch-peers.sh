@@ -8,6 +8,8 @@
 #                        rdate, python3-ntplib (+ any shared library the base system lacks),
 #                        `dpkg -x`-ed
 #   DIR/root-openntpd/   openntpd, on its own: its /usr/sbin/ntpd would overwrite ntpsec's
+#   DIR/root-timesyncd/  systemd-timesyncd, on its own: it needs the system's libsystemd-shared
+#                        (the systemd package); where that is missing client-test leaves it out
 #   DIR/peers.env        shell assignments (binary paths, PYTHONPATH, LD_LIBRARY_PATH)
 #                        that tests/interop/lib.sh sources
 #
@@ -25,8 +27,9 @@ dir=$(cd "$1" && pwd)
 # The peers that share one tree, and the one that needs its own (see header).
 main_pkgs=(chrony ntpsec ntpsec-ntpdig ntpsec-ntpdate python3-ntp monitoring-plugins-basic rdate python3-ntplib)
 own_tree_pkgs=(openntpd)
+timesyncd_pkgs=(systemd-timesyncd)
 # The stamp names this script's own hash too, so editing it re-fetches.
-stamp_text="fetch-peers $(sha256sum < "${BASH_SOURCE[0]}" | cut -c1-16): ${main_pkgs[*]} | ${own_tree_pkgs[*]}"
+stamp_text="fetch-peers $(sha256sum < "${BASH_SOURCE[0]}" | cut -c1-16): ${main_pkgs[*]} | ${own_tree_pkgs[*]} | ${timesyncd_pkgs[*]}"
 
 debs=$dir/debs
 log=$dir/fetch.log
@@ -51,7 +54,8 @@ summary() {
     echo "  rdate    = $RDATE"
 }
 
-if [[ -f $stamp && $(<"$stamp") == "$stamp_text" && -f $env_file && -d $dir/root && -d $dir/root-openntpd ]]; then
+if [[ -f $stamp && $(<"$stamp") == "$stamp_text" && -f $env_file && -d $dir/root && -d $dir/root-openntpd &&
+      -d $dir/root-timesyncd ]]; then
     summary
     exit 0
 fi
@@ -111,13 +115,14 @@ lib_deps() {
 
 rm -f "$stamp"
 all_pkgs=("${main_pkgs[@]}" "${own_tree_pkgs[@]}")
-download "${all_pkgs[@]}"
+download "${all_pkgs[@]}" "${timesyncd_pkgs[@]}"
 
 # Unpack into fresh trees, renamed into place once complete.
-rm -rf "$dir/root.new" "$dir/root-openntpd.new"
-mkdir -p "$dir/root.new" "$dir/root-openntpd.new"
+rm -rf "$dir/root.new" "$dir/root-openntpd.new" "$dir/root-timesyncd"
+mkdir -p "$dir/root.new" "$dir/root-openntpd.new" "$dir/root-timesyncd"
 unpack "$dir/root.new" "${main_pkgs[@]}"
 unpack "$dir/root-openntpd.new" "${own_tree_pkgs[@]}"
+unpack "$dir/root-timesyncd" "${timesyncd_pkgs[@]}"
 
 # Shared libraries the base system lacks: fetch the not-installed lib* dependencies
 # (a few rounds, for their own dependencies) until ldd is satisfied.
@@ -151,7 +156,7 @@ ln -sfn "../../../${libntpc[0]#"$dir/root/usr/lib/"}" "$ntp_mod/libntpc.so"
 
 root=$dir/root
 {
-    for p in "${all_pkgs[@]}" "${extra_pkgs[@]}"; do
+    for p in "${all_pkgs[@]}" "${timesyncd_pkgs[@]}" "${extra_pkgs[@]}"; do
         f=$(deb_of "$p")
         echo "$p $(dpkg-deb -f "$f" Version)"
     done
@@ -167,6 +172,7 @@ root=$dir/root
     printf 'OPENNTPD=%q\n' "$dir/root-openntpd/usr/sbin/ntpd"
     printf 'CHECK_NTP_TIME=%q\n' "$root/usr/lib/nagios/plugins/check_ntp_time"
     printf 'RDATE=%q\n' "$root/usr/sbin/rdate"
+    printf 'TIMESYNCD=%q\n' "$dir/root-timesyncd/lib/systemd/systemd-timesyncd"
     printf 'PEERS_PATH=%q\n' "$root/usr/bin:$root/usr/sbin"
     printf 'PEERS_PYTHONPATH=%q\n' "$root/usr/lib/python3/dist-packages"
     printf 'PEERS_LD_LIBRARY_PATH=%q\n' "$(lib_dirs "$root")"

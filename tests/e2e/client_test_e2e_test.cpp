@@ -124,9 +124,9 @@ TEST(ClientTest, AClientThatHangsIsStoppedAtTheTimeout) {
 }
 
 // Each adapter reads its client's way of printing (the careful client printing as chronyd -Q,
-// check_ntp_time and rdate -p do): a server an hour ahead is taken, with +3600 s read back.
+// check_ntp_time, rdate -p and systemd-timesyncd do): a server an hour ahead is taken, with +3600 s read back.
 TEST(ClientTest, EachAdapterReadsItsClientsOutput) {
-  for (const std::string adapter : {"chronyd", "check_ntp_time", "rdate"}) {
+  for (const std::string adapter : {"chronyd", "check_ntp_time", "rdate", "timesyncd"}) {
     SCOPED_TRACE(adapter);
     const auto r = run_command({NTP_PROBE_BIN, "client-test", "--adapter", adapter, "--scenario", "client/offset-hour",
                                 "--scenario", "client/kiss-deny", "--format", "json", "--", "/usr/bin/python3",

@@ -13,10 +13,10 @@
   --deaf     sends the request and takes nothing.
 
 Prints "offset SECONDS" and exits 0 when it took the time, else one line and exits 1; with
---print FORMAT it prints as that real client does (chronyd -Q, check_ntp_time, rdate -p), so
+--print FORMAT it prints as that real client does (chronyd -Q, check_ntp_time, rdate -p, systemd-timesyncd's debug log), so
 that client-test's adapters can be tested without the clients.
 usage: sntp_client.py --careful|--sloppy|--backwards|--deaf HOST PORT [--wait SECONDS]
-                      [--print chronyd|check_ntp_time|rdate]
+                      [--print chronyd|check_ntp_time|rdate|timesyncd]
 """
 import argparse
 import os
@@ -54,6 +54,8 @@ def report(offset, fmt):
         print("NTP %s: Offset %.10g secs|offset=%.6fs;60.000000;120.000000;" %
               ("OK" if abs(offset) < 60 else "CRITICAL", offset, offset))
         return 0 if abs(offset) < 60 else 2
+    elif fmt == "timesyncd":
+        print("NTP response:\n  offset       : %+.3f sec\n  adjust (jump): %+.3f sec" % (offset, offset))
     elif fmt == "rdate":
         print(time.strftime("%a %b %e %H:%M:%S UTC %Y", time.gmtime(time.time() + offset)))
     else:
@@ -133,7 +135,7 @@ def main():
     ap.add_argument("host")
     ap.add_argument("port", type=int)
     ap.add_argument("--wait", type=float, default=1.0)
-    ap.add_argument("--print", dest="fmt", choices=("chronyd", "check_ntp_time", "rdate"))
+    ap.add_argument("--print", dest="fmt", choices=("chronyd", "check_ntp_time", "rdate", "timesyncd"))
     a = ap.parse_args()
     if a.sloppy:
         return sloppy(a.host, a.port, a.wait)

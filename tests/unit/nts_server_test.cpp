@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -95,6 +96,8 @@ TEST(NtsCookie, RotationWhileOtherThreadsMakeAndOpenCookies) {
       }
     });
   }
+  // The workers have started before the rotations do (on a loaded machine they may not have yet).
+  for (int i = 0; i < 5000 && opened == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   for (uint32_t id = 2; id < 200; ++id) {
     j.rotate({id, std::vector<uint8_t>(32, static_cast<uint8_t>(id))});
     std::this_thread::yield();
