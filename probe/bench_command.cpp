@@ -463,22 +463,10 @@ int run_bench(const BenchOptions& options) {
   std::optional<NtsAssociation> association;
   Result<Target, std::string> target = Failure{std::string("no target")};
   if (!o.nts.empty()) {
-    NtsOptions n;
-    n.ke = o.nts;
-    n.ca_file = o.ca_file;
-    n.insecure = o.insecure;
-    n.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(o.timeout, 1.0) * 1000));
-    auto a = NtsAssociation::establish(n);
-    if (!a) {
-      std::fprintf(stderr, "ntp-probe bench: %s\n", a.error().message.c_str());
-      return a.error().answered ? 1 : 3;
-    }
-    association.emplace(std::move(*a));
-    target = association->ntp_target();
-    if (!target) {
-      std::fprintf(stderr, "ntp-probe bench: NTS-KE named an NTP server we cannot use: %s\n", target.error().c_str());
-      return 1;
-    }
+    auto setup = establish_for("ntp-probe bench", o.nts, o.ca_file, o.insecure, o.timeout);
+    if (!setup) return setup.error();
+    association.emplace(std::move(setup->association));
+    target = std::move(setup->target);
   } else {
     target = parse_target(o.target);
   }

@@ -569,26 +569,7 @@ int run_client_test(const ClientTestOptions& o) {
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-  const bool colour = colour_on(o.out, stdout);
-  std::string out;
-  if (o.out.format == "json")
-    out = render_json(report);
-  else if (o.out.format == "junit")
-    out = render_junit(report);
-  else if (o.out.format == "tap")
-    out = render_tap(report);
-  else
-    out = render_text(report, colour, o.verbose);
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
-  if (!o.out.junit_file.empty() && !write_file(o.out.junit_file, render_junit(report))) {
-    std::fprintf(stderr, "ntp-probe client-test: cannot write %s\n", o.out.junit_file.c_str());
-    return 3;
-  }
-  if (!o.out.json_file.empty() && !write_file(o.out.json_file, render_json(report))) {
-    std::fprintf(stderr, "ntp-probe client-test: cannot write %s\n", o.out.json_file.c_str());
-    return 3;
-  }
+  if (!emit_report(report, o.out, o.verbose, "ntp-probe client-test")) return 3;
   return exit_code(report);
 }
 

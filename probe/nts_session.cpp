@@ -1,5 +1,7 @@
 #include "nts_session.hpp"
 
+#include <cstdio>
+
 #include <sys/random.h>
 
 #include "udp_client.hpp"
@@ -149,6 +151,26 @@ nts::OpenedReply NtsAssociation::absorb(const Request& r, const PacketView& repl
     }
   }
   return o;
+}
+
+Result<NtsSetup, int> establish_for(const char* program, const std::string& ke, const std::string& ca_file,
+                                    bool insecure, double timeout_s) {
+  NtsOptions n;
+  n.ke = ke;
+  n.ca_file = ca_file;
+  n.insecure = insecure;
+  n.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(timeout_s, 1.0) * 1000));
+  auto a = NtsAssociation::establish(n);
+  if (!a) {
+    std::fprintf(stderr, "%s: %s\n", program, a.error().message.c_str());
+    return Failure{a.error().answered ? 1 : 3};
+  }
+  auto named = a->ntp_target();
+  if (!named) {
+    std::fprintf(stderr, "%s: NTS-KE named an NTP server we cannot use: %s\n", program, named.error().c_str());
+    return Failure{1};
+  }
+  return NtsSetup{std::move(*a), std::move(*named)};
 }
 
 }  // namespace ntpkit::probe

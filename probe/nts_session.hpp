@@ -53,6 +53,14 @@ struct NtsFailure {
   bool answered = false;
 };
 
+class NtsAssociation;
+// Key establishment for a command (query, bench): the association and the NTP server it names,
+// or the exit code after one line on stderr ("PROGRAM: why"): 1 when the KE server answered
+// (or named a server we cannot use), 3 when it could not be reached.
+struct NtsSetup;
+[[nodiscard]] Result<NtsSetup, int> establish_for(const char* program, const std::string& ke,
+                                                  const std::string& ca_file, bool insecure, double timeout_s);
+
 class NtsAssociation {
  public:
   // Key establishment: TLS, the request, the response, the keys.
@@ -83,6 +91,11 @@ class NtsAssociation {
   crypto::AesSivCmac256 aead_;
   std::vector<uint8_t> c2s_, s2c_;
   std::deque<std::vector<uint8_t>> cookies_;
+};
+
+struct NtsSetup {
+  NtsAssociation association;
+  Target target;
 };
 
 }  // namespace ntpkit::probe

@@ -438,23 +438,10 @@ int run_query(const QueryOptions& o) {
   // NTS: key establishment first; the NTP server is the one it names.
   std::optional<NtsAssociation> association;
   if (!o.nts.empty()) {
-    NtsOptions n;
-    n.ke = o.nts;
-    n.ca_file = o.ca_file;
-    n.insecure = o.insecure;
-    n.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(o.timeout, 1.0) * 1000));
-    auto a = NtsAssociation::establish(n);
-    if (!a) {
-      std::fprintf(stderr, "ntp-probe query: %s\n", a.error().message.c_str());
-      return a.error().answered ? 1 : 3;
-    }
-    association.emplace(std::move(*a));
-    auto named = association->ntp_target();
-    if (!named) {
-      std::fprintf(stderr, "ntp-probe query: NTS-KE named an NTP server we cannot use: %s\n", named.error().c_str());
-      return 1;
-    }
-    target = std::move(named);
+    auto setup = establish_for("ntp-probe query", o.nts, o.ca_file, o.insecure, o.timeout);
+    if (!setup) return setup.error();
+    association.emplace(std::move(setup->association));
+    target = std::move(setup->target);
   }
   auto client = UdpClient::connect(*target,
                                    o.ipv4   ? Family::V4

@@ -172,4 +172,26 @@ std::string describe_rate_limit(const RateLimitReport& rl) {
   return out;
 }
 
+bool emit_report(const Report& r, const OutputOptions& out, bool verbose, const char* program) {
+  std::string text;
+  if (out.format == "json")
+    text = render_json(r);
+  else if (out.format == "junit")
+    text = render_junit(r);
+  else if (out.format == "tap")
+    text = render_tap(r);
+  else
+    text = render_text(r, colour_on(out, stdout), verbose);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  for (const auto& [file, render] :
+       {std::pair{&out.junit_file, &render_junit}, std::pair{&out.json_file, &render_json}}) {
+    if (!file->empty() && !write_file(*file, render(r))) {
+      std::fprintf(stderr, "%s: cannot write %s\n", program, file->c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace ntpkit::probe

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_common.hpp"
 #include "ntpkit/conformance/case.hpp"
 
 namespace ntpkit::probe {
@@ -74,6 +75,11 @@ struct Summary {
 [[nodiscard]] std::string render_json(const Report& r);
 [[nodiscard]] std::string render_junit(const Report& r);
 [[nodiscard]] std::string render_tap(const Report& r);
+
+// A run's report where --format, --json and --junit ask for it: the format's on stdout (text
+// coloured as --color says), then the files. False, after "PROGRAM: cannot write FILE" on
+// stderr, if a file could not be written.
+[[nodiscard]] bool emit_report(const Report& r, const OutputOptions& out, bool verbose, const char* program);
 
 // A packet decoded for evidence: fields on one line, then hex (16 bytes a line).
 [[nodiscard]] std::string decode_fields(const std::vector<uint8_t>& bytes);

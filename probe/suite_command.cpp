@@ -388,26 +388,7 @@ int run_suite(const SuiteOptions& o) {
     report.entries.push_back(std::move(e));
   }
 
-  const bool colour = colour_on(o.out, stdout);
-  std::string out;
-  if (o.out.format == "json")
-    out = render_json(report);
-  else if (o.out.format == "junit")
-    out = render_junit(report);
-  else if (o.out.format == "tap")
-    out = render_tap(report);
-  else
-    out = render_text(report, colour, o.verbose);
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
-  if (!o.out.junit_file.empty() && !write_file(o.out.junit_file, render_junit(report))) {
-    std::fprintf(stderr, "ntp-probe: cannot write %s\n", o.out.junit_file.c_str());
-    return 3;
-  }
-  if (!o.out.json_file.empty() && !write_file(o.out.json_file, render_json(report))) {
-    std::fprintf(stderr, "ntp-probe: cannot write %s\n", o.out.json_file.c_str());
-    return 3;
-  }
+  if (!emit_report(report, o.out, o.verbose, "ntp-probe")) return 3;
   if (!o.pcap_out.empty()) {
     if (auto err = log.write_pcap(o.pcap_out, s.judge.pivot_unix_seconds); !err.empty()) {
       std::fprintf(stderr, "ntp-probe: %s\n", err.c_str());

@@ -29,14 +29,9 @@ judge() {
     [[ $rc == 0 || $rc == 1 ]] || { sed 's/^/    /' "$WORK/$name.txt" | tail -20; fail "client-test of $name exited $rc"; }
     echo "  $name (exit $rc):"
     "${COMPARE[@]}" table "$WORK/$name.json" | sed 's/^/    /' || true
-    if [[ -n ${UPDATE_EXPECTED:-} ]]; then
-        "${COMPARE[@]}" write "$expected" "$WORK/$name.json" \
-            --header "ntp-probe client-test --adapter $adapter against $name: one line per scenario, 'CASE-ID OUTCOME'." \
-            --header "Regenerate: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\.client-test\$' (see README.md)"
-    else
-        "${COMPARE[@]}" check "$expected" "$WORK/$name.json" --label "client.$name" ||
-            fail "client-test's outcomes for $name differ from $expected (above)"
-    fi
+    outcomes_as_recorded "$expected" "$WORK/$name.json" "client.$name" \
+        "ntp-probe client-test --adapter $adapter against $name: one line per scenario, 'CASE-ID OUTCOME'." \
+        "Regenerate: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\.client-test\$' (see README.md)"
 }
 
 judge chronyd chronyd 8 "$CHRONYD" -Q -x -u root -t 4 -f /dev/null \

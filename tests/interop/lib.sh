@@ -605,13 +605,25 @@ nts_suites() {
             --json "$WORK/$suite-suite.json" --color never || rc=$?
         [[ $rc == 0 || $rc == 1 ]] || fail "ntp-probe --suite $suite against $label exited $rc"
         "${compare[@]}" table "$WORK/$suite-suite.json" | sed 's/^/    /' || true
-        if [[ -n ${UPDATE_EXPECTED:-} ]]; then   # UPDATE_EXPECTED=1: record what this run saw
-            "${compare[@]}" write "$expected" "$WORK/$suite-suite.json" \
-                --header "ntp-probe --suite $suite -t 1 against $header: one line per case, 'CASE-ID OUTCOME'." \
-                --header "Regenerate: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\.nts-vs-' (see README.md)"
-        else
-            "${compare[@]}" check "$expected" "$WORK/$suite-suite.json" --label "$label.$suite" ||
-                fail "the $suite suite's outcomes against $label differ from $expected (above)"
-        fi
+        outcomes_as_recorded "$expected" "$WORK/$suite-suite.json" "$label.$suite" \
+            "ntp-probe --suite $suite -t 1 against $header: one line per case, 'CASE-ID OUTCOME'." \
+            "Regenerate: UPDATE_EXPECTED=1 ctest --test-dir build -R '^interop\.nts-vs-' (see README.md)"
     done
+}
+
+# outcomes_as_recorded EXPECTED REPORT.json LABEL HEADER... — the report's outcomes, case by case,
+# against the EXPECTED file (fails the test with the differences); with UPDATE_EXPECTED=1 the
+# file is written instead, the HEADER lines at its top.
+outcomes_as_recorded() {
+    local expected=$1 report=$2 label=$3 line
+    shift 3
+    local compare=(/usr/bin/python3 "$INTEROP_REPO/tests/interop/compare_outcomes.py")
+    if [[ -n ${UPDATE_EXPECTED:-} ]]; then
+        local headers=()
+        for line in "$@"; do headers+=(--header "$line"); done
+        "${compare[@]}" write "$expected" "$report" "${headers[@]}"
+    else
+        "${compare[@]}" check "$expected" "$report" --label "$label" ||
+            fail "the outcomes of $label differ from $expected (above)"
+    fi
 }

@@ -28,6 +28,17 @@ std::string_view to_string(Outcome o) {
   return "?";
 }
 
+Outcome outcome_for(Finding f, Level level, bool strict) {
+  switch (f) {
+    case Finding::Satisfied: return Outcome::Pass;
+    case Finding::Documented: return Outcome::Info;
+    case Finding::NotApplicable: return Outcome::Skip;
+    case Finding::Inconclusive: return Outcome::Inconclusive;
+    case Finding::Violated: return outcome_of(level, strict);
+  }
+  return Outcome::Inconclusive;
+}
+
 CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, bool strict) {
   CaseResult r;
   r.test = &c;
@@ -107,13 +118,7 @@ CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, boo
   }
 
   r.judgement = c.check(o, ctx);
-  switch (r.judgement.finding) {
-    case Finding::Satisfied: r.outcome = Outcome::Pass; break;
-    case Finding::Documented: r.outcome = Outcome::Info; break;
-    case Finding::NotApplicable: r.outcome = Outcome::Skip; break;
-    case Finding::Inconclusive: r.outcome = Outcome::Inconclusive; break;
-    case Finding::Violated: r.outcome = outcome_of(c.level, strict); break;
-  }
+  r.outcome = outcome_for(r.judgement.finding, c.level, strict);
   return r;
 }
 

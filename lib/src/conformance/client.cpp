@@ -287,13 +287,7 @@ CaseResult evaluate_client(const Case& c, Observation obs, const JudgeContext& c
   r.test = &c;
   r.observation = std::move(obs);
   r.judgement = c.check(r.observation, ctx);
-  switch (r.judgement.finding) {
-    case Finding::Satisfied: r.outcome = Outcome::Pass; break;
-    case Finding::Documented: r.outcome = Outcome::Info; break;
-    case Finding::NotApplicable: r.outcome = Outcome::Skip; break;
-    case Finding::Inconclusive: r.outcome = Outcome::Inconclusive; break;
-    case Finding::Violated: r.outcome = outcome_of(c.level, strict); break;
-  }
+  r.outcome = outcome_for(r.judgement.finding, c.level, strict);
   return r;
 }
 

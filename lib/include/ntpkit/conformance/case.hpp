@@ -197,6 +197,9 @@ struct CaseResult {
 // every case: no reply is longer than its request. `strict` turns SHOULD violations into fail.
 [[nodiscard]] CaseResult evaluate(const Case& c, Observation obs, const JudgeContext& ctx, bool strict);
 
+// A case's outcome from what its check found, at the case's level (below).
+[[nodiscard]] Outcome outcome_for(Finding f, Level level, bool strict);
+
 // What a broken requirement of this level makes of a case: MUST fails, SHOULD warns (fails
 // under --strict), MAY is information.
 [[nodiscard]] constexpr Outcome outcome_of(Level level, bool strict) {
