@@ -88,6 +88,8 @@ class ScenarioServer {
         reinterpret_cast<sockaddr_in6&>(a).sin6_port = 0;
       }
     }
+    const int on = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     sockaddr_storage bound{};
     socklen_t blen = sizeof bound;
     getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
@@ -117,10 +119,28 @@ class ScenarioServer {
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, 20) <= 0) continue;
       sockaddr_storage from{};
-      socklen_t flen = sizeof from;
-      const ssize_t n = recvfrom(fd_, in.data(), in.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
+      iovec iov{in.data(), in.size()};
+      std::array<char, CMSG_SPACE(sizeof(timespec))> control{};
+      msghdr m{};
+      m.msg_name = &from;
+      m.msg_namelen = sizeof from;
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = control.data();
+      m.msg_controllen = control.size();
+      const ssize_t n = recvmsg(fd_, &m, MSG_DONTWAIT);
       if (n < 0) continue;
-      const Timestamp received = clock_.now();
+      const socklen_t flen = m.msg_namelen;
+      // When it arrived (the kernel's stamp), not when this thread got to it: a reply held back
+      // (delay=) keeps the requests behind it waiting in the socket.
+      Timestamp received = clock_.now();
+      for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+          timespec ts{};
+          std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+          received = Timestamp::from_timespec(ts);
+        }
+      }
       ++total_requests;
       const std::span<const uint8_t> request(in.data(), static_cast<size_t>(n));
       if (requests.size() < kMaxLogged) {
@@ -235,6 +255,8 @@ ClientRun run_client(const std::vector<std::string>& argv, std::chrono::millisec
   bool open = true, exited = false;
   int status = 0;
   std::array<char, 4096> buf{};
+  // Until the client has exited and its output is read, but never past the deadline plus a second
+  // for what is still in the pipe: a child left behind that keeps writing holds nothing up.
   while (!exited || open) {
     if (!exited && waitpid(pid, &status, WNOHANG) == pid) exited = true;
     const auto left =
@@ -247,6 +269,7 @@ ClientRun run_client(const std::vector<std::string>& argv, std::chrono::millisec
       waitpid(pid, &status, 0);
       exited = true;
     }
+    if (left.count() < -1000) open = false;
     if (open) {
       pollfd p{pipefd[0], POLLIN, 0};
       const int wait_ms = exited ? 100 : static_cast<int>(std::clamp<int64_t>(left.count(), 1, 50));
@@ -260,10 +283,20 @@ ClientRun run_client(const std::vector<std::string>& argv, std::chrono::millisec
       } else if (exited) {
         open = false;  // a grandchild holds the pipe: what came is what there is
       }
+    } else if (!exited) {
+      // Its output closed, the client runs on: wait for it without spinning.
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::clamp<int64_t>(left.count(), 1, 20)));
     }
   }
+  kill(-pid, SIGKILL);  // whatever it left behind in its group ends with it
   close(pipefd[0]);
   if (!run.timed_out && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  run.killed_by_signal = !run.timed_out && WIFSIGNALED(status);
+  // The reports are UTF-8: anything else the client printed becomes '?' (tabs and newlines stay).
+  for (char& c : run.output) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x80 || (b < 0x20 && b != '\n' && b != '\t')) c = '?';
+  }
   return run;
 }
 
@@ -440,11 +473,19 @@ std::vector<std::string> split_client_command(int& argc, char** argv) {
 
 int run_client_test(const ClientTestOptions& o) {
   using namespace conformance;
-  const auto selected = [&](std::string_view id) {
+  const auto matches = [&](std::string_view id) {
     bool keep = o.scenarios.empty();
     for (const auto& g : o.scenarios) keep = keep || glob_match(g, id);
     for (const auto& g : o.excludes) keep = keep && !glob_match(g, id);
     return keep;
+  };
+  // A scenario runs when its id is chosen, or the id of a request case judged on its run.
+  const auto selected = [&](std::string_view id) {
+    if (matches(id)) return true;
+    for (const auto& rc : client_request_cases()) {
+      if (rc.judged_on == id && matches(rc.test->id)) return true;
+    }
+    return false;
   };
   if (o.list) {
     for (const auto& s : client_scenarios()) {
@@ -559,6 +600,7 @@ int run_client_test(const ClientTestOptions& o) {
     runs.emplace_back(s.test->id, std::move(obs));
   }
   for (const auto& rc : client_request_cases()) {
+    if (!matches(rc.test->id) && !matches(rc.judged_on)) continue;
     for (const auto& [id, obs] : runs) {
       if (id != rc.judged_on) continue;
       const JudgeContext ctx{SystemClock().now(), 0};

@@ -140,6 +140,48 @@ TEST(ClientTest, EachAdapterReadsItsClientsOutput) {
   }
 }
 
+// A client that sends three requests at once and stops at the kiss has sent nothing after it,
+// though the scenario server reads the three behind a reply it holds back 100 ms: arrival is
+// the kernel's stamp, not when the server got to it.
+TEST(ClientTest, ABurstBeforeTheKissIsNotGoingOnAfterIt) {
+  const char* burst =
+      "import socket, sys, os, time\n"
+      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+      "s.connect((sys.argv[1], int(sys.argv[2])))\n"
+      "for i in range(3): s.send(bytes([0x23]) + bytes(39) + os.urandom(8))\n"
+      "s.settimeout(2)\n"
+      "d = s.recv(100)\n"
+      "print('kiss' if d[1] == 0 else 'time')\n"
+      "time.sleep(0.5)\n"
+      "sys.exit(1 if d[1] == 0 else 0)\n";
+  const auto r = run_command({NTP_PROBE_BIN, "client-test", "--scenario", "client/request/stop-after-deny", "--format",
+                              "json", "--", "/usr/bin/python3", "-c", burst, "{host}", "{port}"},
+                             30000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("\"summary\":\"no request after DENY\""), std::string::npos) << r.out;
+}
+
+// A client that leaves a writer behind, one that closes its output and sleeps on, one that prints
+// bytes that are not UTF-8: each run ends about --timeout, and the JSON report still parses.
+TEST(ClientTest, OddClientsEndAtTheTimeoutAndTheReportStaysValid) {
+  for (const char* script : {"(for i in $(seq 400); do echo x; sleep 0.05; done) & exit 0", "exec >&- 2>&-; sleep 30",
+                             "printf 'bad \\377\\376 bytes\\n'; sleep 30"}) {
+    SCOPED_TRACE(script);
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = run_command({NTP_PROBE_BIN, "client-test", "--scenario", "client/good-reply", "-t", "1", "--format",
+                                "json", "--", "/bin/sh", "-c", script},
+                               30000ms);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+    EXPECT_EQ(r.exit_code, 3) << r.out << r.err;  // it never asked
+    const std::string file = std::string(TEST_WORK_DIR) + "/client_test_odd.json";
+    std::ofstream(file) << r.out;
+    EXPECT_EQ(run_command({"/usr/bin/python3", "-c", "import json, sys; json.load(open(sys.argv[1]))", file}, 20000ms)
+                  .exit_code,
+              0)
+        << r.out;
+  }
+}
+
 // --netns: server and client in a private network namespace, the server on port 123 (the careful
 // client is told the port; ntpdig, which asks 123 only, runs this way in interop.client-test).
 TEST(ClientTest, NetnsServesPort123InANamespaceOfItsOwn) {

@@ -76,7 +76,9 @@ TEST(ClientScenarios, AcceptingScenariosJudgeTheOffsetWithinTheTolerance) {
   const auto wrong = evaluate_client(hour, run(true, -3600.0), context(3600), false);
   EXPECT_EQ(wrong.outcome, Outcome::Warn);
   EXPECT_NE(wrong.judgement.actual.find("offset -3600.000000 s"), std::string::npos) << wrong.judgement.actual;
-  EXPECT_EQ(evaluate_client(hour, run(true), context(3600), false).outcome, Outcome::Pass);  // no offset printed
+  // Taken, but no offset read: nothing to check the hour against.
+  EXPECT_EQ(evaluate_client(hour, run(true), context(3600), false).outcome, Outcome::Inconclusive);
+  EXPECT_EQ(evaluate_client(scenario("client/good-reply"), run(true), context(), false).outcome, Outcome::Pass);
   EXPECT_EQ(evaluate_client(scenario("client/good-reply"), run(false), context(), false).outcome, Outcome::Fail);
 }
 
@@ -86,6 +88,15 @@ TEST(ClientScenarios, RefusingScenariosFailATakenReplyAtTheirLevel) {
   EXPECT_EQ(evaluate_client(scenario("client/origin-zero"), run(true, 0.0), context(), true).outcome, Outcome::Fail);
   EXPECT_EQ(evaluate_client(scenario("client/origin-zero"), run(false), context(), false).outcome, Outcome::Pass);
   EXPECT_EQ(evaluate_client(scenario("client/mode-5-reply"), run(true, 0.0), context(), false).outcome, Outcome::Info);
+}
+
+TEST(ClientScenarios, ACrashOnABadReplyIsNoRefusal) {
+  Observation crashed = run(false);
+  crashed.client->exit_code = -1;
+  crashed.client->killed_by_signal = true;
+  const auto r = evaluate_client(scenario("client/mode-3-reply"), crashed, context(), false);
+  EXPECT_EQ(r.outcome, Outcome::Inconclusive);
+  EXPECT_NE(r.judgement.summary.find("ended by a signal"), std::string::npos);
 }
 
 TEST(ClientScenarios, NoRequestOrNoStartConcludesNothing) {

@@ -74,6 +74,7 @@ struct ClientRun {
   bool started = false;
   int exit_code = -1;  // -1: it did not exit by itself (ended at the time limit)
   bool timed_out = false;
+  bool killed_by_signal = false;   // it ended by a signal of its own (a crash), not at the time limit
   bool accepted = false;           // the adapter's reading: it took the time
   std::optional<double> offset_s;  // the offset it reported, when its adapter reads one
   double offset_resolution_s = 0;  // ... to this resolution (rdate prints whole seconds)
