@@ -30,6 +30,7 @@
 #include "ntpkit/util/clock.hpp"
 #include "ntpkit/wire/parse.hpp"
 #include "report.hpp"
+#include "udp_client.hpp"
 
 extern char** environ;
 
@@ -148,7 +149,7 @@ class ScenarioServer {
         r.bytes.assign(request.begin(), request.end());
         r.length = request.size();
         r.local_time = received;
-        r.source = peer_text(from);
+        r.source = format_sockaddr(from, true);
         requests.push_back(std::move(r));
       }
       if (total_requests > kMaxRequestsServed) continue;
@@ -165,18 +166,6 @@ class ScenarioServer {
           replies.push_back({{out.begin(), out.begin() + static_cast<long>(a.length)}, clock_.now()});
       }
     }
-  }
-
-  static std::string peer_text(const sockaddr_storage& s) {
-    char text[INET6_ADDRSTRLEN] = {};
-    if (s.ss_family == AF_INET) {
-      const auto& a = reinterpret_cast<const sockaddr_in&>(s);
-      inet_ntop(AF_INET, &a.sin_addr, text, sizeof text);
-      return std::string(text) + ":" + std::to_string(ntohs(a.sin_port));
-    }
-    const auto& a = reinterpret_cast<const sockaddr_in6&>(s);
-    inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof text);
-    return "[" + std::string(text) + "]:" + std::to_string(ntohs(a.sin6_port));
   }
 
   int fd_ = -1, other_fd_ = -1;
