@@ -19,10 +19,13 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <thread>
+#include <utility>
 
 #include "ntpkit/conformance/suite.hpp"
 #include "ntpkit/server/misbehaviour.hpp"
@@ -109,9 +112,29 @@ class ScenarioServer {
     if (thread_.joinable()) thread_.join();
   }
 
-  std::vector<conformance::Received> requests;  // the client's
-  std::vector<conformance::Sent> replies;       // ours
-  size_t total_requests = 0;
+  // --daemon: the next scenario's answers from now on, a fresh log, and the total counted anew.
+  void switch_to(const Misbehaviour& mb) {
+    const std::lock_guard lock(m_);
+    mb_ = mb;
+    quiet_ = false;
+    served_ = 0;
+  }
+  // Requests are logged and not answered: no reply of this scenario is on its way when the next begins.
+  void quiet() {
+    const std::lock_guard lock(m_);
+    quiet_ = true;
+  }
+
+  struct Log {
+    std::vector<conformance::Received> requests;  // the client's
+    std::vector<conformance::Sent> replies;       // ours
+    size_t total_requests = 0;
+  };
+  // What was logged since the last take (or the start), and a fresh log.
+  Log take() {
+    const std::lock_guard lock(m_);
+    return std::exchange(log_, Log{});
+  }
 
  private:
   void serve() {
@@ -142,35 +165,45 @@ class ScenarioServer {
           received = Timestamp::from_timespec(ts);
         }
       }
-      ++total_requests;
       const std::span<const uint8_t> request(in.data(), static_cast<size_t>(n));
-      if (requests.size() < kMaxLogged) {
-        conformance::Received r;
-        r.bytes.assign(request.begin(), request.end());
-        r.length = request.size();
-        r.local_time = received;
-        r.source = format_sockaddr(from, true);
-        requests.push_back(std::move(r));
+      Misbehaviour mb;
+      {
+        const std::lock_guard lock(m_);
+        ++log_.total_requests;
+        if (log_.requests.size() < kMaxLogged) {
+          conformance::Received r;
+          r.bytes.assign(request.begin(), request.end());
+          r.length = request.size();
+          r.local_time = received;
+          r.source = format_sockaddr(from, true);
+          log_.requests.push_back(std::move(r));
+        }
+        if (quiet_ || ++served_ > kMaxRequestsServed) continue;
+        mb = mb_;
       }
-      if (total_requests > kMaxRequestsServed) continue;
       RequestContext ctx;
       ctx.receive = received;
       ctx.random = random_ = random_ * 6364136223846793005ULL + 1442695040888963407ULL;
-      const Action a = respond(request, ctx, clock_, state_, policy_, mb_, out);
+      const Action a = respond(request, ctx, clock_, state_, policy_, mb, out);
       if (!a.is_reply()) continue;
       if (a.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(std::min<uint32_t>(a.delay_ms, 2000)));
       const int via = a.from_other_port ? other_fd_ : fd_;
       for (uint8_t c = 0; c < a.copies; ++c) {
         (void)sendto(via, out.data(), a.length, 0, reinterpret_cast<const sockaddr*>(&from), flen);
-        if (replies.size() < kMaxLogged)
-          replies.push_back({{out.begin(), out.begin() + static_cast<long>(a.length)}, clock_.now()});
+        const std::lock_guard lock(m_);
+        if (log_.replies.size() < kMaxLogged)
+          log_.replies.push_back({{out.begin(), out.begin() + static_cast<long>(a.length)}, clock_.now()});
       }
     }
   }
 
   int fd_ = -1, other_fd_ = -1;
   uint16_t port_ = 0;
+  std::mutex m_;  // guards what follows down to log_: the serving thread and the one running scenarios
   Misbehaviour mb_;
+  bool quiet_ = false;
+  size_t served_ = 0;  // requests answered under this misbehaviour: a flooding client is answered no further
+  Log log_;
   ServerState state_;
   Policy policy_;
   SystemClock clock_;
@@ -208,14 +241,20 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
-// Runs `argv` in a process group of its own, stdout and stderr into one pipe (the first
-// kMaxOutput bytes kept), stdin from /dev/null; ends the group at `limit`.
-ClientRun run_client(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
-  ClientRun run;
+// A client started: its process group's leader and the read end of its output, or why not.
+struct Spawned {
+  pid_t pid = -1;
+  int output_fd = -1;
+  std::string error;
+};
+
+// Starts `argv` in a process group of its own, stdout and stderr into one pipe, stdin from /dev/null.
+Spawned spawn_client(const std::vector<std::string>& argv) {
+  Spawned sp;
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) {
-    run.output = std::string("cannot make a pipe: ") + std::strerror(errno);
-    return run;
+    sp.error = std::string("cannot make a pipe: ") + std::strerror(errno);
+    return sp;
   }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -236,9 +275,32 @@ ClientRun run_client(const std::vector<std::string>& argv, std::chrono::millisec
   close(pipefd[1]);
   if (err != 0) {
     close(pipefd[0]);
-    run.output = "cannot run " + argv.front() + ": " + std::strerror(err);
+    sp.error = "cannot run " + argv.front() + ": " + std::strerror(err);
+    return sp;
+  }
+  sp.pid = pid;
+  sp.output_fd = pipefd[0];
+  return sp;
+}
+
+// Anything not printable ASCII becomes '?' (tabs and newlines stay): the reports are UTF-8.
+void sanitize(std::string& text) {
+  for (char& c : text) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x80 || (b < 0x20 && b != '\n' && b != '\t')) c = '?';
+  }
+}
+
+// Runs `argv` (spawn_client), keeping the first kMaxOutput bytes of its output; ends the group at `limit`.
+ClientRun run_client(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
+  ClientRun run;
+  const Spawned sp = spawn_client(argv);
+  if (sp.pid < 0) {
+    run.output = sp.error;
     return run;
   }
+  const pid_t pid = sp.pid;
+  const int out_fd = sp.output_fd;
   run.started = true;
   const auto deadline = std::chrono::steady_clock::now() + limit;
   bool open = true, exited = false;
@@ -260,10 +322,10 @@ ClientRun run_client(const std::vector<std::string>& argv, std::chrono::millisec
     }
     if (left.count() < -1000) open = false;
     if (open) {
-      pollfd p{pipefd[0], POLLIN, 0};
+      pollfd p{out_fd, POLLIN, 0};
       const int wait_ms = exited ? 100 : static_cast<int>(std::clamp<int64_t>(left.count(), 1, 50));
       if (poll(&p, 1, wait_ms) > 0) {
-        const ssize_t n = read(pipefd[0], buf.data(), buf.size());
+        const ssize_t n = read(out_fd, buf.data(), buf.size());
         if (n <= 0) {
           open = false;
         } else if (run.output.size() < kMaxOutput) {
@@ -278,16 +340,101 @@ ClientRun run_client(const std::vector<std::string>& argv, std::chrono::millisec
     }
   }
   kill(-pid, SIGKILL);  // whatever it left behind in its group ends with it
-  close(pipefd[0]);
+  close(out_fd);
   if (!run.timed_out && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
   run.killed_by_signal = !run.timed_out && WIFSIGNALED(status);
-  // The reports are UTF-8: anything else the client printed becomes '?' (tabs and newlines stay).
-  for (char& c : run.output) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b >= 0x80 || (b < 0x20 && b != '\n' && b != '\t')) c = '?';
-  }
+  sanitize(run.output);
   return run;
 }
+
+// --daemon: a client started once, its output read on a thread of its own and kept with the time
+// each piece came (the last kMaxDaemonOutput bytes), so that each scenario gets what the client
+// printed while it was served.
+class DaemonClient {
+ public:
+  ~DaemonClient() { stop(); }
+
+  std::string start(const std::vector<std::string>& argv) {
+    const Spawned sp = spawn_client(argv);
+    if (sp.pid < 0) return sp.error;
+    pid_ = sp.pid;
+    fd_ = sp.output_fd;
+    reader_ = std::thread([this] { read(); });
+    return {};
+  }
+
+  // Whether it is still running; when not, how it ended ("exit N" or "signal N").
+  std::optional<std::string> ended() {
+    const std::lock_guard lock(m_);
+    if (!ended_ && pid_ > 0) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        ended_ = WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                                   : "signal " + std::to_string(WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+      }
+    }
+    return ended_;
+  }
+
+  // What it printed from `since` to now (up to kMaxOutput bytes, the first ones).
+  std::string output_since(std::chrono::steady_clock::time_point since) {
+    const std::lock_guard lock(m_);
+    std::string out;
+    for (const auto& [at, text] : pieces_) {
+      if (at < since) continue;
+      out.append(text, 0, std::min(text.size(), kMaxOutput - out.size()));
+      if (out.size() >= kMaxOutput) break;
+    }
+    sanitize(out);
+    return out;
+  }
+
+  // Ends its process group: SIGTERM, then SIGKILL after 200 ms.
+  void stop() {
+    if (pid_ > 0) {
+      if (!ended()) {
+        kill(-pid_, SIGTERM);
+        for (int i = 0; i < 20 && !ended(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      kill(-pid_, SIGKILL);
+      if (!ended()) waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+    stop_ = true;
+    if (reader_.joinable()) reader_.join();
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  static constexpr size_t kMaxDaemonOutput = 1024 * 1024;
+
+  void read() {
+    std::array<char, 4096> buf{};
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      const ssize_t n = ::read(fd_, buf.data(), buf.size());
+      if (n <= 0) break;
+      const std::lock_guard lock(m_);
+      pieces_.emplace_back(std::chrono::steady_clock::now(), std::string(buf.data(), static_cast<size_t>(n)));
+      kept_ += static_cast<size_t>(n);
+      while (kept_ > kMaxDaemonOutput && !pieces_.empty()) {
+        kept_ -= pieces_.front().second.size();
+        pieces_.pop_front();
+      }
+    }
+  }
+
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread reader_;
+  std::mutex m_;
+  std::optional<std::string> ended_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> pieces_;
+  size_t kept_ = 0;
+};
 
 // --- Adapters: what a client's exit code and output mean -------------------------------------
 
@@ -322,7 +469,46 @@ struct Adapter {
   // Took the time?, and the offset it reports: from the exit code, the output, the end time.
   bool (*accepted)(const ClientRun&);
   std::optional<double> (*offset)(const ClientRun&, double ended_unix);
+  std::string (*evidence)(const ClientRun&) = nullptr;  // the line that says so, when one does
+  double relative_resolution = 0;                       // of an offset printed to a few significant digits
 };
+
+// chronyd's rawmeasurements log, one line per reply it received ("log rawmeasurements", its
+// measurements.log made a FIFO that is read into the output): the columns are date, time,
+// address, leap, stratum, RFC 5905 tests 1-3, tests 5-7 ("111 111": passed, the sample is
+// used), chrony's own tests, local and remote poll, score, then the offset (theta).
+struct ChronyMeasurement {
+  std::string line;
+  bool valid = false;  // tests 1-3 and 5-7 passed
+  std::optional<double> offset;
+};
+std::vector<ChronyMeasurement> chrony_measurements(const std::string& out) {
+  static const std::regex date(R"(\d{4}-\d\d-\d\d)");
+  std::vector<ChronyMeasurement> found;
+  size_t at = 0;
+  while (at < out.size()) {
+    const size_t nl = std::min(out.find('\n', at), out.size());
+    const std::string line = out.substr(at, nl - at);
+    at = nl + 1;
+    std::vector<std::string> col;
+    for (size_t i = 0; i < line.size();) {
+      const size_t b = line.find_first_not_of(' ', i);
+      if (b == std::string::npos) break;
+      const size_t e = std::min(line.find(' ', b), line.size());
+      col.push_back(line.substr(b, e - b));
+      i = e;
+    }
+    if (col.size() < 12 || !std::regex_match(col[0], date) || col[5].size() != 3 || col[6].size() != 3) continue;
+    ChronyMeasurement m;
+    m.line = line;
+    m.valid = col[5] == "111" && col[6] == "111";
+    char* end = nullptr;
+    const double v = std::strtod(col[11].c_str(), &end);
+    if (end != col[11].c_str() && std::isfinite(v)) m.offset = v;
+    found.push_back(std::move(m));
+  }
+  return found;
+}
 
 bool exit_zero(const ClientRun& r) {
   return r.exit_code == 0;
@@ -368,6 +554,32 @@ bool timesyncd_took(const ClientRun& r) {
 }
 
 constexpr Adapter kDaemonAdapters[] = {
+    {"chronyd-daemon",
+     "chronyd as a daemon client (-d -x, \"log rawmeasurements\" to a FIFO read into its output): a measurement "
+     "that passed RFC 5905 tests 1-3 and 5-7 means taken, its offset the reported one",
+     0, true,
+     [](const ClientRun& r) {
+       for (const auto& m : chrony_measurements(r.output)) {
+         if (m.valid) return true;
+       }
+       return false;
+     },
+     [](const ClientRun& r, double) {
+       std::optional<double> last;
+       for (const auto& m : chrony_measurements(r.output)) {
+         if (m.valid) last = m.offset;
+       }
+       return last;
+     },
+     [](const ClientRun& r) {
+       std::string valid, any;
+       for (const auto& m : chrony_measurements(r.output)) {
+         any = m.line;
+         if (m.valid) valid = m.line;
+       }
+       return valid.empty() ? any : valid;
+     },
+     5e-4},  // "%.3e"
     {"timesyncd", "systemd-timesyncd (a daemon, ended at --timeout): an adjustment logged means taken", 0, true,
      timesyncd_took,
      [](const ClientRun& r, double) {
@@ -386,17 +598,31 @@ const Adapter* find_adapter(std::string_view name) {
   return nullptr;
 }
 
-// The adapter's reading of the run: accepted, and the offset when one can be read.
+// The adapter's reading of the run: accepted, and the offset when one can be read. A generic
+// daemon (--daemon, --offset-regex) took the time when it printed a line the regex matches.
 void read_run(const Adapter& adapter, const std::optional<std::regex>& offset, double ended_unix, ClientRun& run) {
   run.adapter = std::string(adapter.name);
-  run.accepted = run.started && (adapter.daemon || !run.timed_out) && adapter.accepted(run);
+  const bool by_regex = run.daemon && adapter.name == "generic" && offset;
+  std::smatch m;
+  run.accepted = run.started && (adapter.daemon || run.daemon || !run.timed_out) &&
+                 (by_regex ? std::regex_search(run.output, m, *offset) : adapter.accepted(run));
   run.offset_resolution_s = adapter.resolution_s;
+  if (adapter.evidence != nullptr) run.verdict_line = adapter.evidence(run);
+  if (by_regex && run.accepted) {
+    // The line of the match.
+    const auto b = run.output.rfind('\n', static_cast<size_t>(m.position(0)));
+    const auto e = run.output.find('\n', static_cast<size_t>(m.position(0)));
+    run.verdict_line =
+        run.output.substr(b == std::string::npos ? 0 : b + 1,
+                          (e == std::string::npos ? run.output.size() : e) - (b == std::string::npos ? 0 : b + 1));
+  }
   if (!run.accepted) return;
   if (offset) {
     run.offset_s = number_in(run.output, *offset);
   } else if (adapter.offset != nullptr) {
     run.offset_s = adapter.offset(run, ended_unix);
   }
+  if (run.offset_s) run.offset_resolution_s += adapter.relative_resolution * std::fabs(*run.offset_s);
 }
 
 std::string quoted(const std::vector<std::string>& argv) {
@@ -407,6 +633,27 @@ std::string quoted(const std::vector<std::string>& argv) {
     out += plain ? a : "'" + replace_all(a, "'", "'\\''") + "'";
   }
   return out;
+}
+
+// The command line that runs one scenario again (the report puts the scenario's id for {id}).
+std::string reproduce_line(const ClientTestOptions& o) {
+  std::string how = "ntp-probe client-test";
+  if (o.adapter != "generic") how += " --adapter " + o.adapter;
+  if (!o.offset_regex.empty()) how += " --offset-regex " + quoted({o.offset_regex});
+  if (o.daemon) how += " --daemon";
+  if (o.netns) how += " --netns";
+  if (o.listen != ClientTestOptions{}.listen) how += " --listen " + o.listen;
+  std::array<char, 64> b{};
+  if (o.timeout != ClientTestOptions{}.timeout) {
+    std::snprintf(b.data(), b.size(), " -t %g", o.timeout);
+    how += b.data();
+  }
+  if (o.tolerance != ClientTestOptions{}.tolerance) {
+    std::snprintf(b.data(), b.size(), " --tolerance %g", o.tolerance);
+    how += b.data();
+  }
+  if (o.strict) how += " --strict";
+  return how + " --scenario {id} -v -- " + quoted(o.command);
 }
 
 }  // namespace
@@ -441,6 +688,9 @@ void setup_client_test(CLI::App& app, ClientTestOptions& o) {
   app.add_flag("--netns", o.netns,
                "run server and client in a private network namespace, the server on port 123 (for clients "
                "without a port option; needs root)");
+  app.add_flag("--daemon", o.daemon,
+               "start the client once and serve the scenarios one after another, each for --timeout seconds (a "
+               "long-running client; needs a daemon adapter, or --offset-regex: a line it matches means taken)");
   app.add_flag("--list", o.list, "list the scenarios and run nothing");
   app.add_flag("--strict", o.strict, "SHOULD violations fail the run");
   app.add_flag("-v,--verbose", o.verbose, "all evidence for every scenario");
@@ -462,17 +712,28 @@ std::vector<std::string> split_client_command(int& argc, char** argv) {
 
 int run_client_test(const ClientTestOptions& o) {
   using namespace conformance;
-  const auto matches = [&](std::string_view id) {
+  // A case runs when it is chosen (--scenario, all when none is given) and not left out
+  // (--exclude); a request case also when the scenario it is judged on is. A scenario is served
+  // when it runs, or a request case judged on it does.
+  const auto chosen_id = [&](std::string_view id) {
     bool keep = o.scenarios.empty();
     for (const auto& g : o.scenarios) keep = keep || glob_match(g, id);
-    for (const auto& g : o.excludes) keep = keep && !glob_match(g, id);
     return keep;
   };
-  // A scenario runs when its id is chosen, or the id of a request case judged on its run.
+  const auto excluded = [&](std::string_view id) {
+    for (const auto& g : o.excludes) {
+      if (glob_match(g, id)) return true;
+    }
+    return false;
+  };
+  const auto matches = [&](std::string_view id) { return chosen_id(id) && !excluded(id); };
+  const auto request_case_runs = [&](const ClientRequestCase& rc) {
+    return !excluded(rc.test->id) && (chosen_id(rc.test->id) || matches(rc.judged_on));
+  };
   const auto selected = [&](std::string_view id) {
     if (matches(id)) return true;
     for (const auto& rc : client_request_cases()) {
-      if (rc.judged_on == id && matches(rc.test->id)) return true;
+      if (rc.judged_on == id && request_case_runs(rc)) return true;
     }
     return false;
   };
@@ -522,11 +783,27 @@ int run_client_test(const ClientTestOptions& o) {
       return 2;
     }
   }
-  bool any = false;
-  for (const auto& s : client_scenarios()) any = any || selected(s.test->id);
-  if (!any) {
+  size_t count = 0;
+  for (const auto& s : client_scenarios()) count += selected(s.test->id) ? 1 : 0;
+  if (count == 0) {
     std::fprintf(stderr, "ntp-probe client-test: no scenario matches --scenario/--exclude (see --list)\n");
     return 2;
+  }
+  if (o.daemon) {
+    const Adapter& a = *find_adapter(o.adapter);
+    if (!a.daemon && !(a.name == "generic" && !o.offset_regex.empty())) {
+      std::fprintf(stderr,
+                   "ntp-probe client-test: --daemon reads a running client's output: give a daemon adapter "
+                   "(chronyd-daemon, timesyncd) or --offset-regex (a line it matches means the time was taken)\n");
+      return 2;
+    }
+    if (static_cast<double>(count) * o.timeout > 3600) {
+      std::fprintf(stderr,
+                   "ntp-probe client-test: --daemon: %zu scenarios of %g s each is more than the hour a run may take; "
+                   "choose fewer (--scenario) or a shorter --timeout\n",
+                   count, o.timeout);
+      return 2;
+    }
   }
 
   // Before any thread: a namespace entered now is every later thread's and child's.
@@ -541,14 +818,14 @@ int run_client_test(const ClientTestOptions& o) {
   report.target = quoted(o.command);
   report.address = o.listen;
   report.strict = o.strict;
-  std::string how = "ntp-probe client-test";
-  if (o.adapter != "generic") how += " --adapter " + o.adapter;
-  if (o.netns) how += " --netns";
-  if (!o.offset_regex.empty()) how += " --offset-regex " + quoted({o.offset_regex});
-  report.reproduce = how + " --scenario {id} -v -- " + quoted(o.command);
+  report.reproduce = reproduce_line(o);
   const auto started = std::chrono::steady_clock::now();
   const auto limit = std::chrono::milliseconds(static_cast<int64_t>(o.timeout * 1000));
-  std::vector<std::pair<std::string_view, Observation>> runs;  // by scenario id, for the request cases
+  const Adapter& adapter = *find_adapter(o.adapter);
+
+  // The chosen scenarios, and the misbehaviour each is served with; for a daemon in the order
+  // that keeps a client's state from spoiling the next (daemon_phase).
+  std::vector<std::pair<const ClientScenario*, Misbehaviour>> chosen;
   for (const auto& s : client_scenarios()) {
     if (!selected(s.test->id)) continue;
     Misbehaviour mb;
@@ -559,24 +836,28 @@ int run_client_test(const ClientTestOptions& o) {
         return 3;
       }
     }
-    ScenarioServer server;
-    if (const std::string e = server.start(o.listen, o.netns ? 123 : 0, mb); !e.empty()) {
-      std::fprintf(stderr, "ntp-probe client-test: %s\n", e.c_str());
-      return 3;
-    }
+    chosen.emplace_back(&s, mb);
+  }
+  if (o.daemon) {
+    std::stable_sort(chosen.begin(), chosen.end(),
+                     [](const auto& x, const auto& y) { return x.first->daemon_phase < y.first->daemon_phase; });
+  }
+  const auto substituted = [&](uint16_t port) {
     std::vector<std::string> argv;
     for (const auto& a : o.command) {
-      argv.push_back(replace_all(replace_all(a, "{host}", o.listen), "{port}", std::to_string(server.port())));
+      argv.push_back(replace_all(replace_all(a, "{host}", o.listen), "{port}", std::to_string(port)));
     }
-    ClientRun run = run_client(argv, limit);
-    run.command = quoted(argv);
+    return argv;
+  };
+  // One scenario's verdict from what its server logged and the client's run.
+  std::vector<std::pair<std::string_view, Observation>> runs;  // by scenario id, for the request cases
+  const auto judge = [&](const ClientScenario& s, ScenarioServer::Log log, ClientRun run) {
     const double ended = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    server.stop();
-    read_run(*find_adapter(o.adapter), offset, ended, run);
+    read_run(adapter, offset, ended, run);
     Observation obs;
-    obs.received = std::move(server.requests);
-    obs.received_total = server.total_requests;
-    obs.sent = std::move(server.replies);
+    obs.received = std::move(log.requests);
+    obs.received_total = log.total_requests;
+    obs.sent = std::move(log.replies);
     obs.client = std::move(run);
     JudgeContext ctx{
         SystemClock().now(),
@@ -587,9 +868,58 @@ int run_client_test(const ClientTestOptions& o) {
     e.result = evaluate_client(*s.test, obs, ctx, o.strict);
     report.entries.push_back(std::move(e));
     runs.emplace_back(s.test->id, std::move(obs));
+  };
+
+  if (!o.daemon) {
+    // A server and a run of the client for each scenario.
+    for (const auto& [s, mb] : chosen) {
+      ScenarioServer server;
+      if (const std::string e = server.start(o.listen, o.netns ? 123 : 0, mb); !e.empty()) {
+        std::fprintf(stderr, "ntp-probe client-test: %s\n", e.c_str());
+        return 3;
+      }
+      const auto argv = substituted(server.port());
+      ClientRun run = run_client(argv, limit);
+      run.command = quoted(argv);
+      server.stop();
+      judge(*s, server.take(), std::move(run));
+    }
+  } else {
+    // One server and one run of the client; each scenario served for --timeout seconds, its last
+    // fifth (at most a second) unanswered so that no reply of it reaches the client in the next.
+    ScenarioServer server;
+    if (const std::string e = server.start(o.listen, o.netns ? 123 : 0, chosen.front().second); !e.empty()) {
+      std::fprintf(stderr, "ntp-probe client-test: %s\n", e.c_str());
+      return 3;
+    }
+    const auto argv = substituted(server.port());
+    DaemonClient client;
+    const std::string error = client.start(argv);
+    const auto quiet_for = std::min(limit / 5, std::chrono::milliseconds(1000));
+    for (const auto& [s, mb] : chosen) {
+      const auto from = std::chrono::steady_clock::now();
+      server.switch_to(mb);
+      const auto quiet_at = from + limit - quiet_for;
+      while (error.empty() && !client.ended() && std::chrono::steady_clock::now() < quiet_at)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      server.quiet();
+      while (error.empty() && !client.ended() && std::chrono::steady_clock::now() < from + limit)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      ClientRun run;
+      run.command = quoted(argv);
+      run.daemon = true;
+      const auto ended = client.ended();
+      run.started = error.empty() && !ended;
+      run.output = error.empty() ? client.output_since(from) : error;
+      // It ended before or during this scenario: how, and what it printed.
+      if (ended) run.output = "it ended (" + *ended + ") before this scenario was over; it printed: " + run.output;
+      judge(*s, server.take(), std::move(run));
+    }
+    client.stop();
+    server.stop();
   }
   for (const auto& rc : client_request_cases()) {
-    if (!matches(rc.test->id) && !matches(rc.judged_on)) continue;
+    if (!request_case_runs(rc)) continue;
     for (const auto& [id, obs] : runs) {
       if (id != rc.judged_on) continue;
       const JudgeContext ctx{SystemClock().now(), 0};

@@ -19,10 +19,11 @@ struct ClientTestOptions {
   std::string adapter = "generic";
   std::string offset_regex;  // generic: the offset the client prints (first group, seconds)
   std::vector<std::string> scenarios, excludes;
-  double timeout = 10;     // per run of the client
+  double timeout = 10;     // per run of the client; --daemon: per scenario
   double tolerance = 0.5;  // on the offset it reports
   std::string listen = "127.0.0.1";
-  bool netns = false;  // a private network namespace, the server on port 123 (clients without a port option)
+  bool netns = false;   // a private network namespace, the server on port 123 (clients without a port option)
+  bool daemon = false;  // one long-running client, the scenarios served in turn
   bool list = false;
   bool strict = false;
   bool verbose = false;

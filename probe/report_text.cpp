@@ -30,7 +30,8 @@ std::string label(const Entry& e, bool colour) {
 void client_evidence(const std::function<void(const std::string&, const std::string&)>& line, const Report& r,
                      const CaseResult& c) {
   const ClientRun& run = *c.observation.client;
-  std::string how = !run.started    ? "did not start"
+  std::string how = !run.started    ? "not running"
+                    : run.daemon    ? "running (--daemon)"
                     : run.timed_out ? "still running at the time limit"
                                     : "exit " + std::to_string(run.exit_code);
   how += run.accepted ? ", took the time" : ", did not take the time";
@@ -41,6 +42,7 @@ void client_evidence(const std::function<void(const std::string&, const std::str
   }
   line("client:      ", how + " (adapter " + run.adapter + ")");
   line("command:     ", run.command);
+  if (!run.verdict_line.empty()) line("read from:   ", run.verdict_line.substr(0, 200));
   size_t shown = 0;
   for (size_t at = 0; at < run.output.size() && shown < 6; ++shown) {
     const size_t nl = run.output.find('\n', at);

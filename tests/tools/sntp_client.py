@@ -12,11 +12,15 @@
   --backwards  careful, but prints the offset with the wrong sign (client minus server).
   --deaf     sends the request and takes nothing.
 
+  --loop     a daemon: the exchange again every --interval seconds until it is ended, one line
+             for each; careful, it doubles the interval at each RATE and stops asking (but runs
+             on) after DENY or RSTR; sloppy, it never changes pace.
+
 Prints "offset SECONDS" and exits 0 when it took the time, else one line and exits 1; with
 --print FORMAT it prints as that real client does (chronyd -Q, check_ntp_time, rdate -p, systemd-timesyncd's debug log), so
 that client-test's adapters can be tested without the clients.
 usage: sntp_client.py --careful|--sloppy|--backwards|--deaf HOST PORT [--wait SECONDS]
-                      [--print chronyd|check_ntp_time|rdate|timesyncd]
+                      [--print chronyd|check_ntp_time|rdate|timesyncd] [--loop [--interval S]]
 """
 import argparse
 import os
@@ -86,6 +90,8 @@ def careful(host, port, wait, sign=1, fmt=None):
         print("origin is not my transmit timestamp")
         return 1
     if stratum == 0:
+        global last_kiss
+        last_kiss = bytes(data[12:16])
         print("kiss-o'-death %r: stopping" % data[12:16])
         return 1
     if mode != 4 or vn != 4 or not 1 <= stratum <= 15 or li == 3 or rec == 0 or tx == 0:
@@ -125,6 +131,23 @@ def sloppy(host, port, wait):
     return 1
 
 
+last_kiss = None
+
+
+def loop(exchange, interval, careful_pace):
+    global last_kiss
+    while True:
+        last_kiss = None
+        exchange()
+        sys.stdout.flush()
+        if careful_pace and last_kiss in (b"DENY", b"RSTR"):
+            while True:
+                time.sleep(3600)  # no more requests to that server, and running on
+        if careful_pace and last_kiss == b"RATE":
+            interval *= 2
+        time.sleep(interval)
+
+
 def main():
     ap = argparse.ArgumentParser()
     g = ap.add_mutually_exclusive_group(required=True)
@@ -136,7 +159,13 @@ def main():
     ap.add_argument("port", type=int)
     ap.add_argument("--wait", type=float, default=1.0)
     ap.add_argument("--print", dest="fmt", choices=("chronyd", "check_ntp_time", "rdate", "timesyncd"))
+    ap.add_argument("--loop", action="store_true")
+    ap.add_argument("--interval", type=float, default=0.2)
     a = ap.parse_args()
+    if a.loop:
+        if a.sloppy:
+            return loop(lambda: sloppy(a.host, a.port, a.wait), a.interval, False)
+        return loop(lambda: careful(a.host, a.port, a.wait, 1, a.fmt), a.interval, True)
     if a.sloppy:
         return sloppy(a.host, a.port, a.wait)
     if a.deaf:

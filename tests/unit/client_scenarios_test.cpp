@@ -61,7 +61,7 @@ JudgeContext context(double expected = 0) {
 }
 
 TEST(ClientScenarios, EveryScenarioIsARowOfTheReferenceServersMisbehaviours) {
-  EXPECT_EQ(client_scenarios().size(), 20U);
+  EXPECT_EQ(client_scenarios().size(), 22U);
   for (const auto& s : client_scenarios()) {
     ASSERT_NE(s.test, nullptr);
     Misbehaviour m;
@@ -137,6 +137,69 @@ TEST(ClientScenarios, StoppingAfterDenyCountsOnlyWhatCameAfterTheKiss) {
   const auto r = evaluate_client(stop, o, context(), false);
   EXPECT_EQ(r.outcome, Outcome::Fail);
   EXPECT_NE(r.judgement.actual.find("1 more request(s)"), std::string::npos) << r.judgement.actual;
+}
+
+// Requests at these seconds after a base time, as the scenario's server logged them.
+Observation requests_at(std::initializer_list<double> seconds) {
+  Observation o = run(false);
+  o.received.clear();
+  for (double s : seconds) {
+    o.received.push_back(request(Mode::Client, Timestamp::from_parts(0xEEC00000, 0) +
+                                                   Duration::from_nanoseconds(static_cast<int64_t>(s * 1e9))));
+  }
+  o.received_total = o.received.size();
+  return o;
+}
+
+// RFC 4330 §10: retries to a silent server at growing intervals; none or one retry has nothing
+// to compare; a steady pace (rdate's 0.6 s, chronyd -Q's iburst 2 s) or a flood does not back off.
+TEST(ClientScenarios, RetriesToASilentServerMustBackOff) {
+  const Case& backoff = request_case("client/request/retry-backoff");
+  EXPECT_EQ(evaluate_client(backoff, requests_at({0}), context(), false).outcome, Outcome::Pass);
+  EXPECT_EQ(evaluate_client(backoff, requests_at({0, 1}), context(), false).outcome, Outcome::Pass);
+  EXPECT_EQ(evaluate_client(backoff, requests_at({0, 1, 3, 7}), context(), false).outcome, Outcome::Pass);
+  const auto steady = evaluate_client(backoff, requests_at({0, 0.6, 1.2, 1.8}), context(), false);
+  EXPECT_EQ(steady.outcome, Outcome::Warn);  // a SHOULD
+  EXPECT_NE(steady.judgement.actual.find("0.600 s, 0.600 s, 0.600 s"), std::string::npos) << steady.judgement.actual;
+  EXPECT_EQ(evaluate_client(backoff, requests_at({0, 0.6, 1.2, 1.8}), context(), true).outcome, Outcome::Fail);
+  EXPECT_EQ(evaluate_client(backoff, requests_at({0, 0.0001, 0.0002, 0.0003}), context(), false).outcome,
+            Outcome::Warn);
+  // A little jitter on a steady pace is no back-off; growth past it is.
+  EXPECT_EQ(evaluate_client(backoff, requests_at({0, 1, 2.004, 3.01}), context(), false).outcome, Outcome::Warn);
+  EXPECT_EQ(evaluate_client(backoff, requests_at({0, 1, 2.2, 3.6}), context(), false).outcome, Outcome::Pass);
+}
+
+// RFC 5905 §7.4: every reply is RATE; from the request the first kiss answered, each interval
+// longer than the one before; stopping is the longest.
+TEST(ClientScenarios, RateMeansEachIntervalLongerThanTheLast) {
+  const Case& rate = request_case("client/request/rate-backoff");
+  const Timestamp base = Timestamp::from_parts(0xEEC00000, 0);
+  const auto kissed_at = [&](Observation o, double s) {
+    o.sent.push_back({std::vector<uint8_t>(48, 0), base + Duration::from_nanoseconds(static_cast<int64_t>(s * 1e9))});
+    return o;
+  };
+  EXPECT_EQ(evaluate_client(rate, requests_at({0}), context(), false).outcome, Outcome::Inconclusive);  // no kiss
+  EXPECT_EQ(evaluate_client(rate, kissed_at(requests_at({0}), 0.1), context(), false).outcome, Outcome::Pass);
+  // A burst before the kiss, then two growing waits.
+  EXPECT_EQ(evaluate_client(rate, kissed_at(requests_at({0, 0.01, 0.02, 2, 6}), 0.1), context(), false).outcome,
+            Outcome::Pass);
+  // Straight back at the same pace (the sloppy client), or the same fixed back-off each time.
+  const auto same = evaluate_client(rate, kissed_at(requests_at({0, 0.1, 0.2, 0.3}), 0.1), context(), false);
+  EXPECT_EQ(same.outcome, Outcome::Fail);
+  EXPECT_NE(same.judgement.actual.find("0.100 s"), std::string::npos) << same.judgement.actual;
+  EXPECT_EQ(evaluate_client(rate, kissed_at(requests_at({0, 4.4, 8.8, 13.2}), 0.1), context(), false).outcome,
+            Outcome::Fail);
+  // One retry that waits longer than the pace before the kiss, and no more: reduced once, never kissed again.
+  EXPECT_EQ(evaluate_client(rate, kissed_at(requests_at({0, 1, 5}), 1.1), context(), false).outcome, Outcome::Pass);
+}
+
+TEST(ClientScenarios, ADaemonsSilenceInAScenarioIsExplained) {
+  Observation o = run(false);
+  o.received.clear();
+  o.client->daemon = true;
+  const auto r = evaluate_client(scenario("client/kiss-rstr"), o, context(), false);
+  EXPECT_EQ(r.outcome, Outcome::Inconclusive);
+  EXPECT_NE(r.judgement.summary.find("while this scenario was served"), std::string::npos) << r.judgement.summary;
 }
 
 }  // namespace

@@ -634,6 +634,21 @@ TEST(Misbehave, OversizeReplyIsLongerThanTheRequest) {
   EXPECT_TRUE(parse(o.bytes).ok());  // still well framed: only its length is wrong
 }
 
+// A MAC of key 65000 after the header: 4 octets of key id and 16 of digest, parsed as a MAC.
+TEST(Misbehave, MacUnknownKeyAppendsAMacNoKeyVerifies) {
+  Fixture f;
+  f.mb = with("mac-unknown-key");
+  const auto o = f.run(serialize(request()));
+  ASSERT_TRUE(o.action.is_reply());
+  ASSERT_EQ(o.bytes.size(), kHeaderLength + 20);
+  EXPECT_EQ(o.bytes[kHeaderLength + 2], 0xFD);
+  EXPECT_EQ(o.bytes[kHeaderLength + 3], 0xE8);
+  auto parsed = parse(o.bytes);
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_TRUE(parsed->mac.has_value());
+  EXPECT_EQ(parsed->mac->key_id, 65000U);
+}
+
 TEST(Misbehave, EchoExtensionFields) {
   Fixture f;
   f.mb = with("echo-extension-fields");

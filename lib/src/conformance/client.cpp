@@ -27,7 +27,17 @@
 //   good-reply is a MUST, the others SHOULD;
 // - the request: a client request is mode 3 (RFC 5905 §9.2, Figure 19) (request/mode: MUST);
 //   draft-ietf-ntp-data-minimization-04 §3 asks origin, receive and reference zero ("SHOULD be
-//   set to zero"), but is a draft: reported (request/minimal: MAY).
+//   set to zero"), but is a draft: reported (request/minimal: MAY);
+// - retries and back-off: RFC 4330 §10, "A client SHOULD increase the poll interval using
+//   exponential backoff as performance permits and especially if the server does not respond
+//   within a reasonable time" (request/retry-backoff, over a server that never answers: SHOULD);
+//   RFC 5905 §7.4, "For kiss code RATE, the client MUST immediately reduce its polling interval
+//   to that server and continue to reduce it each time it receives a RATE kiss code" (the rate,
+//   that is: the interval grows) (request/rate-backoff: MUST);
+// - a server that never answers gives no T2 and T3, so no offset: a client that reports time
+//   then makes it up (no-reply: MUST, as good-reply); a reply with a MAC of a key the client
+//   does not hold, to a request without one: no sentence for a client without keys (RFC 5905
+//   §7.3 lays the MAC out; §9.2's receive tables are for associations with keys): reported.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -49,10 +59,13 @@ std::string seconds_text(double s) {
 
 // What the client did, in a few words, with the first line of its output.
 std::string run_text(const ClientRun& c) {
-  std::string s = c.timed_out ? "still running at the time limit" : "exit " + std::to_string(c.exit_code);
+  std::string s = c.daemon      ? std::string("running")
+                  : c.timed_out ? "still running at the time limit"
+                                : "exit " + std::to_string(c.exit_code);
   if (c.offset_s) s += ", offset " + seconds_text(*c.offset_s);
   const auto nl = c.output.find('\n');
-  const std::string first = c.output.substr(0, nl == std::string::npos ? c.output.size() : nl);
+  const std::string first =
+      !c.verdict_line.empty() ? c.verdict_line : c.output.substr(0, nl == std::string::npos ? c.output.size() : nl);
   if (!first.empty()) s += ": \"" + first.substr(0, 160) + "\"";
   return s;
 }
@@ -60,12 +73,19 @@ std::string run_text(const ClientRun& c) {
 // The run is judged only if the client started and asked us.
 std::optional<Judgement> unjudgeable(const Observation& o) {
   if (!o.client) return Judgement{Finding::Inconclusive, "the client was not run", "", ""};
-  if (!o.client->started)
-    return Judgement{Finding::Inconclusive, "the client did not start: " + o.client->output, "", ""};
+  if (!o.client->started) {
+    return Judgement{Finding::Inconclusive,
+                     (o.client->daemon ? "the client was not running: " : "the client did not start: ") +
+                         o.client->output.substr(0, 400),
+                     "", ""};
+  }
   if (o.received.empty()) {
     return Judgement{Finding::Inconclusive,
-                     "the client sent no request to the scenario's server (are {host} and {port} in its command?)", "",
-                     ""};
+                     o.client->daemon ? "the client sent no request while this scenario was served (it stopped "
+                                        "after an earlier kiss-o'-death, or polls less often than --timeout)"
+                                      : "the client sent no request to the scenario's server (are {host} and {port} "
+                                        "in its command?)",
+                     "", ""};
   }
   return std::nullopt;
 }
@@ -166,7 +186,89 @@ Case stops_after(std::string_view id, std::string_view code, std::string_view re
           return violated("the client went on sending after " + code, "no request after the kiss-o'-death",
                           std::to_string(late) + " more request(s) (" + std::to_string(o.received.size()) + " in all)");
         }
-        return satisfied("no request after " + code);
+        return satisfied("no request after " + code + (o.client->daemon ? " while the scenario was served" : ""));
+      });
+}
+
+std::string gaps_text(const std::vector<double>& gaps) {
+  std::string s;
+  for (size_t i = 0; i < gaps.size() && i < 8; ++i) {
+    std::array<char, 24> b{};
+    std::snprintf(b.data(), b.size(), "%.3f s", gaps[i]);
+    s += (s.empty() ? "" : ", ") + std::string(b.data());
+  }
+  if (gaps.size() > 8) s += ", ... (" + std::to_string(gaps.size()) + " in all)";
+  return s;
+}
+
+// Seconds between successive requests, from index `from` on.
+std::vector<double> gaps_from(const Observation& o, size_t from) {
+  std::vector<double> g;
+  for (size_t i = from + 1; i < o.received.size(); ++i)
+    g.push_back((o.received[i].local_time - o.received[i - 1].local_time).to_seconds());
+  return g;
+}
+
+// An interval "grew" when it is longer than the one before by more than what the kernel's
+// stamps and a loaded machine may blur: 5 ms or 2 %.
+bool grew(double before, double after) {
+  return after > before + std::max(0.005, 0.02 * before);
+}
+
+// RFC 4330 §10: to a server that never answers, retries come at growing intervals.
+Case retry_backoff() {
+  return client_case(
+      "client/request/retry-backoff", "RFC 4330", "10", Level::Should,
+      "A client retrying a server that does not answer waits longer each time: \"A client SHOULD increase the poll "
+      "interval using exponential backoff as performance permits and especially if the server does not respond "
+      "within a reasonable time\".",
+      [](const Observation& o, const JudgeContext&) -> Judgement {
+        if (auto u = unjudgeable(o)) return *u;
+        const auto g = gaps_from(o, 0);
+        if (g.size() <= 1) {
+          return satisfied(std::to_string(o.received.size()) + " request(s) to a server that never answered: " +
+                           (g.empty() ? "no retry" : "one retry, after " + gaps_text(g)));
+        }
+        for (size_t i = 1; i < g.size(); ++i) {
+          if (!grew(g[i - 1], g[i])) {
+            return violated("the client retried a silent server without backing off",
+                            "each interval longer than the one before",
+                            std::to_string(o.received_total) + " requests, intervals " + gaps_text(g));
+          }
+        }
+        return satisfied(std::to_string(o.received.size()) + " requests, intervals growing: " + gaps_text(g));
+      });
+}
+
+// RFC 5905 §7.4: after a RATE kiss (every reply of the scenario is one), each interval longer
+// than the one before, from the request the first kiss answered; no request at all is the
+// longest interval there is.
+Case rate_backoff() {
+  return client_case(
+      "client/request/rate-backoff", "RFC 5905", "7.4", Level::Must,
+      "After a RATE kiss-o'-death the client asks less often, and less often again at each one: \"the client MUST "
+      "immediately reduce its polling interval to that server and continue to reduce it each time it receives a "
+      "RATE kiss code\" (its rate: the interval grows).",
+      [](const Observation& o, const JudgeContext&) -> Judgement {
+        if (auto u = unjudgeable(o)) return *u;
+        if (o.sent.empty()) return {Finding::Inconclusive, "no kiss-o'-death was sent", "", ""};
+        const Timestamp kissed = o.sent.front().local_time;
+        // The last request before the first kiss left is the one it answered (a burst before it
+        // counts as the interval the client had).
+        size_t answered = 0;
+        while (answered + 1 < o.received.size() && (o.received[answered + 1].local_time - kissed).to_seconds() <= 0.010)
+          ++answered;
+        if (answered + 1 >= o.received.size()) return satisfied("no request after RATE");
+        const auto g = gaps_from(o, answered == 0 ? 0 : answered - 1);
+        for (size_t i = 1; i < g.size(); ++i) {
+          if (!grew(g[i - 1], g[i])) {
+            return violated("the client did not slow down after RATE", "each interval longer than the one before",
+                            std::to_string(o.received_total) + " requests, intervals " + gaps_text(g) +
+                                " (from the one before the kiss)");
+          }
+        }
+        const size_t after = o.received.size() - answered - 1;
+        return satisfied(std::to_string(after) + " request(s) after RATE, intervals growing: " + gaps_text(g));
       });
 }
 
@@ -228,6 +330,13 @@ const std::vector<Case>& scenario_cases() {
                "A reply from another UDP port than the one asked is not taken (\"they should match the "
                "interchanged ports in the server reply\").",
                "a reply from another port"),
+      refusing("client/no-reply", "RFC 5905", "8", Level::Must,
+               "A server that never answers gives no time: the offset needs T2 and T3, which only a reply carries.",
+               "a server that never answered"),
+      reported("client/mac-unknown-key", "RFC 5905", "7.3",
+               "A reply with a MAC of a key the client does not hold (key 65000) to a request without one: no "
+               "sentence for a client without keys; what it does is reported.",
+               "a reply with a MAC of an unknown key"),
       reported("client/mode-5-reply", "RFC 4330", "5",
                "A reply in mode 5 (broadcast) to a unicast request: RFC 4330 allows 4 or 5; what the client does "
                "is reported.",
@@ -280,11 +389,13 @@ std::span<const ClientScenario> client_scenarios() {
         {at("client/stratum-0"), {"stratum-0-without-kiss"}, false, 0},
         {at("client/stratum-16"), {"stratum=16"}, false, 0},
         {at("client/leap-alarm"), {"leap-alarm"}, false, 0},
-        {at("client/kiss-deny"), {"kiss=DENY", "delay=100"}, false, 0},
-        {at("client/kiss-rstr"), {"kiss=RSTR", "delay=100"}, false, 0},
-        {at("client/kiss-rate"), {"kiss=RATE"}, false, 0},
+        {at("client/kiss-deny"), {"kiss=DENY", "delay=100"}, false, 0, 3},
+        {at("client/kiss-rstr"), {"kiss=RSTR", "delay=100"}, false, 0, 3},
+        {at("client/kiss-rate"), {"kiss=RATE", "delay=100"}, false, 0, 2},
         {at("client/kiss-unknown"), {"kiss=ZZZZ"}, false, 0},
         {at("client/other-port"), {"reply-from-other-port"}, false, 0},
+        {at("client/no-reply"), {"drop-percent=100"}, false, 0, 1},
+        {at("client/mac-unknown-key"), {"mac-unknown-key"}, false, 0},
         {at("client/mode-5-reply"), {"wrong-mode=5"}, false, 0},
         {at("client/version-not-echoed"), {"vn-fixed-3"}, false, 0},
         {at("client/receive-zero"), {"receive-zero"}, false, 0},
@@ -349,12 +460,12 @@ std::span<const ClientRequestCase> client_request_cases() {
       stops_after("client/request/stop-after-rstr", "RSTR",
                   "After an RSTR kiss-o'-death the client sends no more requests to the server (the same MUST as "
                   "for DENY)."),
+      retry_backoff(),
+      rate_backoff(),
   };
   static const std::vector<ClientRequestCase> r = {
-      {&c[0], "client/good-reply"},
-      {&c[1], "client/good-reply"},
-      {&c[2], "client/kiss-deny"},
-      {&c[3], "client/kiss-rstr"},
+      {&c[0], "client/good-reply"}, {&c[1], "client/good-reply"}, {&c[2], "client/kiss-deny"},
+      {&c[3], "client/kiss-rstr"},  {&c[4], "client/no-reply"},   {&c[5], "client/kiss-rate"},
   };
   return r;
 }

@@ -112,6 +112,9 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
      "copy the request's extension fields into the reply", S::Shape, [](Draft& d, Mb) { d.echo_extensions = true; }},
     {F::OversizeReply, "oversize-reply", "", "", "", "pad the reply 16 bytes past the request's length", S::Shape,
      [](Draft& d, Mb) { d.oversize = true; }},
+    {F::MacUnknownKey, "mac-unknown-key", "", "", "",
+     "append a MAC (key 65000, 16 octets of digest) that no key verifies to replies that have none", S::Shape,
+     [](Draft& d, Mb) { d.foreign_mac = true; }},
 
     {F::AuthUnsignedReply, "auth-unsigned-reply", "", "", "auth/authenticated-reply",
      "with --keys: answer an authenticated request without a MAC", S::Shape,

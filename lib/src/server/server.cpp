@@ -341,6 +341,9 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
     padding = std::max<size_t>(16, (padding + 3) & ~size_t{3});
   }
   length += padding;
+  // mac-unknown-key: a MAC last, as RFC 5905 §7.3 lays one out, of a key id nobody holds.
+  const size_t foreign_mac = d.foreign_mac && reply_key == nullptr && !crypto_nak ? 4 + 16 : 0;
+  length += foreign_mac;
   if (out.size() < length) {
     drop(DropReason::BufferTooSmall);
     return a;
@@ -363,6 +366,19 @@ Action respond(std::span<const uint8_t> request, const RequestContext& ctx, cons
     std::fill_n(out.begin() + static_cast<std::ptrdiff_t>(pos), padding, uint8_t{0});
     out[pos + 2] = static_cast<uint8_t>(padding >> 8);
     out[pos + 3] = static_cast<uint8_t>(padding);
+    pos += padding;
+  }
+  if (foreign_mac != 0) {
+    constexpr uint32_t kForeignKey = 65000;
+    out[pos] = 0;
+    out[pos + 1] = 0;
+    out[pos + 2] = static_cast<uint8_t>(kForeignKey >> 8);
+    out[pos + 3] = static_cast<uint8_t>(kForeignKey & 0xff);
+    uint64_t r = d.random;
+    for (size_t i = 4; i < foreign_mac; ++i) {
+      r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+      out[pos + i] = static_cast<uint8_t>(r >> 56);
+    }
   }
 
   // The transmit timestamp is read last, as late as possible before the bytes leave.

@@ -74,11 +74,13 @@ struct ClientRun {
   bool started = false;
   int exit_code = -1;  // -1: it did not exit by itself (ended at the time limit)
   bool timed_out = false;
+  bool daemon = false;  // a long-running client (client-test --daemon): this is one scenario's part of its run
   bool killed_by_signal = false;   // it ended by a signal of its own (a crash), not at the time limit
   bool accepted = false;           // the adapter's reading: it took the time
   std::optional<double> offset_s;  // the offset it reported, when its adapter reads one
   double offset_resolution_s = 0;  // ... to this resolution (rdate prints whole seconds)
   std::string output;              // what it printed (stdout and stderr), the first few KiB
+  std::string verdict_line;        // the line of it its adapter read the verdict from, when one did
   std::string adapter;             // which adapter read it
   std::string command;             // the command line as run ({host} and {port} replaced)
 };

@@ -31,10 +31,15 @@ struct ClientScenario {
   std::vector<std::string> misbehaviours;  // ntp-server --misbehave specs
   bool accept = false;                     // a good client takes this reply's time
   double offset_s = 0;                     // ... and reports this offset (the served clock's)
+  // For a daemon client (client-test --daemon), which keeps its state from one scenario to the
+  // next: 0 leaves it as it was, 1 may slow its polling (no reply), 2 should slow it (RATE), 3
+  // should end its association (DENY, RSTR). Scenarios are served in this order.
+  int daemon_phase = 0;
 };
 [[nodiscard]] std::span<const ClientScenario> client_scenarios();
 // The client's requests, each case judged over the run of one scenario (`judged_on`, its id):
-// mode and minimisation over the good reply's, no request after a DENY or RSTR kiss over theirs.
+// mode and minimisation over the good reply's, back-off over the silent server's and RATE's, no
+// request after a DENY or RSTR kiss over theirs.
 struct ClientRequestCase {
   const Case* test = nullptr;
   std::string_view judged_on;

@@ -38,6 +38,7 @@ enum class Fault : uint8_t {
   GarbageReply,
   EchoExtensionFields,
   OversizeReply,
+  MacUnknownKey,
   AuthUnsignedReply,
   AuthAlwaysNak,
   AuthBadDigest,

@@ -140,7 +140,8 @@ struct Draft {
   std::optional<std::array<char, 4>> kiss_code;  // kiss=CODE: this code, not RATE
   bool garbage = false;                          // random bytes of the request's length
   bool echo_extensions = false;
-  bool oversize = false;  // pad past the request's length
+  bool oversize = false;     // pad past the request's length
+  bool foreign_mac = false;  // a MAC of a key no one has, on a reply to a request without one
   // Authenticated replies (Stage::Admit and Stage::Shape)
   bool accept_bad_mac = false;      // a MAC that does not verify (bad digest, unknown key): plain time
   bool header_only_digest = false;  // a request's digest checked over the header alone
