@@ -27,15 +27,12 @@ struct Verdicts {
   std::string json;
 };
 
-Verdicts run(const std::string& mode) {
+// client-test's JSON report as "id -> outcome" (written under `name` in the work dir, read by Python's json).
+Verdicts verdicts(const RunResult& r, const std::string& name) {
   Verdicts v;
-  const auto r =
-      run_command({NTP_PROBE_BIN, "client-test", "--offset-regex", "offset ([-+0-9.e]+)", "-t", "5", "--format", "json",
-                   "--", "/usr/bin/python3", SNTP_CLIENT, "--" + mode, "{host}", "{port}"},
-                  120000ms);
   v.exit_code = r.exit_code;
   v.json = r.out;
-  const std::string file = std::string(TEST_WORK_DIR) + "/client_test_" + mode + ".json";
+  const std::string file = std::string(TEST_WORK_DIR) + "/client_test_" + name + ".json";
   std::ofstream(file) << r.out;
   const auto parsed = run_command(
       {"/usr/bin/python3", "-c",
@@ -45,6 +42,14 @@ Verdicts run(const std::string& mode) {
   std::string id, outcome;
   while (in >> id >> outcome) v.outcome[id] = outcome;
   return v;
+}
+
+Verdicts run(const std::string& mode) {
+  return verdicts(
+      run_command({NTP_PROBE_BIN, "client-test", "--offset-regex", "offset ([-+0-9.e]+)", "-t", "5", "--format", "json",
+                   "--", "/usr/bin/python3", SNTP_CLIENT, "--" + mode, "{host}", "{port}"},
+                  120000ms),
+      mode);
 }
 
 const std::vector<std::string> kRefused = {"client/origin-mismatch", "client/origin-zero", "client/transmit-zero",
@@ -241,20 +246,7 @@ Verdicts run_daemon(const std::string& mode, std::vector<std::string> scenarios)
        {"--", "/usr/bin/python3", SNTP_CLIENT, "--loop", "--wait", "0.3", "--interval", "0.1", "{host}", "{port}"})
     argv.push_back(a);
   argv.insert(argv.end() - 2, "--" + mode);
-  Verdicts v;
-  const auto r = run_command(argv, 120000ms);
-  v.exit_code = r.exit_code;
-  v.json = r.out;
-  const std::string file = std::string(TEST_WORK_DIR) + "/client_test_daemon_" + mode + ".json";
-  std::ofstream(file) << r.out;
-  const auto parsed = run_command(
-      {"/usr/bin/python3", "-c",
-       "import json, sys\nfor c in json.load(open(sys.argv[1]))['cases']: print(c['id'], c['outcome'])", file},
-      20000ms);
-  std::istringstream in(parsed.out);
-  std::string id, outcome;
-  while (in >> id >> outcome) v.outcome[id] = outcome;
-  return v;
+  return verdicts(run_command(argv, 120000ms), "daemon_" + mode);
 }
 
 const std::vector<std::string> kDaemonScenarios = {

@@ -215,6 +215,14 @@ bool grew(double before, double after) {
   return after > before + std::max(0.005, 0.02 * before);
 }
 
+// The first interval (index into `g`, from 1) that is not longer than the one before, if any.
+std::optional<size_t> first_not_grown(const std::vector<double>& g) {
+  for (size_t i = 1; i < g.size(); ++i) {
+    if (!grew(g[i - 1], g[i])) return i;
+  }
+  return std::nullopt;
+}
+
 // RFC 4330 §10: to a server that never answers, retries come at growing intervals.
 Case retry_backoff() {
   return client_case(
@@ -229,12 +237,10 @@ Case retry_backoff() {
           return satisfied(std::to_string(o.received.size()) + " request(s) to a server that never answered: " +
                            (g.empty() ? "no retry" : "one retry, after " + gaps_text(g)));
         }
-        for (size_t i = 1; i < g.size(); ++i) {
-          if (!grew(g[i - 1], g[i])) {
-            return violated("the client retried a silent server without backing off",
-                            "each interval longer than the one before",
-                            std::to_string(o.received_total) + " requests, intervals " + gaps_text(g));
-          }
+        if (first_not_grown(g)) {
+          return violated("the client retried a silent server without backing off",
+                          "each interval longer than the one before",
+                          std::to_string(o.received_total) + " requests, intervals " + gaps_text(g));
         }
         return satisfied(std::to_string(o.received.size()) + " requests, intervals growing: " + gaps_text(g));
       });
@@ -260,12 +266,10 @@ Case rate_backoff() {
           ++answered;
         if (answered + 1 >= o.received.size()) return satisfied("no request after RATE");
         const auto g = gaps_from(o, answered == 0 ? 0 : answered - 1);
-        for (size_t i = 1; i < g.size(); ++i) {
-          if (!grew(g[i - 1], g[i])) {
-            return violated("the client did not slow down after RATE", "each interval longer than the one before",
-                            std::to_string(o.received_total) + " requests, intervals " + gaps_text(g) +
-                                " (from the one before the kiss)");
-          }
+        if (first_not_grown(g)) {
+          return violated("the client did not slow down after RATE", "each interval longer than the one before",
+                          std::to_string(o.received_total) + " requests, intervals " + gaps_text(g) +
+                              " (from the one before the kiss)");
         }
         const size_t after = o.received.size() - answered - 1;
         return satisfied(std::to_string(after) + " request(s) after RATE, intervals growing: " + gaps_text(g));
