@@ -13,10 +13,18 @@
 
 namespace ntpkit::probe {
 
-void add_output_options(CLI::App& app, OutputOptions& o) {
-  app.add_option("--format", o.format, "report on stdout as text, json, junit or tap")
-      ->check(CLI::IsMember({"text", "json", "junit", "tap"}))
-      ->capture_default_str();
+void add_output_options(CLI::App& app, OutputOptions& o, bool prometheus) {
+  if (prometheus) {
+    app.add_option("--format", o.format,
+                   "report on stdout as text, json, junit, tap or prometheus (text exposition format, for "
+                   "node_exporter's textfile collector)")
+        ->check(CLI::IsMember({"text", "json", "junit", "tap", "prometheus"}))
+        ->capture_default_str();
+  } else {
+    app.add_option("--format", o.format, "report on stdout as text, json, junit or tap")
+        ->check(CLI::IsMember({"text", "json", "junit", "tap"}))
+        ->capture_default_str();
+  }
   app.add_option("--json", o.json_file, "also write the JSON report to FILE");
   app.add_option("--junit", o.junit_file, "also write a JUnit XML report to FILE");
   app.add_option("--color", o.colour, "auto, always or never")

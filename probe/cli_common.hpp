@@ -16,13 +16,14 @@
 namespace ntpkit::probe {
 
 struct OutputOptions {
-  std::string format = "text";  // text, json, junit or tap, on stdout
+  std::string format = "text";  // text, json, junit, tap (or, where offered, prometheus), on stdout
   std::string json_file;        // --json FILE
   std::string junit_file;       // --junit FILE
   std::string colour = "auto";  // --color auto|always|never
 };
 
-void add_output_options(CLI::App& app, OutputOptions& o);
+// `prometheus`: the command also writes Prometheus' text exposition format (query and the suites).
+void add_output_options(CLI::App& app, OutputOptions& o, bool prometheus = false);
 
 // A file the user asked us to write, checked before anything is sent: an error sentence
 // ("--json /x/y.json: cannot write there (No such file or directory)") or empty. Nothing is

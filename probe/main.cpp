@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   ntpkit::probe::setup_suite(app, suite);
   ntpkit::probe::QueryOptions query;
   auto* q = app.add_subcommand("query", "time, offset and delay of one server, with the reply judged");
-  ntpkit::probe::setup_query(*q, query);
+  const bool nagios = ntpkit::probe::wants_nagios(argc, argv);
+  ntpkit::probe::setup_query(*q, query, nagios);
   ntpkit::probe::ReplayOptions replay;
   auto* r = app.add_subcommand("replay", "judge the NTP exchanges recorded in pcap/pcapng captures");
   ntpkit::probe::setup_replay(*r, replay);
@@ -36,6 +37,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version print and succeed; any other problem is one line naming us, exit 2.
     if (e.get_exit_code() == 0) return app.exit(e);
+    if (nagios) {
+      // A monitoring-plugins check: the UNKNOWN line on stdout, exit 3.
+      std::printf("NTP UNKNOWN: %s (see ntp-probe query --help)\n", e.what());
+      return 3;
+    }
     std::fprintf(stderr, "%s: %s (see %s --help)\n", "ntp-probe", e.what(), "ntp-probe");
     return 2;
   }

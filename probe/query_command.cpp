@@ -10,6 +10,7 @@
 
 #include "escape.hpp"
 #include "json_writer.hpp"
+#include "monitoring.hpp"
 #include "ntpkit/conformance/exchange.hpp"
 #include "ntpkit/util/clock.hpp"
 #include "ntpkit/wire/serialize.hpp"
@@ -331,7 +332,103 @@ TestSuite test_suite(const std::string& name, const std::string& address, const 
 
 }  // namespace
 
-void setup_query(CLI::App& app, QueryOptions& o) {
+namespace {
+
+// The reply a monitor reports: the usable one of least delay (RFC 5905's clock filter keeps the
+// sample of least delay), or none.
+const QueryResult* best_usable(const std::vector<QueryResult>& results) {
+  const QueryResult* best = nullptr;
+  for (const auto& r : results) {
+    if (!r.reply || !r.assessment.usable()) continue;
+    if (best == nullptr || r.sample.delay < best->sample.delay) best = &r;
+  }
+  return best;
+}
+
+// A kiss-o'-death's code among the replies, or "".
+std::string kiss_of(const std::vector<QueryResult>& results) {
+  for (const auto& r : results) {
+    if (!r.reply || !r.assessment.packet) continue;
+    const Header& h = r.assessment.packet->header;
+    if (h.stratum == 0 && h.reference_id.kiss_code()) return std::string(to_string(*h.reference_id.kiss_code()));
+    if (h.stratum == 0) return refid_text(h);
+  }
+  return "";
+}
+
+NagiosInput nagios_input(const std::string& server, const std::vector<QueryResult>& results, const std::string& error) {
+  NagiosInput in;
+  in.server = server;
+  in.sent = results.size();
+  for (const auto& r : results) in.received += r.reply ? 1 : 0;
+  in.error = error;
+  if (const QueryResult* b = best_usable(results)) {
+    in.offset_s = b->sample.offset.to_seconds();
+    in.delay_s = b->sample.delay.to_seconds();
+    in.stratum = b->assessment.packet->header.stratum;
+    return in;
+  }
+  in.kiss = kiss_of(results);
+  for (const auto& r : results) {
+    if (!r.reply) continue;
+    for (auto p : r.assessment.problems) {
+      if (is_fatal(p)) in.unusable += (in.unusable.empty() ? "" : "; ") + std::string(to_string(p));
+    }
+    break;  // the first reply's reasons
+  }
+  return in;
+}
+
+// The query as gauges, labelled with the server as named and the address asked.
+std::string prometheus_text(const std::string& server, const std::string& address,
+                            const std::vector<QueryResult>& results) {
+  PrometheusText p;
+  const PrometheusText::Labels l = {{"server", server}, {"address", address}};
+  size_t received = 0, usable = 0;
+  for (const auto& r : results) {
+    received += r.reply ? 1 : 0;
+    usable += r.reply && r.assessment.usable() ? 1 : 0;
+  }
+  p.gauge("ntp_probe_up", "1 when a usable reply came, else 0.", l, usable > 0 ? 1 : 0);
+  p.gauge("ntp_probe_requests", "Requests sent.", l, static_cast<double>(results.size()));
+  p.gauge("ntp_probe_replies", "Replies received to them.", l, static_cast<double>(received));
+  p.gauge("ntp_probe_usable_replies", "Replies usable for time (RFC 5905 section 8's checks).", l,
+          static_cast<double>(usable));
+  if (const QueryResult* b = best_usable(results)) {
+    const Header& h = b->assessment.packet->header;
+    p.gauge("ntp_probe_offset_seconds",
+            "Offset of the server's clock from ours (server minus local), of the usable "
+            "reply of least delay.",
+            l, b->sample.offset.to_seconds());
+    p.gauge("ntp_probe_delay_seconds", "Round-trip delay of that reply.", l, b->sample.delay.to_seconds());
+    p.gauge("ntp_probe_stratum", "The server's stratum.", l, h.stratum);
+    p.gauge("ntp_probe_leap", "The leap indicator (0 none, 1 insert, 2 delete, 3 unsynchronized).", l,
+            static_cast<double>(static_cast<unsigned>(h.leap)));
+    p.gauge("ntp_probe_root_distance_seconds", "Root delay / 2 + root dispersion, as the server reports them.", l,
+            root_distance(h).to_seconds());
+  }
+  if (const std::string kiss = kiss_of(results); !kiss.empty()) {
+    PrometheusText::Labels k = l;
+    k.emplace_back("code", kiss);
+    p.gauge("ntp_probe_kiss", "1 when a kiss-o'-death came, its code as a label.", k, 1);
+  }
+  return p.str();
+}
+
+}  // namespace
+
+bool wants_nagios(int argc, char** argv) {
+  bool query = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a(argv[i]);
+    if (a == "--") break;
+    if (a == "query") query = true;
+    if (query && a == "--nagios") return true;
+  }
+  return false;
+}
+
+void setup_query(CLI::App& app, QueryOptions& o, bool nagios) {
   app.add_option("target", o.target, "HOST[:PORT] of the server (port 123 by default; [::1]:123 for IPv6)");
   app.add_option("--nts", o.nts,
                  "HOST[:PORT] of an NTS-KE server (port 4460 by default): key establishment over TLS 1.3, then "
@@ -340,7 +437,22 @@ void setup_query(CLI::App& app, QueryOptions& o) {
       "--ca", o.ca_file,
       "with --nts: PEM file of the certificates that may sign the NTS-KE server's (default: the system's trust store)");
   app.add_flag("--insecure", o.insecure, "with --nts: accept any certificate (self-signed lab servers only)");
-  app.add_option("-c,--count", o.count, "number of requests")->check(CLI::Range(1U, 1000U))->capture_default_str();
+  app.add_option(nagios ? "--count" : "-c,--count", o.count, "number of requests")
+      ->check(CLI::Range(1U, 1000U))
+      ->capture_default_str();
+  app.add_flag("--nagios", o.nagios,
+               "a monitoring-plugins check, as check_ntp_time: one status line with perfdata, exit 0 OK, 1 WARNING, "
+               "2 CRITICAL (offset past -c, no reply, a kiss-o'-death, no usable reply), 3 UNKNOWN; -c is then "
+               "--critical");
+  app.add_option("-w,--warning", o.warning, "with --nagios: WARNING when the absolute offset passes SECONDS")
+      ->check(finite())
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option(nagios ? "-c,--critical" : "--critical", o.critical,
+                 "with --nagios: CRITICAL when the absolute offset passes SECONDS")
+      ->check(finite())
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
   app.add_option("-i,--interval", o.interval, "seconds between requests")
       ->check(finite())
       ->check(CLI::Range(0.0, 3600.0))
@@ -352,7 +464,7 @@ void setup_query(CLI::App& app, QueryOptions& o) {
   app.add_option("--ntp-version", o.version, "version number to send (1-4)")
       ->check(CLI::Range(1U, 4U))
       ->capture_default_str();
-  add_output_options(app, o.out);
+  add_output_options(app, o.out, true);
   add_key_options(app, o.keys);
   app.add_flag("-4", o.ipv4, "use IPv4 only");
   app.add_flag("-6", o.ipv6, "use IPv6 only");
@@ -392,46 +504,51 @@ void write_nts_json(JsonWriter& j, const NtsEstablished& e) {
 }
 
 int run_query(const QueryOptions& o) {
-  if (o.nts.empty() == o.target.empty()) {
-    std::fprintf(stderr, "ntp-probe query: %s\n",
-                 o.nts.empty() ? "give the server: HOST[:PORT], or --nts HOST[:KE-PORT]"
-                               : "give HOST[:PORT] or --nts HOST[:KE-PORT], not both (NTS-KE names the NTP server)");
+  // A usage problem: one line and exit 2; for --nagios the plugins' UNKNOWN line and exit 3.
+  const auto usage = [&](const std::string& why) {
+    if (o.nagios) {
+      std::printf("%s\n", nagios_unknown(why).c_str());
+      return 3;
+    }
+    std::fprintf(stderr, "ntp-probe query: %s\n", why.c_str());
     return 2;
+  };
+  if (o.nagios && o.out.format != "text") {
+    return usage("--nagios writes the plugin's status line: it takes no --format (--json FILE still writes)");
+  }
+  if (o.nagios && o.warning > o.critical) {
+    return usage("-w (warning) is past -c (critical): WARNING must come first");
+  }
+  if (o.nts.empty() == o.target.empty()) {
+    return usage(o.nts.empty() ? "give the server: HOST[:PORT], or --nts HOST[:KE-PORT]"
+                               : "give HOST[:PORT] or --nts HOST[:KE-PORT], not both (NTS-KE names the NTP server)");
   }
   if (!o.nts.empty() && !o.keys.file.empty()) {
-    std::fprintf(stderr, "ntp-probe query: --nts and --keys are two ways to authenticate: give one\n");
-    return 2;
+    return usage("--nts and --keys are two ways to authenticate: give one");
   }
   if (auto e = check_nts_options(o.target, o.nts, o.ca_file, o.insecure); !e.empty()) {
-    std::fprintf(stderr, "ntp-probe query: %s\n", e.c_str());
-    return 2;
+    return usage(e);
   }
   auto target = parse_target(o.nts.empty() ? o.target : "127.0.0.1");  // --nts: the KE server names it, below
   if (!target) {
-    std::fprintf(stderr, "ntp-probe query: %s\n", target.error().c_str());
-    return 2;
+    return usage(target.error());
   }
   if (o.ipv4 && o.ipv6) {
-    std::fprintf(stderr, "ntp-probe query: give -4 or -6, not both\n");
-    return 2;
+    return usage("give -4 or -6, not both");
   }
   if (auto e = check_output(o.out); !e.empty()) {
-    std::fprintf(stderr, "ntp-probe query: %s\n", e.c_str());
-    return 2;
+    return usage(e);
   }
   auto loaded = load_keys(o.keys);
   if (!loaded) {
-    std::fprintf(stderr, "ntp-probe query: %s\n", loaded.error().c_str());
-    return 2;
+    return usage(loaded.error());
   }
   const std::optional<LoadedKeys>& keys = *loaded;
   std::optional<sockaddr_storage> source;
   if (!o.source_address.empty()) {
     auto parsed = parse_source_addresses(o.source_address);
     if (!parsed || parsed->size() != 1) {
-      std::fprintf(stderr, "ntp-probe query: %s\n",
-                   parsed ? "--source-address takes one address, not a range" : parsed.error().c_str());
-      return 2;
+      return usage(parsed ? "--source-address takes one address, not a range" : parsed.error());
     }
     source = parsed->front();
   }
@@ -439,6 +556,10 @@ int run_query(const QueryOptions& o) {
   std::optional<NtsAssociation> association;
   if (!o.nts.empty()) {
     auto setup = establish_for("ntp-probe query", o.nts, o.ca_file, o.insecure, o.timeout);
+    if (!setup && o.nagios) {
+      std::printf("NTP CRITICAL: NTS key establishment with %s failed (the reason is on stderr)\n", o.nts.c_str());
+      return static_cast<int>(NagiosState::Critical);
+    }
     if (!setup) return setup.error();
     association.emplace(std::move(setup->association));
     target = std::move(setup->target);
@@ -449,11 +570,15 @@ int run_query(const QueryOptions& o) {
                                             : Family::Any,
                                    true, source ? &*source : nullptr);
   if (!client) {
-    std::fprintf(stderr, "ntp-probe query: %s\n", client.error().c_str());
+    if (o.nagios) {
+      std::printf("%s\n", nagios_unknown(client.error()).c_str());
+    } else {
+      std::fprintf(stderr, "ntp-probe query: %s\n", client.error().c_str());
+    }
     return 3;
   }
   const bool colour = colour_on(o.out, stdout);
-  const bool text = o.out.format == "text";
+  const bool text = o.out.format == "text" && !o.nagios;
   if (text && association) {
     print_nts_text(association->established(), o.insecure);
     std::printf("\n");
@@ -493,9 +618,17 @@ int run_query(const QueryOptions& o) {
   j.end_array();
   j.end_object();
   if (text && o.count > 1) std::printf("\n%zu sent, %zu received, %zu usable\n", results.size(), received, usable);
-  if (!emit_reports(o.out, "ntp-probe query", j.str(),
-                    {test_suite(o.nts.empty() ? o.target : target->spec, client->peer(), results)}))
+  const std::string server = o.nts.empty() ? o.target : target->spec;
+  if (o.out.format == "prometheus") std::fputs(prometheus_text(server, client->peer(), results).c_str(), stdout);
+  if (!emit_reports(o.out, "ntp-probe query", j.str(), {test_suite(server, client->peer(), results)})) {
+    if (o.nagios) std::printf("%s\n", nagios_unknown("cannot write a report file").c_str());
     return 3;
+  }
+  if (o.nagios) {
+    const NagiosResult n = nagios_check(nagios_input(server, results, network_error), o.warning, o.critical);
+    std::printf("%s\n", n.line.c_str());
+    return static_cast<int>(n.state);
+  }
   if (usable > 0) return 0;
   if (received > 0) return 1;
   if (text)

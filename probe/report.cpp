@@ -180,6 +180,8 @@ bool emit_report(const Report& r, const OutputOptions& out, bool verbose, const 
     text = render_junit(r);
   else if (out.format == "tap")
     text = render_tap(r);
+  else if (out.format == "prometheus")
+    text = render_prometheus(r);
   else
     text = render_text(r, colour_on(out, stdout), verbose);
   std::fwrite(text.data(), 1, text.size(), stdout);

@@ -75,6 +75,7 @@ struct Summary {
 [[nodiscard]] std::string render_json(const Report& r);
 [[nodiscard]] std::string render_junit(const Report& r);
 [[nodiscard]] std::string render_tap(const Report& r);
+[[nodiscard]] std::string render_prometheus(const Report& r);
 
 // A run's report where --format, --json and --junit ask for it: the format's on stdout (text
 // coloured as --color says), then the files. False, after "PROGRAM: cannot write FILE" on

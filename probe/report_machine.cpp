@@ -1,9 +1,10 @@
-// The report for machines: JSON, JUnit XML and TAP 13.
+// The report for machines: JSON, JUnit XML, TAP 13 and Prometheus' text exposition format.
 #include <array>
 #include <cstdio>
 
 #include "escape.hpp"
 #include "json_writer.hpp"
+#include "monitoring.hpp"
 #include "report.hpp"
 #include "test_report.hpp"
 
@@ -184,6 +185,36 @@ std::string render_tap(const Report& r) {
   std::vector<std::string> comments;
   if (const std::string rl = describe_rate_limit(r.rate_limit); !rl.empty()) comments.push_back("rate limiting: " + rl);
   return tap({test_suite(r)}, comments);
+}
+
+// Gauges for node_exporter's textfile collector: the run's counts by outcome, each case's outcome
+// (1 on the sample whose outcome label it has), the exit code the run gives and its length.
+std::string render_prometheus(const Report& r) {
+  PrometheusText p;
+  const PrometheusText::Labels run = {{"suite", r.suite}, {"target", r.target}, {"address", r.address}};
+  const Summary s = summarize(r);
+  const std::pair<std::string_view, size_t> counts[] = {{"pass", s.pass}, {"fail", s.fail},
+                                                        {"warn", s.warn}, {"info", s.info},
+                                                        {"skip", s.skip}, {"inconclusive", s.inconclusive}};
+  for (const auto& [outcome, n] : counts) {
+    PrometheusText::Labels l = run;
+    l.emplace_back("outcome", std::string(outcome));
+    p.gauge("ntp_probe_cases", "Cases of the run with this outcome.", l, static_cast<double>(n));
+  }
+  for (const auto& e : r.entries) {
+    const CaseResult& c = e.result;
+    PrometheusText::Labels l = run;
+    l.emplace_back("case", std::string(c.test->id));
+    l.emplace_back("level", std::string(to_string(c.test->level)));
+    l.emplace_back("outcome", std::string(to_string(c.outcome)));
+    p.gauge("ntp_probe_case", "1 for each case, its outcome and RFC 2119 level as labels.", l, 1);
+  }
+  p.gauge("ntp_probe_exit_code", "The exit code of the run (0 no failure, 1 a failure, 3 nothing concluded).", run,
+          exit_code(r));
+  p.gauge("ntp_probe_rate_limited", "1 when the server was seen limiting the rate of our requests.", run,
+          r.rate_limit.detected ? 1 : 0);
+  p.gauge("ntp_probe_run_seconds", "How long the run took.", run, r.seconds);
+  return p.str();
 }
 
 }  // namespace ntpkit::probe

@@ -33,7 +33,7 @@ void setup_suite(CLI::App& app, SuiteOptions& o) {
   app.add_option("--case", o.cases, "run only cases whose id matches GLOB (repeatable)")->allow_extra_args(false);
   app.add_option("--exclude", o.exclude, "skip cases whose id matches GLOB (repeatable)")->allow_extra_args(false);
   app.add_flag("--list", o.list, "list the cases (id, level, citation, requirement) and send nothing");
-  add_output_options(app, o.out);
+  add_output_options(app, o.out, true);
   app.add_option("--expect-fail", o.expect_fail, "waivers: lines of 'CASE-GLOB reason'; an unexpected pass fails");
   app.add_option("--pcap-out", o.pcap_out, "write every datagram of the session to FILE (pcap, readable by tshark)");
   app.add_flag("--strict", o.strict, "a SHOULD that is not met fails instead of warning");
