@@ -13,18 +13,19 @@
 
 namespace ntpkit::probe {
 
-void add_output_options(CLI::App& app, OutputOptions& o, bool prometheus) {
-  if (prometheus) {
-    app.add_option("--format", o.format,
-                   "report on stdout as text, json, junit, tap or prometheus (text exposition format, for "
-                   "node_exporter's textfile collector)")
-        ->check(CLI::IsMember({"text", "json", "junit", "tap", "prometheus"}))
-        ->capture_default_str();
-  } else {
-    app.add_option("--format", o.format, "report on stdout as text, json, junit or tap")
-        ->check(CLI::IsMember({"text", "json", "junit", "tap"}))
-        ->capture_default_str();
+void add_output_options(CLI::App& app, OutputOptions& o, const std::vector<std::string>& extra) {
+  std::vector<std::string> formats = {"text", "json", "junit", "tap"};
+  formats.insert(formats.end(), extra.begin(), extra.end());
+  std::string help = "report on stdout as ";
+  for (size_t i = 0; i < formats.size(); ++i) {
+    help += (i == 0 ? "" : i + 1 == formats.size() ? " or " : ", ") + formats[i];
   }
+  for (const auto& f : extra) {
+    if (f == "prometheus")
+      help += "; prometheus: gauges in the text exposition format (node_exporter's textfile collector)";
+    if (f == "jsonl") help += "; jsonl: JSON Lines, one object a target as each finishes";
+  }
+  app.add_option("--format", o.format, help)->check(CLI::IsMember(formats))->capture_default_str();
   app.add_option("--json", o.json_file, "also write the JSON report to FILE");
   app.add_option("--junit", o.junit_file, "also write a JUnit XML report to FILE");
   app.add_option("--color", o.colour, "auto, always or never")

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -22,8 +23,9 @@ struct OutputOptions {
   std::string colour = "auto";  // --color auto|always|never
 };
 
-// `prometheus`: the command also writes Prometheus' text exposition format (query and the suites).
-void add_output_options(CLI::App& app, OutputOptions& o, bool prometheus = false);
+// `extra`: the formats this command writes besides text, json, junit and tap ("prometheus":
+// Prometheus' text exposition format, query and the suites; "jsonl": JSON Lines, the suites).
+void add_output_options(CLI::App& app, OutputOptions& o, const std::vector<std::string>& extra = {});
 
 // A file the user asked us to write, checked before anything is sent: an error sentence
 // ("--json /x/y.json: cannot write there (No such file or directory)") or empty. Nothing is

@@ -50,9 +50,11 @@ int main(int argc, char** argv) {
   if (b->parsed()) return ntpkit::probe::run_bench(bench);
   if (ct->parsed()) return ntpkit::probe::run_client_test(client_test);
   // A word that looks like a command is not a host name to look up.
-  if (const std::string word = ntpkit::probe::command_like(suite.target); !word.empty()) {
-    std::fprintf(stderr, "ntp-probe: '%s' is not a command or a server%s\n", suite.target.c_str(), word.c_str());
-    return 2;
+  for (const auto& target : suite.targets) {
+    if (const std::string word = ntpkit::probe::command_like(target); !word.empty()) {
+      std::fprintf(stderr, "ntp-probe: '%s' is not a command or a server%s\n", target.c_str(), word.c_str());
+      return 2;
+    }
   }
   return ntpkit::probe::run_suite(suite);
 }

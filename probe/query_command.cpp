@@ -464,7 +464,7 @@ void setup_query(CLI::App& app, QueryOptions& o, bool nagios) {
   app.add_option("--ntp-version", o.version, "version number to send (1-4)")
       ->check(CLI::Range(1U, 4U))
       ->capture_default_str();
-  add_output_options(app, o.out, true);
+  add_output_options(app, o.out, {"prometheus"});
   add_key_options(app, o.keys);
   app.add_flag("-4", o.ipv4, "use IPv4 only");
   app.add_flag("-6", o.ipv6, "use IPv6 only");

@@ -26,34 +26,6 @@ namespace {
 using namespace conformance;
 using Clock = std::chrono::steady_clock;
 
-// Spaces out every datagram the suite sends, across threads (RFC 4330 §10: be a good citizen).
-class Pacer {
- public:
-  explicit Pacer(std::chrono::milliseconds interval) : interval_(interval) {}
-  // Waits for this datagram's slot; false if `give_up` said so meanwhile (looked at every 100 ms).
-  template <class GiveUp>
-  bool wait(GiveUp give_up) {
-    if (interval_.count() == 0) return true;
-    Clock::time_point slot;
-    {
-      std::lock_guard lock(mutex_);
-      const auto now = Clock::now();
-      slot = std::max(now, next_);
-      next_ = slot + interval_;
-    }
-    while (Clock::now() < slot) {
-      if (give_up()) return false;
-      std::this_thread::sleep_until(std::min(slot, Clock::now() + std::chrono::milliseconds(100)));
-    }
-    return true;
-  }
-
- private:
-  std::chrono::milliseconds interval_;
-  std::mutex mutex_;
-  Clock::time_point next_{};
-};
-
 uint64_t seed() {
   uint64_t s = 0;
   if (getrandom(&s, sizeof s, 0) != sizeof s) s = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
@@ -211,7 +183,8 @@ class CaseRun {
       out_of_time_ = true;
       return false;
     }
-    const bool slot = pacer_.wait([&] { return shared_.silent() || Clock::now() >= shared_.deadline; });
+    const auto give_up = [&] { return shared_.silent() || Clock::now() >= shared_.deadline; };
+    const bool slot = pacer_.wait(give_up) && (s_.global_pacer == nullptr || s_.global_pacer->wait(give_up));
     if (!slot || Clock::now() >= shared_.deadline || shared_.silent()) {  // --interval may have waited past it
       out_of_time_ = true;
       return false;

@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ntpkit/conformance/case.hpp"
@@ -18,12 +20,42 @@
 
 namespace ntpkit::probe {
 
+// Spaces out datagrams, across threads (RFC 4330 §10: be a good citizen): a run's own (--interval)
+// and, over many targets, one for the whole run (--max-rate).
+class Pacer {
+ public:
+  explicit Pacer(std::chrono::microseconds interval) : interval_(interval) {}
+  // Waits for this datagram's slot; false if `give_up` said so meanwhile (looked at every 100 ms).
+  template <class GiveUp>
+  bool wait(GiveUp give_up) {
+    if (interval_.count() == 0) return true;
+    std::chrono::steady_clock::time_point slot;
+    {
+      std::lock_guard lock(mutex_);
+      const auto now = std::chrono::steady_clock::now();
+      slot = std::max(now, next_);
+      next_ = slot + interval_;
+    }
+    while (std::chrono::steady_clock::now() < slot) {
+      if (give_up()) return false;
+      std::this_thread::sleep_until(std::min(slot, std::chrono::steady_clock::now() + std::chrono::milliseconds(100)));
+    }
+    return true;
+  }
+
+ private:
+  std::chrono::microseconds interval_;
+  std::mutex mutex_;
+  std::chrono::steady_clock::time_point next_{};
+};
+
 struct RunSettings {
   Target target;
   Family family = Family::Any;
   std::chrono::milliseconds timeout{1000};
   unsigned retries = 2;
   std::chrono::milliseconds interval{0};  // between any two datagrams we send (pacing)
+  Pacer* global_pacer = nullptr;          // --max-rate: shared by every target's run
   unsigned jobs = 64;
   bool strict = false;
   conformance::JudgeContext judge;

@@ -10,8 +10,15 @@
 
 namespace ntpkit::probe {
 
+// A run judges at most this many targets (positional and --targets together).
+inline constexpr size_t kMaxTargets = 1'000'000;
+
 struct SuiteOptions {
-  std::string target;
+  std::vector<std::string> targets;  // positional HOST[:PORT]...
+  std::string targets_file;          // --targets FILE
+  std::string shard;                 // --shard K/N
+  unsigned parallel = 8;             // --parallel: targets at once
+  double max_rate = 0;               // --max-rate: datagrams/s over the run (0: no cap)
   std::string suite = "rfc5905";
   std::vector<std::string> cases;    // --case GLOB
   std::vector<std::string> exclude;  // --exclude GLOB

@@ -1,0 +1,138 @@
+// Many targets in one run: positional targets and --targets FILE, JSON Lines written as each
+// target finishes, --shard K/N's deterministic shares (three shards together are the unsharded
+// run), --max-rate over the whole run, and the worst exit code.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "child_process.hpp"
+
+namespace ntpkit::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// "target exit_code pass fail" for each line of a JSON Lines report, read by Python's json (so
+// every line must be one JSON document).
+std::multiset<std::string> lines_of(const std::string& jsonl, const std::string& name) {
+  const std::string file = std::string(TEST_WORK_DIR) + "/" + name + ".jsonl";
+  std::ofstream(file) << jsonl;
+  const auto r = run_command({"/usr/bin/python3", "-c",
+                              "import json, sys\n"
+                              "for line in open(sys.argv[1]):\n"
+                              "    o = json.loads(line)\n"
+                              "    s = o.get('summary', {})\n"
+                              "    print(o['target'], o['exit_code'], s.get('pass', '-'), s.get('fail', '-'))",
+                              file},
+                             20000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.err << jsonl.substr(0, 400);
+  std::multiset<std::string> out;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) out.insert(line);
+  return out;
+}
+
+std::string write_targets(const std::string& name, const std::string& text) {
+  const std::string file = std::string(TEST_WORK_DIR) + "/" + name;
+  std::ofstream(file) << text;
+  return file;
+}
+
+TEST(Targets, EachTargetIsALineAndTheWorstExitCodeIsTheRuns) {
+  RunningServer good({});
+  RunningServer bad({"--misbehave", "no-origin-copy"});
+  ASSERT_FALSE(good.port.empty());
+  ASSERT_FALSE(bad.port.empty());
+  const std::string file =
+      write_targets("fleet.txt", "# a fleet\n127.0.0.1:" + good.port + "\n\n  127.0.0.1:" + bad.port +
+                                     "   # the bad one\n127.0.0.1:1\n");
+  const auto r = run_command({NTP_PROBE_BIN, "--targets", file, "--format", "jsonl"}, 60000ms);
+  EXPECT_EQ(r.exit_code, 1) << r.out.substr(0, 400) << r.err;  // a failure outranks the unreachable one
+  const auto lines = lines_of(r.out, "fleet");
+  ASSERT_EQ(lines.size(), 3U) << r.out.substr(0, 600);
+  EXPECT_EQ(lines.count("127.0.0.1:1 3 - -"), 1U);
+  bool good_seen = false, bad_seen = false;
+  for (const auto& l : lines) {
+    good_seen = good_seen || l.rfind("127.0.0.1:" + good.port + " 0 ", 0) == 0;
+    bad_seen = bad_seen || (l.rfind("127.0.0.1:" + bad.port + " 1 ", 0) == 0 && l.substr(l.size() - 2) != " 0");
+  }
+  EXPECT_TRUE(good_seen && bad_seen) << r.out.substr(0, 600);
+  EXPECT_NE(r.out.find("port is closed"), std::string::npos);
+  // Positional targets, text: each report in turn; all good: 0.
+  const auto two = run_command({NTP_PROBE_BIN, "127.0.0.1:" + good.port, "127.0.0.1:" + good.port}, 60000ms);
+  EXPECT_EQ(two.exit_code, 0) << two.out.substr(0, 400);
+  EXPECT_EQ(std::count(two.out.begin(), two.out.end(), '\n') > 10, true);
+  EXPECT_NE(two.out.find("rfc5905: 59 cases"), two.out.rfind("rfc5905: 59 cases"));  // two summaries
+}
+
+// Three shards, run one after another, judge exactly the targets of one unsharded run, with the
+// same verdicts; the share is the same every time.
+TEST(Targets, ThreeShardsAreOneRun) {
+  RunningServer good({});
+  RunningServer bad({"--misbehave", "transmit-zero"});
+  ASSERT_FALSE(good.port.empty());
+  ASSERT_FALSE(bad.port.empty());
+  std::string list;
+  for (int i = 0; i < 4; ++i) list += "127.0.0.1:" + good.port + "\n127.0.0.1:" + bad.port + "\n";
+  list += "127.0.0.1:1\n";
+  const std::string file = write_targets("shards.txt", list);
+  const auto whole = run_command({NTP_PROBE_BIN, "--targets", file, "--format", "jsonl"}, 120000ms);
+  const auto all = lines_of(whole.out, "whole");
+  ASSERT_EQ(all.size(), 9U);
+  std::multiset<std::string> merged;
+  int worst = 0;
+  for (const std::string shard : {"1/3", "2/3", "3/3"}) {
+    const auto r = run_command({NTP_PROBE_BIN, "--targets", file, "--shard", shard, "--format", "jsonl"}, 120000ms);
+    const auto part = lines_of(r.out, "shard" + shard.substr(0, 1));
+    EXPECT_EQ(part.size(), 3U) << shard;
+    merged.insert(part.begin(), part.end());
+    worst = std::max(worst, r.exit_code == 1 ? 2 : r.exit_code == 3 ? 1 : 0);
+  }
+  EXPECT_EQ(merged, all);
+  EXPECT_EQ(worst, whole.exit_code == 1 ? 2 : whole.exit_code == 3 ? 1 : 0);
+}
+
+// What a run of many targets cannot take is said before anything is sent.
+TEST(Targets, BadListsAndOptionsAreRefusedFirst) {
+  const auto bad_line =
+      run_command({NTP_PROBE_BIN, "--targets", write_targets("bad.txt", "127.0.0.1\na b\n")}, 10000ms);
+  EXPECT_EQ(bad_line.exit_code, 2);
+  EXPECT_NE(bad_line.err.find("line 2: one HOST[:PORT] a line"), std::string::npos) << bad_line.err;
+  const auto ambiguous = run_command({NTP_PROBE_BIN, "127.0.0.1", "::1:123"}, 10000ms);
+  EXPECT_EQ(ambiguous.exit_code, 2);
+  EXPECT_NE(ambiguous.err.find("target 2 (::1:123)"), std::string::npos) << ambiguous.err;
+  for (const std::string shard : {"0/3", "4/3", "1/0", "x", "1/2/3"}) {
+    const auto r = run_command({NTP_PROBE_BIN, "127.0.0.1", "--shard", shard}, 10000ms);
+    EXPECT_EQ(r.exit_code, 2) << shard;
+    EXPECT_NE(r.err.find("--shard " + shard + ": give K/N"), std::string::npos) << r.err;
+  }
+  const auto junit = run_command({NTP_PROBE_BIN, "127.0.0.1", "127.0.0.2", "--format", "junit"}, 10000ms);
+  EXPECT_EQ(junit.exit_code, 2);
+  EXPECT_NE(junit.err.find("JUnit, TAP and Prometheus take one target"), std::string::npos) << junit.err;
+  const auto missing = run_command({NTP_PROBE_BIN, "--targets", "/nonexistent/list"}, 10000ms);
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("cannot read it"), std::string::npos) << missing.err;
+}
+
+// --max-rate spaces every datagram of every target: two runs of the suite (some 240 datagrams)
+// at 50 a second take most of five seconds, where without it they take one.
+TEST(Targets, MaxRateCapsTheWholeRun) {
+  RunningServer good({});
+  ASSERT_FALSE(good.port.empty());
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = run_command(
+      {NTP_PROBE_BIN, "--max-rate", "50", "--format", "jsonl", "127.0.0.1:" + good.port, "127.0.0.1:" + good.port},
+      60000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.out.substr(0, 400);
+  EXPECT_GT(std::chrono::steady_clock::now() - started, 3s);  // a lower bound: never late, whatever the load
+}
+
+}  // namespace
+}  // namespace ntpkit::test
