@@ -6,6 +6,7 @@
 
 #include "bench_command.hpp"
 #include "client_test.hpp"
+#include "merge_command.hpp"
 #include "query_command.hpp"
 #include "replay_command.hpp"
 #include "suite_command.hpp"
@@ -32,6 +33,10 @@ int main(int argc, char** argv) {
                                 "and what it takes and sends is judged");
   ntpkit::probe::setup_client_test(*ct, client_test);
   client_test.command = ntpkit::probe::split_client_command(argc, argv);
+  ntpkit::probe::MergeOptions merge;
+  auto* m =
+      app.add_subcommand("merge", "merge JSON reports of earlier runs or shards into one (JSON Lines, JSON, text)");
+  ntpkit::probe::setup_merge(*m, merge);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -49,6 +54,7 @@ int main(int argc, char** argv) {
   if (r->parsed()) return ntpkit::probe::run_replay(replay);
   if (b->parsed()) return ntpkit::probe::run_bench(bench);
   if (ct->parsed()) return ntpkit::probe::run_client_test(client_test);
+  if (m->parsed()) return ntpkit::probe::run_merge(merge);
   // A word that looks like a command is not a host name to look up.
   for (const auto& target : suite.targets) {
     if (const std::string word = ntpkit::probe::command_like(target); !word.empty()) {

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config
-  libpcap-dev nettle-dev libssl-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libpcap-dev nettle-dev libssl-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   iproute2 util-linux openssl python3 python3-junitparser python3-seccomp systemd tshark ca-certificates
 )

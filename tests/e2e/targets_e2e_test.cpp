@@ -3,6 +3,7 @@
 // run), --max-rate over the whole run, and the worst exit code.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -97,6 +98,82 @@ TEST(Targets, ThreeShardsAreOneRun) {
   }
   EXPECT_EQ(merged, all);
   EXPECT_EQ(worst, whole.exit_code == 1 ? 2 : whole.exit_code == 3 ? 1 : 0);
+}
+
+// The verdicts of a merged report, ignoring what differs from run to run (times, timestamps):
+// "suite target exit_code id:outcome ..." a line, as Python's json reads them.
+std::string verdicts_of(const std::string& jsonl, const std::string& name) {
+  const std::string file = std::string(TEST_WORK_DIR) + "/" + name + ".merged.jsonl";
+  std::ofstream(file) << jsonl;
+  return run_command({"/usr/bin/python3", "-c",
+                      "import json, sys\n"
+                      "for line in open(sys.argv[1]):\n"
+                      "    o = json.loads(line)\n"
+                      "    print(o['suite'], o['target'], o['exit_code'], "
+                      "' '.join(c['id'] + ':' + c['outcome'] for c in o.get('cases', [])))",
+                      file},
+                     20000ms)
+      .out;
+}
+
+// `merge` of three shards' JSON Lines gives the verdicts of `merge` of the unsharded run, in
+// the same order, with the same exit code.
+TEST(Targets, MergedShardsAreTheUnshardedRun) {
+  RunningServer good({});
+  RunningServer bad({"--misbehave", "no-origin-copy"});
+  ASSERT_FALSE(good.port.empty());
+  ASSERT_FALSE(bad.port.empty());
+  const std::string list = write_targets("merge.txt", "127.0.0.1:" + good.port + "\n127.0.0.1:" + bad.port +
+                                                          "\n127.0.0.1:1\nlocalhost:" + good.port + "\n");
+  const std::string dir = std::string(TEST_WORK_DIR) + "/";
+  const auto whole = run_command({NTP_PROBE_BIN, "--targets", list, "--json", dir + "whole.json"}, 120000ms);
+  std::vector<std::string> merge_shards = {NTP_PROBE_BIN, "merge", "--format", "jsonl"};
+  for (const std::string k : {"1", "2", "3"}) {
+    const auto r = run_command({NTP_PROBE_BIN, "--targets", list, "--shard", k + "/3", "--format", "jsonl"}, 120000ms);
+    std::ofstream(dir + "shard" + k + ".jsonl") << r.out;
+    merge_shards.push_back(dir + "shard" + k + ".jsonl");
+  }
+  const auto merged = run_command(merge_shards, 30000ms);
+  const auto merged_whole = run_command({NTP_PROBE_BIN, "merge", "--format", "jsonl", dir + "whole.json"}, 30000ms);
+  EXPECT_EQ(merged.exit_code, merged_whole.exit_code) << merged.err;
+  EXPECT_EQ(merged.exit_code, whole.exit_code);
+  EXPECT_EQ(merged.exit_code, 1);
+  const std::string a = verdicts_of(merged.out, "shards"), b = verdicts_of(merged_whole.out, "whole");
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(std::count(a.begin(), a.end(), '\n'), 4) << a;
+  EXPECT_NE(a.find("rfc5905/8/origin-copy:pass"), std::string::npos) << a;
+  EXPECT_NE(a.find("rfc5905/8/origin-copy:fail"), std::string::npos) << a;
+  // The text table: one row a target, the worst exit code.
+  const auto table = run_command({NTP_PROBE_BIN, "merge", dir + "whole.json"}, 30000ms);
+  EXPECT_NE(table.out.find("4 report(s), exit 1"), std::string::npos) << table.out;
+}
+
+// Lines that are not reports are skipped, each named with its file and line, and the rest is
+// merged: garbage, a JSON object of something else, nesting no report has, a truncated line.
+TEST(Targets, MergeSkipsWhatIsNotAReport) {
+  const std::string dir = std::string(TEST_WORK_DIR) + "/";
+  {
+    std::ofstream f(dir + "corrupt.jsonl");
+    f << "garbage\n{\"a\":1}\n"
+      << std::string(100000, '[') << "\n"
+      << R"({"suite":"rfc5905","target":"x:1","exit_code":3,"error":"closed"})"
+      << "\n"
+      << R"({"suite":"rfc5905","target":"y:1","exit_code":0,"summ)"
+      << "\n";
+  }
+  const auto r =
+      run_command({NTP_PROBE_BIN, "merge", "--format", "jsonl", dir + "corrupt.jsonl", dir + "none"}, 30000ms);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.out, "{\"error\":\"closed\",\"exit_code\":3,\"suite\":\"rfc5905\",\"target\":\"x:1\"}\n");
+  for (const std::string where :
+       {"corrupt.jsonl line 1: ", "corrupt.jsonl line 2: not an ntp-probe report",
+        "corrupt.jsonl line 3: nested deeper than any report", "corrupt.jsonl line 5: ", "none: cannot read it"}) {
+    EXPECT_NE(r.err.find(where), std::string::npos) << where << "\n" << r.err;
+  }
+  std::ofstream(dir + "empty.jsonl") << "\n";
+  const auto empty = run_command({NTP_PROBE_BIN, "merge", dir + "empty.jsonl"}, 30000ms);
+  EXPECT_EQ(empty.exit_code, 3);
+  EXPECT_NE(empty.err.find("no report read"), std::string::npos) << empty.err;
 }
 
 // What a run of many targets cannot take is said before anything is sent.
