@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "html_matrix.hpp"
+
 namespace ntpkit::probe {
 namespace {
 
@@ -74,8 +76,10 @@ void setup_merge(CLI::App& app, MergeOptions& o) {
                  "JSON reports: JSON Lines (--format jsonl), --format json of one or many targets; "
                  "- for standard input")
       ->required();
-  app.add_option("--format", o.format, "the merged report on stdout: text (a table), json (an array) or jsonl")
-      ->check(CLI::IsMember({"text", "json", "jsonl"}))
+  app.add_option(
+         "--format", o.format,
+         "the merged report on stdout: text (a table), json (an array), jsonl or html (the matrix, cases by targets)")
+      ->check(CLI::IsMember({"text", "json", "jsonl", "html"}))
       ->capture_default_str();
   app.add_option("--json", o.json_file, "also write the merged JSON array to FILE");
 }
@@ -135,6 +139,8 @@ int run_merge(const MergeOptions& o) {
     for (const auto& r : array) std::printf("%s\n", r.dump().c_str());
   } else if (o.format == "json") {
     std::printf("%s\n", array.dump().c_str());
+  } else if (o.format == "html") {
+    std::fputs(render_html_matrix(std::vector<json>(array.begin(), array.end())).c_str(), stdout);
   } else {
     std::printf("%-5s %5s %5s %5s %5s %5s %5s  %-10s %s\n", "EXIT", "PASS", "FAIL", "WARN", "INFO", "SKIP", "INCON",
                 "SUITE", "TARGET");

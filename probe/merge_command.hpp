@@ -15,7 +15,7 @@ namespace ntpkit::probe {
 
 struct MergeOptions {
   std::vector<std::string> files;  // "-": standard input
-  std::string format = "text";     // text, json or jsonl
+  std::string format = "text";     // text, json, jsonl or html
   std::string json_file;           // --json FILE: the array as well
 };
 

@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include "html_matrix.hpp"
+
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -182,6 +184,8 @@ bool emit_report(const Report& r, const OutputOptions& out, bool verbose, const 
     text = render_tap(r);
   else if (out.format == "prometheus")
     text = render_prometheus(r);
+  else if (out.format == "html")
+    text = render_html_matrix({nlohmann::json::parse(render_json(r))});
   else
     text = render_text(r, colour_on(out, stdout), verbose);
   std::fwrite(text.data(), 1, text.size(), stdout);

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "escape.hpp"
+#include "html_matrix.hpp"
 #include "json_writer.hpp"
 #include "ntpkit/conformance/suite.hpp"
 #include "ntpkit/server/misbehaviour.hpp"
@@ -50,7 +51,7 @@ void setup_suite(CLI::App& app, SuiteOptions& o) {
   app.add_option("--case", o.cases, "run only cases whose id matches GLOB (repeatable)")->allow_extra_args(false);
   app.add_option("--exclude", o.exclude, "skip cases whose id matches GLOB (repeatable)")->allow_extra_args(false);
   app.add_flag("--list", o.list, "list the cases (id, level, citation, requirement) and send nothing");
-  add_output_options(app, o.out, {"prometheus", "jsonl"});
+  add_output_options(app, o.out, {"prometheus", "jsonl", "html"});
   app.add_option("--expect-fail", o.expect_fail, "waivers: lines of 'CASE-GLOB reason'; an unexpected pass fails");
   app.add_option("--pcap-out", o.pcap_out, "write every datagram of the session to FILE (pcap, readable by tshark)");
   app.add_flag("--strict", o.strict, "a SHOULD that is not met fails instead of warning");
@@ -420,8 +421,8 @@ int run_suite(const SuiteOptions& o) {
   if (many &&
       (o.out.format == "junit" || o.out.format == "tap" || o.out.format == "prometheus" || !o.out.junit_file.empty())) {
     std::fprintf(stderr,
-                 "ntp-probe: with many targets the report is text, json or jsonl (one object a target); JUnit, TAP "
-                 "and Prometheus take one target\n");
+                 "ntp-probe: with many targets the report is text, json, jsonl (one object a target) or html (the "
+                 "matrix); JUnit, TAP and Prometheus take one target\n");
     return 2;
   }
   if (!many && o.out.format == "jsonl") {
@@ -551,7 +552,7 @@ int run_suite(const SuiteOptions& o) {
   size_t next = 0, done = 0;
   int code = 0;
   std::vector<std::string> json_objects;  // --format json / --json FILE: the array, in finishing order
-  const bool keep_json = o.out.format == "json" || !o.out.json_file.empty();
+  const bool keep_json = o.out.format == "json" || o.out.format == "html" || !o.out.json_file.empty();
   const auto worker = [&] {
     for (;;) {
       size_t i = 0;
@@ -605,6 +606,11 @@ int run_suite(const SuiteOptions& o) {
     for (size_t i = 0; i < json_objects.size(); ++i) array += (i == 0 ? "" : ",") + json_objects[i];
     array += "]\n";
     if (o.out.format == "json") std::fputs(array.c_str(), stdout);
+    if (o.out.format == "html") {
+      std::vector<nlohmann::json> reports;
+      for (const auto& line : json_objects) reports.push_back(nlohmann::json::parse(line));
+      std::fputs(render_html_matrix(reports).c_str(), stdout);
+    }
     if (!o.out.json_file.empty() && !write_file(o.out.json_file, array)) {
       std::fprintf(stderr, "ntp-probe: cannot write %s\n", o.out.json_file.c_str());
       return 3;

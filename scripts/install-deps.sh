@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   libpcap-dev nettle-dev libssl-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang libclang-rt-14-dev clang-format
-  iproute2 util-linux openssl python3 python3-junitparser python3-seccomp systemd tshark ca-certificates
+  iproute2 util-linux openssl python3 python3-junitparser python3-seccomp systemd tshark ca-certificates chromium
 )
 
 missing=()

@@ -2,10 +2,13 @@
 // target finishes, --shard K/N's deterministic shares (three shards together are the unsharded
 // run), --max-rate over the whole run, and the worst exit code.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -174,6 +177,76 @@ TEST(Targets, MergeSkipsWhatIsNotAReport) {
   const auto empty = run_command({NTP_PROBE_BIN, "merge", dir + "empty.jsonl"}, 30000ms);
   EXPECT_EQ(empty.exit_code, 3);
   EXPECT_NE(empty.err.find("no report read"), std::string::npos) << empty.err;
+}
+
+// Headless Chromium (Debian's chromium), in a network namespace of its own when we are root so
+// that it reaches nothing, with no background traffic asked of it either.
+std::vector<std::string> chromium(const std::string& profile) {
+  std::vector<std::string> argv;
+  if (geteuid() == 0) argv = {"/usr/bin/unshare", "--net", "--"};
+  for (const std::string a : {"/usr/bin/chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                              "--disable-extensions", "--disable-default-apps"})
+    argv.push_back(a);
+  argv.push_back("--user-data-dir=" + profile);
+  return argv;
+}
+
+// The HTML matrix of a fleet (a good server, a failing one, one that cannot be reached) rendered
+// by headless Chromium: the DOM it builds shows every target and every case, with the failing
+// twin's cell a fail; the screenshot is a PNG of the page.
+TEST(Targets, TheHtmlMatrixRendersInHeadlessChromium) {
+  if (access("/usr/bin/chromium", X_OK) != 0)
+    GTEST_SKIP() << "no /usr/bin/chromium (scripts/install-deps.sh installs it)";
+  RunningServer good({});
+  RunningServer bad({"--misbehave", "no-origin-copy"});
+  ASSERT_FALSE(good.port.empty());
+  ASSERT_FALSE(bad.port.empty());
+  const std::string dir = std::string(TEST_WORK_DIR) + "/";
+  const std::vector<std::string> targets = {"127.0.0.1:" + good.port, "127.0.0.1:" + bad.port, "127.0.0.1:1"};
+  const auto run = run_command(
+      {NTP_PROBE_BIN, "--format", "html", "--json", dir + "matrix.json", targets[0], targets[1], targets[2]}, 120000ms);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  std::ofstream(dir + "matrix.html") << run.out;
+  EXPECT_EQ(run.out.find("<script"), std::string::npos);  // self-contained: nothing to fetch or run
+  EXPECT_EQ(run.out.find("http"), std::string::npos);
+  // The same matrix from merge.
+  const auto merged = run_command({NTP_PROBE_BIN, "merge", "--format", "html", dir + "matrix.json"}, 30000ms);
+  EXPECT_EQ(merged.exit_code, 1);
+  EXPECT_NE(merged.out.find("<table id=\"matrix\">"), std::string::npos);
+
+  auto dom_argv = chromium(dir + "chromium-profile");
+  dom_argv.push_back("--dump-dom");
+  dom_argv.push_back("file://" + dir + "matrix.html");
+  const auto dom = run_command(dom_argv, 90000ms);
+  ASSERT_EQ(dom.exit_code, 0) << dom.err.substr(0, 2000);
+  for (const auto& t : targets) EXPECT_NE(dom.out.find("<th>" + t + "</th>"), std::string::npos) << t;
+  // Every case of the suite is a row (rfc5905 --list ends "N cases").
+  const auto list = run_command({NTP_PROBE_BIN, "--list"}, 10000ms);
+  std::istringstream in(list.out);
+  std::string line;
+  size_t cases = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == ' ' || line.find(" cases") != std::string::npos) continue;
+    const std::string id = line.substr(0, line.find(' '));
+    ++cases;
+    EXPECT_NE(dom.out.find("<td class=\"case\" id=\"" + id + "\">"), std::string::npos) << id;
+  }
+  EXPECT_GT(cases, 50U);
+  EXPECT_NE(dom.out.find("<td class=\"fail\"><details><summary>fail</summary>"), std::string::npos);
+  EXPECT_NE(dom.out.find("port is closed"), std::string::npos);
+
+  auto shot_argv = chromium(dir + "chromium-profile");
+  shot_argv.push_back("--screenshot=" + dir + "matrix.png");
+  shot_argv.push_back("--window-size=1600,1200");
+  shot_argv.push_back("file://" + dir + "matrix.html");
+  std::remove((dir + "matrix.png").c_str());
+  const auto shot = run_command(shot_argv, 90000ms);
+  ASSERT_EQ(shot.exit_code, 0) << shot.err.substr(0, 2000);
+  std::ifstream png(dir + "matrix.png", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(png)), std::istreambuf_iterator<char>());
+  EXPECT_GT(bytes.size(), 20000U);
+  EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
 }
 
 // What a run of many targets cannot take is said before anything is sent.
