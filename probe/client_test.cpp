@@ -376,6 +376,12 @@ class DaemonClient {
     return ended_;
   }
 
+  // Once it has ended: waits (at most `limit`) until what it wrote before has been read.
+  void drain(std::chrono::milliseconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!eof_ && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+
   // What it printed from `since` to now (up to kMaxOutput bytes, the first ones).
   std::string output_since(std::chrono::steady_clock::time_point since) {
     const std::lock_guard lock(m_);
@@ -415,7 +421,10 @@ class DaemonClient {
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, 50) <= 0) continue;
       const ssize_t n = ::read(fd_, buf.data(), buf.size());
-      if (n <= 0) break;
+      if (n <= 0) {
+        eof_ = true;
+        break;
+      }
       const std::lock_guard lock(m_);
       pieces_.emplace_back(std::chrono::steady_clock::now(), std::string(buf.data(), static_cast<size_t>(n)));
       kept_ += static_cast<size_t>(n);
@@ -429,6 +438,7 @@ class DaemonClient {
   pid_t pid_ = -1;
   int fd_ = -1;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> eof_{false};  // its output closed: everything it wrote has been read
   std::thread reader_;
   std::mutex m_;
   std::optional<std::string> ended_;
@@ -909,6 +919,7 @@ int run_client_test(const ClientTestOptions& o) {
       run.command = quoted(argv);
       run.daemon = true;
       const auto ended = client.ended();
+      if (ended) client.drain(std::chrono::milliseconds(500));  // what it printed before it ended
       run.started = error.empty() && !ended;
       run.output = error.empty() ? client.output_since(from) : error;
       // It ended before or during this scenario: how, and what it printed.

@@ -4,6 +4,7 @@
 
 #include <sys/random.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -547,7 +548,29 @@ int run_suite(const SuiteOptions& o) {
   }
 
   // Many targets: --parallel at once, each report written whole as its target finishes (JSON
-  // Lines: one object a line), a progress line on a terminal, the worst exit code.
+  // Lines: one object a line), a progress line on a terminal, the worst exit code. A case in
+  // flight holds a socket: --parallel x --jobs must fit the descriptors we may open (the soft
+  // limit raised to the hard one), or the cases of each target in flight are fewer.
+  SuiteOptions each = o;
+  {
+    rlimit fds{};
+    if (getrlimit(RLIMIT_NOFILE, &fds) == 0) {
+      if (fds.rlim_cur < fds.rlim_max) {
+        rlimit raised = fds;
+        raised.rlim_cur = fds.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) fds = raised;
+      }
+      const size_t parallel = std::min<size_t>(o.parallel, targets.size());
+      const size_t room = fds.rlim_cur > 128 ? static_cast<size_t>(fds.rlim_cur) - 128 : 1;
+      if (parallel * o.jobs > room) {
+        each.jobs = static_cast<unsigned>(std::max<size_t>(1, room / parallel));
+        std::fprintf(stderr,
+                     "ntp-probe: %zu targets at once with -j %u would need more than the %zu sockets we may open: "
+                     "-j %u for each\n",
+                     parallel, o.jobs, room, each.jobs);
+      }
+    }
+  }
   std::mutex m;
   size_t next = 0, done = 0;
   int code = 0;
@@ -561,7 +584,7 @@ int run_suite(const SuiteOptions& o) {
         if (next >= targets.size()) return;
         i = next++;
       }
-      const auto r = judge_target(o, p, targets[i], global ? &*global : nullptr, {}, {}, nullptr);
+      const auto r = judge_target(each, p, targets[i], global ? &*global : nullptr, {}, {}, nullptr);
       std::string line;
       if (r.report) {
         line = render_json(*r.report);

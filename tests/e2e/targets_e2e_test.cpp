@@ -271,6 +271,22 @@ TEST(Targets, BadListsAndOptionsAreRefusedFirst) {
   EXPECT_NE(missing.err.find("cannot read it"), std::string::npos) << missing.err;
 }
 
+// Under a descriptor limit that --parallel x -j would pass, each target gets fewer cases in
+// flight, said once, and every target is still judged.
+TEST(Targets, ManyTargetsFitTheDescriptorLimit) {
+  RunningServer good({});
+  ASSERT_FALSE(good.port.empty());
+  const std::string t = "127.0.0.1:" + good.port;
+  const auto r = run_command(
+      {"/usr/bin/prlimit", "--nofile=200:200", NTP_PROBE_BIN, "--parallel", "4", "--format", "jsonl", t, t, t, t},
+      60000ms);
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out.substr(0, 400);
+  EXPECT_NE(r.err.find("4 targets at once with -j 64 would need more than the 72 sockets we may open: -j 18 for each"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(lines_of(r.out, "fds").size(), 4U);
+}
+
 // --max-rate spaces every datagram of every target: two runs of the suite (some 240 datagrams)
 // at 50 a second take most of five seconds, where without it they take one.
 TEST(Targets, MaxRateCapsTheWholeRun) {
