@@ -3,24 +3,16 @@
 #include <map>
 #include <set>
 
+#include "escape.hpp"
+
 namespace ntpkit::probe {
 namespace {
 
 using nlohmann::json;
 
+// HTML text and attribute values: XML's escaping serves (&apos; is HTML5 too).
 std::string esc(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
+  return xml_escape(s);
 }
 
 std::string text_of(const json& o, const char* key) {
